@@ -1,0 +1,51 @@
+# cxscore: two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+# uv from PATH, else a private copy bootstrapped with pip into .cxscore/tools
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.cxscore/tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test test-fast lint format bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.cxscore/tools/bin/uv:
+	$(PYTHON) -m venv .cxscore/tools
+	.cxscore/tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the locked dependency set (idempotent)
+
+demo: setup ## Run the whole pipeline on an embedded warehouse and a synthetic world
+	$(BIN)/cxscore demo
+
+test: setup lint ## Lint, type-check and run every test against real PostgreSQL/dbt/GX/Airflow
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: setup ## Tests without the slow end-to-end ones
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint + format check) and mypy on src/
+	$(BIN)/ruff check src tests dags
+	$(BIN)/ruff format --check src tests dags
+	$(BIN)/mypy
+
+format: setup ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix src tests dags
+	$(BIN)/ruff format src tests dags
+
+bench: setup ## Benchmarks: ratios against baselines measured in the same run (docs/performance.md)
+	$(BIN)/python -m benchmarks
+
+clean: ## Remove local state (.cxscore: embedded warehouse, airflow home) and the venv
+	-$(BIN)/python -c "import pgserver; pgserver.get_server('.cxscore/pg', cleanup_mode='stop').cleanup()" 2>/dev/null
+	rm -rf .cxscore $(VENV) reports

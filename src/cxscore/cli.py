@@ -1,0 +1,375 @@
+"""The ``cxscore`` command line. Each command is a thin shell around one package function
+(the same functions the Airflow tasks call); heavy modules are imported inside commands so
+that ``--help`` stays instant.
+
+Exit codes: 0 success, 1 a step failed, 2 bad usage or configuration, 3 a critical quality
+check failed and the scorecard was not rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from cxscore import __version__
+from cxscore.errors import CxError
+from cxscore.settings import ConfigError, Settings, load_settings
+
+console = Console(stderr=True)
+out = Console()
+
+HELP = """cxscore: the customer-experience touchpoint scorecard pipeline.
+
+Extracts CRM (Zendesk), contact-centre (Amazon Connect) and survey (Qualtrics) data into
+PostgreSQL, checks it with Great Expectations, and builds a per-touchpoint balanced
+scorecard with dbt. Configuration: --config FILE, else $CX_CONFIG, else ./cxscore.yml;
+every key can be overridden by CX_<SECTION>__<KEY> environment variables.
+"""
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+warehouse_app = typer.Typer(
+    help="The PostgreSQL warehouse: start the embedded one, initialise, show the URL.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(warehouse_app, name="warehouse")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (default: $CX_CONFIG, else ./cxscore.yml if present).",
+        dir_okay=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+def _run(step: Callable[[], Any]) -> Any:
+    """Run a step, turning cxscore errors into their exit codes with a clear message."""
+    try:
+        return step()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except CxError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
+def _emit(summary: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        out.print_json(json.dumps(summary, default=str))
+    else:
+        human()
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # GX logs every step at INFO; keep it to warnings.
+    for noisy in ("great_expectations", "dbt", "urllib3", "filelock", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cxscore {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """cxscore command line."""
+    _setup_logging()
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+@warehouse_app.command("up")
+def warehouse_up(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Start the embedded PostgreSQL under .cxscore/pg when no warehouse.url is configured
+    (reuses a running one), and print the URL in use."""
+    from cxscore.warehouse import redact_url, resolve_url
+
+    settings = _settings(config)
+    url = _run(lambda: resolve_url(settings))
+    embedded = settings.warehouse.url is None
+    summary = {"url": redact_url(url), "embedded": embedded}
+    _emit(
+        summary,
+        as_json,
+        lambda: out.print(
+            f"warehouse {'(embedded) ' if embedded else ''}ready: {redact_url(url)}",
+            highlight=False,
+            soft_wrap=True,
+        ),
+    )
+
+
+@warehouse_app.command("init")
+def warehouse_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Create the schemas (raw, meta, staging, intermediate, marts, quality), the loader and
+    quality tables, the read-only role cx_bi_reader and its grants. Safe to repeat."""
+    from cxscore.warehouse import init_warehouse, redact_url, resolve_url
+
+    settings = _settings(config)
+    url = _run(lambda: resolve_url(settings))
+    applied = _run(lambda: init_warehouse(url))
+    summary = {"url": redact_url(url), "scripts": applied}
+    _emit(
+        summary,
+        as_json,
+        lambda: out.print(
+            f"warehouse initialised ({len(applied)} scripts): {redact_url(url)}",
+            highlight=False,
+            soft_wrap=True,
+        ),
+    )
+
+
+@warehouse_app.command("url")
+def warehouse_url(
+    config: ConfigOpt = None,
+    show_password: Annotated[
+        bool, typer.Option("--show-password", help="Do not mask a password in the URL.")
+    ] = False,
+) -> None:
+    """Print the warehouse URL in use (starts the embedded server if that is the one)."""
+    from cxscore.warehouse import redact_url, resolve_url
+
+    settings = _settings(config)
+    url = _run(lambda: resolve_url(settings))
+    out.print(url if show_password else redact_url(url), highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@app.command("generate")
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the world into.")],
+    days: Annotated[int, typer.Option(help="Days of activity.", min=1)] = 60,
+    customers: Annotated[int, typer.Option(help="Number of customers.", min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 7,
+    start: Annotated[
+        str | None, typer.Option(help="First day (YYYY-MM-DD); default: `days` before today.")
+    ] = None,
+    increments: Annotated[
+        int, typer.Option(help="Split the output into K successive deliveries.", min=1)
+    ] = 1,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a deterministic synthetic CX world in the real vendor formats
+    (Zendesk API data, Amazon Connect CTR files, Qualtrics exports, order CSVs)."""
+    from cxscore.generate import generate_world
+
+    _settings(config)
+    start_day = None
+    if start is not None:
+        try:
+            start_day = date.fromisoformat(start)
+        except ValueError:
+            _fail(f"--start {start!r} is not a date (YYYY-MM-DD)", 2)
+    summary = _run(
+        lambda: generate_world(
+            out_dir,
+            days=days,
+            customers=customers,
+            seed=seed,
+            start=start_day,
+            increments=increments,
+            progress=sys.stderr.isatty(),
+        )
+    )
+    _emit(summary, as_json, lambda: out.print(_format_counts("generated", summary)))
+
+
+@app.command("serve-sources")
+def serve_sources(
+    data: Annotated[Path, typer.Option("--data", help="A directory written by `generate`.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
+    email: Annotated[str, typer.Option(help="Accepted basic-auth e-mail.")] = "demo@example.com",
+    token: Annotated[str, typer.Option(help="Accepted API token.")] = "demo-token",
+    fail_429_every: Annotated[
+        int, typer.Option(help="Answer every Nth request with 429 + Retry-After (0: never).")
+    ] = 0,
+    fail_5xx_every: Annotated[
+        int, typer.Option(help="Answer every Nth request with 503 (0: never).")
+    ] = 0,
+    retry_after: Annotated[int, typer.Option(help="Retry-After seconds on injected 429s.")] = 1,
+    increment: Annotated[
+        int | None,
+        typer.Option(help="Serve only deliveries 1..K of an incremental world (default: all)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the generated Zendesk data over the real incremental cursor export API shape
+    on 127.0.0.1 (a local stand-in for the demo and tests)."""
+    from cxscore.sources.zendesk_api_stub import serve
+
+    _settings(config)
+    _run(
+        lambda: serve(
+            data,
+            port=port,
+            email=email,
+            token=token,
+            fail_429_every=fail_429_every,
+            fail_5xx_every=fail_5xx_every,
+            retry_after=retry_after,
+            increment=increment,
+        )
+    )
+
+
+SOURCES = ("zendesk", "amazon_connect", "qualtrics", "orders")
+
+
+@app.command("extract")
+def extract(
+    source: Annotated[
+        str, typer.Argument(help="zendesk, amazon_connect, qualtrics, orders or all")
+    ],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Extract and load one source (or all configured ones) into the raw schema,
+    incrementally: files once each, Zendesk from its stored cursor."""
+    from cxscore.extract import extract_sources
+
+    if source != "all" and source not in SOURCES:
+        _fail(f"unknown source {source!r}; choose one of {', '.join(SOURCES)} or all", 2)
+    settings = _settings(config)
+    summary = _run(
+        lambda: extract_sources(
+            settings, None if source == "all" else [source], progress=sys.stderr.isatty()
+        )
+    )
+    _emit(summary, as_json, lambda: out.print(_format_counts("extracted", summary)))
+
+
+@app.command("check")
+def check(
+    suite: Annotated[
+        str | None, typer.Argument(help="One suite name (default: all raw suites).")
+    ] = None,
+    stage: Annotated[str, typer.Option(help="raw or marts (when no SUITE is given).")] = "raw",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the Great Expectations suites; results go to quality.check_results.
+    Exit code 3 when a critical expectation fails."""
+    from cxscore.quality import run_checks
+
+    settings = _settings(config)
+    outcome = _run(lambda: run_checks(settings, suites=[suite] if suite else None, stage=stage))
+    _emit(outcome.summary(), as_json, lambda: out.print(outcome.describe(), highlight=False))
+    if outcome.critical_failures:
+        raise typer.Exit(3)
+
+
+@app.command("build")
+def build(
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch.")
+    ] = False,
+    select: Annotated[str | None, typer.Option(help="dbt node selection.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run `dbt build` (models, seeds, tests) against the configured warehouse."""
+    from cxscore.transform import build_models
+
+    settings = _settings(config)
+    summary = _run(lambda: build_models(settings, full_refresh=full_refresh, select=select))
+    _emit(summary, as_json, lambda: out.print(_format_counts("built", summary)))
+
+
+@app.command("run")
+def run(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """One full pipeline run in-process: extract every configured source, raw checks,
+    dbt build, scorecard checks."""
+    from cxscore.pipeline import run_pipeline
+
+    settings = _settings(config)
+    summary = _run(lambda: run_pipeline(settings, progress=sys.stderr.isatty()))
+    _emit(summary, as_json, lambda: out.print(_format_counts("pipeline run", summary)))
+
+
+@app.command("report")
+def report(
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "reports/scorecard.html"
+    ),
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the static scorecard page (heatmap, trends, transitions, data quality)."""
+    from cxscore.report import write_report
+
+    settings = _settings(config)
+    summary = _run(lambda: write_report(settings, out_path))
+    _emit(summary, as_json, lambda: out.print(f"report written: {summary.get('path')}"))
+
+
+@app.command("demo")
+def demo(
+    days: Annotated[int, typer.Option(help="Days of synthetic activity.", min=7)] = 60,
+    scale: Annotated[
+        float, typer.Option(help="Customer scale (1.0 = 3000 customers).", min=0.01)
+    ] = 1.0,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Zero-setup showcase: embedded warehouse, synthetic world, the real Airflow DAGs run
+    end to end, a scorecard summary and reports/scorecard.html."""
+    from cxscore.demo import run_demo
+
+    settings = _settings(config)
+    summary = _run(lambda: run_demo(settings, days=days, scale=scale))
+    _emit(summary, as_json, lambda: None)
+
+
+def _format_counts(label: str, summary: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in summary.items() if isinstance(v, (int, float, str))]
+    return f"{label}: " + ", ".join(parts)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""One typed settings object: a YAML file overlaid by ``CX_<SECTION>__<KEY>`` environment variables.
+
+Resolution order (later wins): built-in defaults, the YAML file (``--config F``, else
+``$CX_CONFIG``, else ``./cxscore.yml`` when it exists), then environment variables.
+Unknown keys and wrong types raise :class:`ConfigError`, whose message names the key and
+where it came from (file path or environment variable). Secrets are accepted only from the
+environment: a secret key found in a file is an error.
+
+Nothing here does I/O at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "CX_"
+DEFAULT_CONFIG_FILE = "cxscore.yml"
+
+# Dotted keys whose values are secrets: they may come only from the environment.
+SECRET_KEYS = frozenset(
+    {
+        "sources.zendesk.api_token",
+        "alerts.slack_webhook_url",
+        "alerts.webhook_url",
+        "alerts.email.smtp_password",
+        "identity.hash_key",
+    }
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the CLI exits with code 2."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+class WarehouseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; absent -> embedded PostgreSQL under .cxscore/pg",
+    )
+    embedded_dir: str = Field(default=".cxscore/pg", description="data dir of the embedded server")
+
+
+class ZendeskSettings(_Section):
+    base_url: str | None = None
+    start_time: datetime = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    email: str | None = None
+    api_token: SecretStr | None = None
+    per_page: int = Field(default=1000, ge=1, le=1000)
+    max_retries: int = Field(default=6, ge=0)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+class AmazonConnectSettings(_Section):
+    path: str = "ivr/amazon_connect"
+    short_abandon_seconds: int = Field(default=5, ge=0)
+
+
+class QualtricsQuestions(_Section):
+    csat: str = "QID1"
+    nps: str = "QID2"
+    ces: str = "QID3"
+    comment: str = "QID4_TEXT"
+
+
+class QualtricsEmbedded(_Section):
+    ticket_id: str = "ticket_id"
+    contact_id: str = "contact_id"
+    customer_email: str = "customer_email"
+    touchpoint: str = "touchpoint"
+
+
+class QualtricsSettings(_Section):
+    path: str = "survey/qualtrics"
+    timezone: str = "UTC"
+    questions: QualtricsQuestions = QualtricsQuestions()
+    embedded: QualtricsEmbedded = QualtricsEmbedded()
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class OrdersSettings(_Section):
+    path: str = "crm/orders"
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class SourcesSettings(_Section):
+    zendesk: ZendeskSettings = ZendeskSettings()
+    amazon_connect: AmazonConnectSettings = AmazonConnectSettings()
+    qualtrics: QualtricsSettings = QualtricsSettings()
+    orders: OrdersSettings = OrdersSettings()
+    enabled: list[Literal["zendesk", "amazon_connect", "qualtrics", "orders"]] | None = Field(
+        default=None,
+        description="sources `extract all` runs; default: every file source, plus zendesk "
+        "when base_url is set",
+    )
+
+
+class IdentitySettings(_Section):
+    default_country: str = Field(default="US", min_length=2, max_length=2)
+    hash_key: SecretStr | None = Field(
+        default=None, description="HMAC key for e-mail/phone hashes (secret, env only)"
+    )
+
+
+class EmailSettings(_Section):
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    sender: str | None = None
+    recipients: list[str] = []
+
+
+class AlertsSettings(_Section):
+    slack_webhook_url: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    email: EmailSettings = EmailSettings()
+    airflow_base_url: str | None = Field(
+        default=None, description="links alerts to the Airflow run when set"
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class QualitySettings(_Section):
+    volume_factor: float = Field(
+        default=0.5, gt=0, lt=1, description="volume alarm below factor x or above x/factor"
+    )
+    freshness_hours: float = Field(default=36.0, gt=0)
+    completeness_mostly: float = Field(default=0.98, gt=0, le=1)
+
+
+class ScorecardSettings(_Section):
+    lookback_days: int = Field(default=8, ge=0)
+    fcr_window_hours: int = Field(default=168, ge=1)
+
+
+class LoadSettings(_Section):
+    max_reject_pct: float = Field(default=1.0, ge=0, le=100)
+
+
+class Settings(_Section):
+    warehouse: WarehouseSettings = WarehouseSettings()
+    business_timezone: str = "UTC"
+    landing_dir: str = "./landing"
+    sources: SourcesSettings = SourcesSettings()
+    identity: IdentitySettings = IdentitySettings()
+    alerts: AlertsSettings = AlertsSettings()
+    quality: QualitySettings = QualitySettings()
+    scorecard: ScorecardSettings = ScorecardSettings()
+    load: LoadSettings = LoadSettings()
+    state_dir: str = Field(default=".cxscore", description="local state (embedded PG, airflow)")
+
+    _tz = field_validator("business_timezone")(_check_timezone)
+
+    # provenance of the values, for error messages and `cxscore config`
+    config_file: str | None = Field(default=None, exclude=True)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, tuple[list[str], str, str]]:
+    """Map dotted key -> (path parts, raw value, env var name) for CX_* variables."""
+    result: dict[str, tuple[list[str], str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "CX_CONFIG":
+            continue
+        if name.startswith(("CX_TEST_", "CX_BENCH_")):  # test/bench knobs, not settings
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if any(not p for p in parts):
+            continue
+        result[".".join(parts)] = (parts, value, name)
+    return result
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Environment values are read as YAML scalars/flows (so `[a, b]`, `5`, `true` work)."""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    # A bare string like "2026-01-01" becomes a date in YAML; keep strings for URLs etc.
+    if isinstance(value, (dict, list, int, float, bool)) or value is None:
+        return value if raw.strip() != "" else None
+    return raw
+
+
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _flatten_keys(data: Any, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            dotted = f"{prefix}.{k}" if prefix else str(k)
+            keys.append(dotted)
+            keys.extend(_flatten_keys(v, dotted))
+    return keys
+
+
+def resolve_config_path(
+    config: str | os.PathLike[str] | None, environ: dict[str, str]
+) -> Path | None:
+    if config is not None:
+        path = Path(config)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    if environ.get("CX_CONFIG"):
+        path = Path(environ["CX_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from $CX_CONFIG) does not exist")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build the settings; raises ConfigError naming the key and its origin on any problem."""
+    env = dict(os.environ if environ is None else environ)
+    path = resolve_config_path(config, env)
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = loaded
+        for key in _flatten_keys(data):
+            origin[key] = str(path)
+            if key in SECRET_KEYS and _get_path(data, key.split(".")) is not None:
+                env_name = ENV_PREFIX + "__".join(p.upper() for p in key.split("."))
+                raise ConfigError(
+                    f"{path}: key '{key}' is a secret and must not be in a file; "
+                    f"set the environment variable {env_name} instead"
+                )
+        url = _get_path(data, ["warehouse", "url"])
+        if isinstance(url, str) and _url_has_password(url):
+            raise ConfigError(
+                f"{path}: key 'warehouse.url' contains a password; put the URL in the "
+                "environment variable CX_WAREHOUSE__URL (or use a ~/.pgpass file) instead"
+            )
+    for dotted, (parts, raw, env_name) in sorted(_env_overrides(env).items()):
+        _set_path(data, parts, _parse_env_value(raw))
+        origin[dotted] = f"environment variable {env_name}"
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, origin, path)) from exc
+    settings.config_file = str(path) if path else None
+    return settings
+
+
+def _get_path(data: Any, parts: list[str]) -> Any:
+    node = data
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _url_has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
+def _describe_validation_error(
+    exc: ValidationError, origin: dict[str, str], path: Path | None
+) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        where = origin.get(key) or (str(path) if path else "defaults")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key '{key}' (in {where})"
+        else:
+            given = err.get("input")
+            msg = f"key '{key}' (in {where}): {err['msg']}"
+            if not isinstance(given, dict):
+                msg += f" (got {given!r})"
+        lines.append(msg)
+    return "invalid configuration:\n  " + "\n  ".join(lines)

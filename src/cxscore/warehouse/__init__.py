@@ -1,0 +1,157 @@
+"""The warehouse: which PostgreSQL to use, the embedded default, and idempotent initialisation.
+
+When ``warehouse.url`` is not configured, cxscore runs a real PostgreSQL 16 from the
+``pgserver`` wheel under ``warehouse.embedded_dir`` (default ``.cxscore/pg``), listening on
+a Unix socket only. It keeps running after the command exits so that later commands (and
+Airflow tasks) reuse it; ``cxscore warehouse up`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg2
+import psycopg2.extensions
+
+from cxscore.errors import CxError
+from cxscore.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "cxscore"
+SCHEMAS = ("raw", "meta", "staging", "intermediate", "marts", "quality")
+
+
+class WarehouseError(CxError):
+    """The warehouse cannot be reached or initialised; the message says what to check."""
+
+
+def start_embedded(data_dir: str | Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``data_dir``; return the cxscore DB URL."""
+    import warnings
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import pgserver  # imported lazily: only needed without a configured URL
+
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(path, cleanup_mode=None)
+    admin_url = server.get_uri()
+    with contextlib.closing(psycopg2.connect(admin_url)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,))
+            if cur.fetchone() is None:
+                cur.execute(f'create database "{EMBEDDED_DATABASE}"')
+    return str(server.get_uri(EMBEDDED_DATABASE))
+
+
+def resolve_url(settings: Settings, *, start: bool = True) -> str:
+    """The warehouse URL in use: the configured one, else the embedded server's."""
+    if settings.warehouse.url:
+        return settings.warehouse.url
+    if not start:
+        raise WarehouseError(
+            "no warehouse.url configured and the embedded server was not started; "
+            "run `cxscore warehouse up`"
+        )
+    return start_embedded(settings.warehouse.embedded_dir)
+
+
+def connect(url: str, **kwargs: Any) -> psycopg2.extensions.connection:
+    """Open a psycopg2 connection with a message that names the target on failure."""
+    try:
+        return psycopg2.connect(url, **kwargs)
+    except psycopg2.OperationalError as exc:
+        raise WarehouseError(
+            f"cannot connect to the warehouse at {redact_url(url)}: {str(exc).strip()} "
+            "(check warehouse.url / CX_WAREHOUSE__URL, or unset it to use the embedded server)"
+        ) from exc
+
+
+@contextlib.contextmanager
+def transaction(url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection whose work commits on success and rolls back on error, then closes."""
+    conn = connect(url)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def url_components(url: str) -> dict[str, Any]:
+    """host/port/user/password/dbname of a postgresql:// URL (a socket dir counts as host)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = query.get("host", [None])[0] or parts.hostname or "localhost"
+    return {
+        "host": unquote(host),
+        "port": parts.port or int(query.get("port", ["5432"])[0]),
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "dbname": unquote(parts.path.lstrip("/") or "postgres"),
+    }
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same target as a SQLAlchemy URL (psycopg2 driver), for GX."""
+    if url.startswith("postgresql+"):
+        return url
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    raise WarehouseError(f"not a PostgreSQL URL: {redact_url(url)}")
+
+
+def init_sql() -> list[tuple[str, str]]:
+    """The ordered (name, text) SQL scripts that initialise the warehouse."""
+    folder = resources.files("cxscore.warehouse") / "sql"
+    scripts = sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    )
+    return scripts
+
+
+def init_warehouse(url: str) -> list[str]:
+    """Create schemas, loader/quality tables, the BI role and grants; safe to repeat.
+
+    Runs under an advisory lock so that concurrent callers (parallel Airflow tasks) serialise.
+    Returns the names of the scripts applied.
+    """
+    applied = []
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('cxscore.init_warehouse'))")
+        for name, sql in init_sql():
+            cur.execute(sql)
+            applied.append(name)
+    log.info("warehouse initialised at %s", redact_url(url))
+    return applied
+
+
+def ensure_warehouse(settings: Settings) -> str:
+    """Resolve (starting the embedded server if needed) and initialise; return the URL."""
+    url = resolve_url(settings)
+    init_warehouse(url)
+    return url

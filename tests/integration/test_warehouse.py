@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import contextlib
+
+import psycopg2
+import psycopg2.errors
+import pytest
+
+from cxscore.warehouse import init_warehouse
+from tests.helpers import query
+
+pytestmark = pytest.mark.pg
+
+
+def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
+    assert init_warehouse(fresh_db) == ["001_schemas.sql", "002_roles.sql"]
+    query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
+    init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost
+    assert query(fresh_db, "select cursor from meta.extract_state") == [("c",)]
+    schemas = {r[0] for r in query(fresh_db, "select nspname from pg_namespace")}
+    assert {"raw", "meta", "staging", "intermediate", "marts", "quality"} <= schemas
+    tables = {
+        f"{s}.{t}"
+        for s, t in query(
+            fresh_db,
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw','meta','quality')",
+        )
+    }
+    assert {
+        "raw.zendesk__tickets",
+        "raw.zendesk__ticket_metric_sets",
+        "raw.zendesk__users",
+        "raw.amazon_connect__contact_records",
+        "raw.qualtrics__responses",
+        "raw.crm__orders",
+        "raw.rejected_rows",
+        "meta.extract_state",
+        "meta.loaded_files",
+        "meta.load_batches",
+        "quality.check_results",
+    } <= tables
+
+
+def _as_bi_reader(url: str, sql: str) -> list[tuple]:
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute("set role cx_bi_reader")
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def test_bi_reader_reads_marts_and_quality_not_raw(fresh_db: str) -> None:
+    init_warehouse(fresh_db)
+    # a mart created AFTER init (as dbt will) is readable through default privileges
+    query(fresh_db, "create table marts.example as select 1 as x")
+    query(fresh_db, "create view marts.example_v as select 2 as y")
+    query(
+        fresh_db,
+        "insert into raw.crm__orders (payload, _batch_id, _source_file, _line) "
+        "values ('{}', 1, 'f', 1)",
+    )
+    assert _as_bi_reader(fresh_db, "select x from marts.example") == [(1,)]
+    assert _as_bi_reader(fresh_db, "select y from marts.example_v") == [(2,)]
+    assert _as_bi_reader(fresh_db, "select count(*) from quality.check_results") == [(0,)]
+    for table in ("raw.crm__orders", "meta.extract_state", "raw.rejected_rows"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            _as_bi_reader(fresh_db, f"select * from {table}")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _as_bi_reader(fresh_db, "create table marts.hack (x int)")
+
+
+def test_session_database_is_initialised(pg_url: str) -> None:
+    assert query(pg_url, "select count(*) from raw.zendesk__tickets") == [(0,)]
