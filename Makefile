@@ -35,13 +35,13 @@ test-fast: setup ## Tests without the slow end-to-end ones
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy on src/
-	$(BIN)/ruff check src tests dags
-	$(BIN)/ruff format --check src tests dags
+	$(BIN)/ruff check src tests dags benchmarks
+	$(BIN)/ruff format --check src tests dags benchmarks
 	$(BIN)/mypy
 
 format: setup ## Apply ruff's formatting and safe fixes
-	$(BIN)/ruff check --fix src tests dags
-	$(BIN)/ruff format src tests dags
+	$(BIN)/ruff check --fix src tests dags benchmarks
+	$(BIN)/ruff format src tests dags benchmarks
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (docs/performance.md)
 	$(BIN)/python -m benchmarks
