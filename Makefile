@@ -9,6 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.cxscore/tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+PY_DIRS := $(wildcard $(PY_DIRS))
 
 .PHONY: help setup demo test test-fast lint format bench clean
 
@@ -35,13 +36,13 @@ test-fast: setup ## Tests without the slow end-to-end ones
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy on src/
-	$(BIN)/ruff check src tests dags benchmarks
-	$(BIN)/ruff format --check src tests dags benchmarks
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 
 format: setup ## Apply ruff's formatting and safe fixes
-	$(BIN)/ruff check --fix src tests dags benchmarks
-	$(BIN)/ruff format src tests dags benchmarks
+	$(BIN)/ruff check --fix $(PY_DIRS)
+	$(BIN)/ruff format $(PY_DIRS)
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (docs/performance.md)
 	$(BIN)/python -m benchmarks
