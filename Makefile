@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.cxscore/tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-PY_DIRS := $(wildcard $(PY_DIRS))
+PY_DIRS := $(wildcard src tests dags benchmarks)
 
 .PHONY: help setup demo test test-fast lint format bench clean
 
