@@ -1,0 +1,149 @@
+"""cx_ingest: extract + load every configured source into the raw schema, then the raw checks.
+
+Wiring only: each task resolves the Airflow connections at run time
+(``cxscore.airflow_support.settings_from_connections``) and calls the same ``cxscore``
+function as the CLI (``cxscore extract SOURCE``, ``cxscore check``). Module level imports
+only ``airflow.sdk``, ``pendulum`` and the standard library.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, TaskGroup, dag, task
+
+# Kept in step with cxscore.airflow_support.RAW_TABLES / raw_asset_uri (a test checks it);
+# duplicated here so that parsing this file never imports the cxscore package.
+RAW_TABLES: dict[str, tuple[str, ...]] = {
+    "zendesk": ("zendesk__tickets", "zendesk__ticket_metric_sets", "zendesk__users"),
+    "amazon_connect": ("amazon_connect__contact_records",),
+    "qualtrics": ("qualtrics__responses",),
+    "orders": ("crm__orders",),
+}
+RAW_ASSETS: dict[str, list[Asset]] = {
+    source: [
+        Asset(name=f"raw.{table}", uri=f"cxscore://cx_warehouse/raw.{table}", group="cx_raw")
+        for table in tables
+    ]
+    for source, tables in RAW_TABLES.items()
+}
+POOL = "cx_warehouse"
+
+
+def _alert_on_failure(context: Any) -> None:
+    """Final-failure callback: hand over to cxscore.alerts (imported only when it fires)."""
+    from cxscore.alerts import airflow_failure_callback
+
+    airflow_failure_callback(context)
+
+
+RETRYING = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+DOC = """
+### cx_ingest: raw loads and raw checks (hourly)
+
+One task group per source (`zendesk`, `amazon_connect`, `qualtrics`, `orders`):
+
+1. `extract` loads new data into `raw.*`, driven by the loaders' own state
+   (`meta.extract_state` cursors for the Zendesk API, `meta.loaded_files` for landing files):
+   a re-run or a backfill of any date loads nothing twice. A source that is not configured
+   is skipped.
+2. `raw_checks` runs the GX suites on the new load batches and appends every result to
+   `quality.check_results`. A critical failure fails the task (no retries: the data would not
+   change), alerts, and stops here.
+3. `publish` (per group) emits the Asset events of the source's raw tables
+   (`cxscore://cx_warehouse/raw.<table>`) only after the checks passed; they trigger
+   `cx_scorecard`.
+
+Connections: `cx_warehouse` (postgres), `zendesk_default` (http: host = base URL, login =
+e-mail, password = API token). Pool: `cx_warehouse`.
+"""
+
+
+@dag(
+    dag_id="cx_ingest",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["cxscore", "ingest"],
+    doc_md=DOC,
+    default_args={
+        "owner": "cx-data",
+        "pool": POOL,
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": _alert_on_failure,
+        **RETRYING,
+    },
+)
+def cx_ingest() -> None:
+    @task(
+        retries=0,
+        execution_timeout=timedelta(minutes=30),
+        trigger_rule="none_failed_min_one_success",  # unconfigured sources are skipped
+    )
+    def raw_checks(extracted: list[Any]) -> dict[str, Any]:
+        """Run the raw GX suites; a critical failure raises (exit code 3 in the CLI)."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.errors import QualityGateFailed
+        from cxscore.quality import run_checks
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        url = ensure_warehouse(settings)
+        run_id = str(get_current_context()["run_id"])
+        outcome = run_checks(settings, stage="raw", url=url, run_id=run_id)
+        print(outcome.describe())
+        if outcome.critical_failures:
+            raise QualityGateFailed(
+                f"{len(outcome.critical_failures)} critical raw check(s) failed in run "
+                f"{run_id}; the raw Assets are not published, the scorecard is not rebuilt. "
+                f"See: select * from quality.check_results where run_id = '{run_id}'"
+            )
+        return dict(outcome.summary())
+
+    @task(task_id="extract")
+    def extract(source: str) -> dict[str, Any]:
+        """Extract + load one source, incrementally (`cxscore extract SOURCE`)."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
+        from cxscore.extract import extract_source
+
+        from cxscore.airflow_support import enabled_sources, settings_from_connections
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        if source not in enabled_sources(settings):
+            raise AirflowSkipException(f"source {source} is not configured")
+        url = ensure_warehouse(settings)
+        run_id = str(get_current_context()["run_id"])
+        summary = extract_source(settings, source, url=url, run_id=run_id)
+        keys = ("rows_read", "rows_loaded", "rows_rejected", "files", "pages")
+        return {k: summary.get(k) for k in keys}
+
+    @task(task_id="publish", retries=0, execution_timeout=timedelta(minutes=5))
+    def publish(source: str) -> str:
+        """Emit the source's raw-table Asset events (reached only when the checks passed)."""
+        return f"{source}: raw tables published"
+
+    loads = []
+    publishers = []
+    for source in RAW_TABLES:
+        with TaskGroup(group_id=source, tooltip=f"extract + load {source}"):
+            loads.append(extract(source))
+            publishers.append(publish.override(outlets=RAW_ASSETS[source])(source))
+    checks = raw_checks(loads)
+    for loaded, published in zip(loads, publishers, strict=True):
+        [loaded, checks] >> published  # skipped with its source; only after the checks
+
+
+cx_ingest()

@@ -1,0 +1,199 @@
+"""cx_scorecard: gate on the raw checks, dbt build (one Airflow task per dbt node, via
+astronomer-cosmos), scorecard checks, publish.
+
+Wiring only. The dbt graph is rendered from ``dbt_project/target/manifest.json`` (written by
+``dbt parse``; a build artefact, not committed) with ``LoadMode.DBT_MANIFEST``: parsing this
+file never runs dbt. ``ExecutionMode.WATCHER`` runs ONE ``dbt build`` in the producer task;
+every model/seed/test task is a sensor that turns green or red as dbt finishes that node, so
+the overhead over a plain ``cxscore build`` stays small. Cosmos is the only heavy import
+(measured in tests/dags); the cxscore pieces are imported inside the tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+
+from cxscore.airflow_support import (  # stdlib-only module: light at parse time
+    RAW_TABLES,
+    cx_warehouse_profile_mapping,
+    dbt_manifest_path,
+    dbt_project_dir,
+    raw_asset_uri,
+)
+
+POOL = "cx_warehouse"
+MANIFEST = dbt_manifest_path()
+if not MANIFEST.exists():
+    raise FileNotFoundError(
+        f"{MANIFEST} is missing: cx_scorecard renders its dbt tasks from the manifest. Run "
+        "`.venv/bin/dbt parse --project-dir dbt_project --profiles-dir <any profiles dir>` "
+        "(or `python -c 'from cxscore.airflow_support import ensure_dbt_manifest; "
+        "ensure_dbt_manifest()'`) when deploying or after changing the dbt project."
+    )
+
+RAW_ASSETS = [
+    Asset(name=f"raw.{table}", uri=raw_asset_uri(table), group="cx_raw")
+    for tables in RAW_TABLES.values()
+    for table in tables
+]
+ANY_RAW_ASSET = RAW_ASSETS[0]
+for _asset in RAW_ASSETS[1:]:
+    ANY_RAW_ASSET = ANY_RAW_ASSET | _asset  # type: ignore[assignment]
+
+
+def _alert_on_failure(context: Any) -> None:
+    """Final-failure callback: hand over to cxscore.alerts (imported only when it fires)."""
+    from cxscore.alerts import airflow_failure_callback
+
+    airflow_failure_callback(context)
+
+
+def _dbt_runtime_settings(context: Any) -> None:
+    """pre_execute hook of the dbt tasks: dbt vars and env from the cxscore settings,
+    resolved at run time (the warehouse itself comes from the cx_warehouse connection)."""
+    from cxscore.transform import dbt_vars
+
+    from cxscore.airflow_support import settings_from_connections
+
+    settings = settings_from_connections()
+    operator = context["task"]
+    operator.vars = {**dbt_vars(settings), **(operator.vars or {})}
+
+
+RETRYING = {
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+DOC = """
+### cx_scorecard: dbt build of the touchpoint scorecard (on new raw data, and daily)
+
+Scheduled on the raw Assets that `cx_ingest` publishes after its raw checks pass
+(`cxscore://cx_warehouse/raw.<table>`, any of them), and daily at 05:00 UTC
+(`AssetOrTimeSchedule`).
+
+1. `raw_checks_gate`: fails (no retries) if the newest raw check run in
+   `quality.check_results` has a critical failure, so the daily run never builds on bad data.
+2. `dbt`: the dbt project rendered from `dbt_project/target/manifest.json` by Cosmos;
+   `dbt_producer_watcher` runs one `dbt build`, each model/test task shows its node's result.
+   Param `full_refresh=true` rebuilds the incremental models and marts from scratch.
+3. `scorecard_checks`: the GX suite on the marts (results in `quality.check_results`).
+4. `publish`: writes the static report (param `report_path`, default
+   `<state_dir>/reports/scorecard.html`) and records the published build.
+
+Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
+"""
+
+
+@dag(
+    dag_id="cx_scorecard",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 5 * * *", timezone="UTC"), assets=ANY_RAW_ASSET
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["cxscore", "scorecard"],
+    doc_md=DOC,
+    params={
+        "full_refresh": Param(False, type="boolean", description="rebuild the marts"),
+        "report_path": Param(
+            None, type=["null", "string"], description="where publish writes the HTML report"
+        ),
+    },
+    default_args={
+        "owner": "cx-data",
+        "pool": POOL,
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": _alert_on_failure,
+        **RETRYING,
+    },
+)
+def cx_scorecard() -> None:
+    @task(retries=0, execution_timeout=timedelta(minutes=5))
+    def raw_checks_gate() -> dict[str, Any]:
+        """Stop when the latest raw checks failed critically."""
+        from cxscore.airflow_support import assert_raw_checks_passed, settings_from_connections
+        from cxscore.warehouse import ensure_warehouse
+
+        return assert_raw_checks_passed(ensure_warehouse(settings_from_connections()))
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=dbt_project_dir(),
+            manifest_path=MANIFEST,
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="cxscore",
+            target_name="airflow",
+            profile_mapping=cx_warehouse_profile_mapping(),
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
+        ),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+        operator_args={
+            "full_refresh": "{{ params.full_refresh }}",
+            "install_deps": False,
+            "pool": POOL,
+            "execution_timeout": timedelta(minutes=60),
+            "pre_execute": _dbt_runtime_settings,
+            "poke_interval": 2,
+        },
+    )
+
+    @task(retries=0, execution_timeout=timedelta(minutes=30))
+    def scorecard_checks() -> dict[str, Any]:
+        """GX suite on the scorecard marts (`cxscore check --stage marts`)."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.errors import QualityGateFailed
+        from cxscore.quality import run_checks
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        url = ensure_warehouse(settings)
+        run_id = str(get_current_context()["run_id"])
+        outcome = run_checks(settings, stage="marts", url=url, run_id=run_id)
+        print(outcome.describe())
+        if outcome.critical_failures:
+            raise QualityGateFailed(
+                f"{len(outcome.critical_failures)} critical scorecard check(s) failed in run "
+                f"{run_id}; see quality.check_results"
+            )
+        return dict(outcome.summary())
+
+    @task(execution_timeout=timedelta(minutes=10))
+    def publish() -> dict[str, Any]:
+        """Write the static scorecard page (`cxscore report`)."""
+        from pathlib import Path
+
+        from airflow.sdk import get_current_context
+        from cxscore.report import write_report
+
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        params = get_current_context()["params"]
+        out = Path(params.get("report_path") or Path(settings.state_dir) / "reports")
+        if out.suffix != ".html":
+            out = out / "scorecard.html"
+        summary = write_report(settings, out, url=ensure_warehouse(settings))
+        return {k: v for k, v in summary.items() if isinstance(v, (str, int, float))}
+
+    raw_checks_gate() >> dbt >> scorecard_checks() >> publish()
+
+
+cx_scorecard()

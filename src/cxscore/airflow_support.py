@@ -1,0 +1,397 @@
+"""Glue between Airflow and cxscore: connections -> Settings, the raw-table Assets, the dbt
+profile for Cosmos, the scorecard gate, and an isolated Airflow environment for the demo,
+the tests and the benchmark.
+
+Everything here is light at import time (stdlib only): the DAG files import this module
+while the DAG processor parses them. Airflow, cosmos, psycopg2 and the cxscore pipeline are
+imported inside the functions that need them, i.e. at task run time.
+
+Connections (resolved at run time, inside tasks; ``AIRFLOW_CONN_*`` env vars work):
+
+- ``cx_warehouse`` (postgres): host (or a Unix-socket directory), port, login, password,
+  schema = the database name. Missing -> the cxscore settings decide (``CX_WAREHOUSE__URL``
+  or the embedded server).
+- ``zendesk_default`` (http): host = the base URL (``https://acme.zendesk.com``), login =
+  the agent e-mail, password = the API token. Missing -> ``sources.zendesk`` settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from cxscore.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "cx_warehouse"
+ZENDESK_CONN_ID = "zendesk_default"
+POOL = "cx_warehouse"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# source -> raw tables it loads (the Asset outlets of its task group in cx_ingest)
+RAW_TABLES: dict[str, tuple[str, ...]] = {
+    "zendesk": ("zendesk__tickets", "zendesk__ticket_metric_sets", "zendesk__users"),
+    "amazon_connect": ("amazon_connect__contact_records",),
+    "qualtrics": ("qualtrics__responses",),
+    "orders": ("crm__orders",),
+}
+ASSET_SCHEME = "cxscore"
+
+
+def raw_asset_uri(table: str) -> str:
+    """``cxscore://cx_warehouse/raw.<table>``: scheme cxscore, host = the Airflow connection
+    of the warehouse, path = the schema-qualified table. A logical name, stable across
+    deployments (the physical host lives in the connection)."""
+    return f"{ASSET_SCHEME}://{WAREHOUSE_CONN_ID}/raw.{table}"
+
+
+# --------------------------------------------------------------------------- connections
+
+
+def _get_connection(conn_id: str) -> Any | None:
+    """The Airflow connection, or None when it is not defined anywhere."""
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:  # AirflowNotFoundException moved between versions
+        if type(exc).__name__ not in {"AirflowNotFoundException", "AirflowException"}:
+            raise
+        log.info("Airflow connection %s is not defined (%s); using cxscore settings", conn_id, exc)
+        return None
+
+
+def url_from_connection(conn: Any) -> str:
+    """A postgresql:// URL from a postgres connection (host may be a Unix-socket directory)."""
+    user = quote(conn.login or "postgres", safe="")
+    password = conn.password or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
+    dbname = quote(conn.schema or "postgres", safe="")
+    port = conn.port or 5432
+    host = conn.host or "localhost"
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{dbname}?host={quote(host, safe='/')}&port={port}"
+    return f"postgresql://{auth}{host}:{port}/{dbname}"
+
+
+def connection_json_for_url(url: str) -> str:
+    """The ``AIRFLOW_CONN_CX_WAREHOUSE`` value (JSON form) for a postgresql:// URL."""
+    from cxscore.warehouse import url_components
+
+    parts = url_components(url)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": parts["host"],
+            "port": parts["port"],
+            "login": parts["user"],
+            "password": parts["password"],
+            "schema": parts["dbname"],
+        }
+    )
+
+
+def zendesk_connection_json(base_url: str, email: str, token: str) -> str:
+    """The ``AIRFLOW_CONN_ZENDESK_DEFAULT`` value (JSON form)."""
+    return json.dumps({"conn_type": "http", "host": base_url, "login": email, "password": token})
+
+
+def _zendesk_base_url(conn: Any) -> str | None:
+    host = (conn.host or "").rstrip("/")
+    if not host:
+        return None
+    if "://" in host:
+        return str(host)
+    scheme = conn.schema or "https"
+    return f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+
+
+def settings_from_connections(
+    settings: Settings | None = None,
+    *,
+    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+    zendesk_conn_id: str = ZENDESK_CONN_ID,
+) -> Settings:
+    """The cxscore settings (file + CX_* env) overlaid with the Airflow connections."""
+    from pydantic import SecretStr
+
+    from cxscore.settings import load_settings
+
+    settings = settings if settings is not None else load_settings()
+    wh = _get_connection(warehouse_conn_id)
+    if wh is not None:
+        warehouse = settings.warehouse.model_copy(update={"url": url_from_connection(wh)})
+        settings = settings.model_copy(update={"warehouse": warehouse})
+    zd = _get_connection(zendesk_conn_id)
+    if zd is not None:
+        update: dict[str, Any] = {}
+        base_url = _zendesk_base_url(zd)
+        if base_url:
+            update["base_url"] = base_url
+        if zd.login:
+            update["email"] = zd.login
+        if zd.password:
+            update["api_token"] = SecretStr(zd.password)
+        zendesk = settings.sources.zendesk.model_copy(update=update)
+        sources = settings.sources.model_copy(update={"zendesk": zendesk})
+        settings = settings.model_copy(update={"sources": sources})
+    return settings
+
+
+def enabled_sources(settings: Settings) -> list[str]:
+    """Sources a run extracts: ``sources.enabled``, else every file source plus zendesk when
+    its base URL is known."""
+    if settings.sources.enabled is not None:
+        return list(settings.sources.enabled)
+    names = ["amazon_connect", "qualtrics", "orders"]
+    if settings.sources.zendesk.base_url:
+        names.insert(0, "zendesk")
+    return names
+
+
+# --------------------------------------------------------------------------- scorecard gate
+
+
+def latest_raw_check_failures(url: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The run id of the newest raw-stage check run in ``quality.check_results`` and its
+    failed critical expectations (empty when it passed or no run exists)."""
+    import contextlib
+
+    from cxscore.warehouse import connect
+
+    with contextlib.closing(connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            select run_id from quality.check_results
+            where table_name not like 'marts.%%' and suite not like '%%marts%%'
+              and suite not like '%%scorecard%%'
+            order by checked_at desc, result_id desc limit 1
+            """
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None, []
+        run_id = row[0]
+        cur.execute(
+            """
+            select suite, table_name, expectation, column_name, observed_value, threshold
+            from quality.check_results
+            where run_id = %s and severity = 'critical' and not success
+              and table_name not like 'marts.%%' and suite not like '%%marts%%'
+              and suite not like '%%scorecard%%'
+            order by result_id
+            """,
+            (run_id,),
+        )
+        cols = [d[0] for d in cur.description or []]
+        return run_id, [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def assert_raw_checks_passed(url: str) -> dict[str, Any]:
+    """Raise QualityGateFailed when the latest raw checks failed critically (the gate the
+    scorecard DAG runs first, so that neither the asset trigger nor the daily schedule builds
+    on data that failed its checks)."""
+    from cxscore.errors import QualityGateFailed
+
+    run_id, failures = latest_raw_check_failures(url)
+    if failures:
+        listed = "; ".join(
+            f"{f['table_name']}.{f['column_name'] or '*'} {f['expectation']} "
+            f"(observed {f['observed_value']}, threshold {f['threshold']})"
+            for f in failures[:10]
+        )
+        raise QualityGateFailed(
+            f"the latest raw checks (run {run_id}) have {len(failures)} critical failure(s): "
+            f"{listed}. The scorecard is not rebuilt until a new load passes them. "
+            f"See: select * from quality.check_results where run_id = '{run_id}'"
+        )
+    return {"raw_check_run_id": run_id, "critical_failures": 0}
+
+
+# --------------------------------------------------------------------------- dbt via Cosmos
+
+
+def dbt_project_dir() -> Path:
+    """The dbt project (``CX_DBT_PROJECT_DIR`` overrides, for images that move it)."""
+    return Path(os.environ.get("CX_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project")
+
+
+def dbt_manifest_path() -> Path:
+    return dbt_project_dir() / "target" / "manifest.json"
+
+
+def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
+    """A Cosmos profile mapping for the ``cx_warehouse`` connection that, unlike the stock
+    Postgres mapping, accepts an empty password (trust / peer auth, Unix sockets)."""
+    from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
+
+    class CxWarehouseProfileMapping(PostgresUserPasswordProfileMapping):
+        required_fields = ["host", "user", "dbname"]  # noqa: RUF012 - Cosmos API shape
+        secret_fields = ["password"]  # noqa: RUF012
+
+        def get_dbt_value(self, name: str) -> Any:
+            value = super().get_dbt_value(name)
+            if name == "password" and value is None:
+                return ""
+            return value
+
+    return CxWarehouseProfileMapping(conn_id=conn_id, profile_args={"schema": "public"})
+
+
+def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
+    """Run ``dbt parse`` (writes target/manifest.json, what cx_scorecard renders from)
+    unless the manifest is newer than every project file. Returns the manifest path."""
+    project = project_dir or dbt_project_dir()
+    manifest = project / "target" / "manifest.json"
+    if manifest.exists():
+        newest = max(
+            (p.stat().st_mtime for p in project.rglob("*") if "target" not in p.parts),
+            default=0.0,
+        )
+        if manifest.stat().st_mtime >= newest:
+            return manifest
+    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+    profiles = project / "target" / "_parse_profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    (profiles / "profiles.yml").write_text(_parse_profile(project), encoding="utf-8")
+    proc = subprocess.run(
+        [dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(profiles), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project,
+    )
+    if proc.returncode != 0 or not manifest.exists():
+        from cxscore.errors import CxError
+
+        raise CxError(
+            f"`dbt parse` failed in {project} (exit {proc.returncode}):\n"
+            f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
+    return manifest
+
+
+def _parse_profile(project: Path) -> str:
+    """A placeholder profile: ``dbt parse`` needs one but never connects."""
+    profile = "cxscore"
+    project_yml = project / "dbt_project.yml"
+    if project_yml.exists():
+        for line in project_yml.read_text(encoding="utf-8").splitlines():
+            if line.startswith("profile:"):
+                profile = line.split(":", 1)[1].strip().strip("'\"")
+    return (
+        f"{profile}:\n  target: parse\n  outputs:\n    parse:\n      type: postgres\n"
+        "      host: localhost\n      port: 5432\n      user: parse\n      password: ''\n"
+        "      dbname: parse\n      schema: public\n      threads: 1\n"
+    )
+
+
+# --------------------------------------------------------------------------- local Airflow
+
+
+def airflow_env(
+    home: Path,
+    *,
+    warehouse_url: str,
+    zendesk: tuple[str, str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Environment for an isolated local Airflow (SQLite metadata under ``home``) that runs
+    the repository's DAGs against ``warehouse_url`` (and the Zendesk API at
+    ``zendesk = (base_url, email, token)``)."""
+    env = dict(os.environ if base is None else base)
+    for name in list(env):
+        if name.startswith("AIRFLOW__") or name.startswith("AIRFLOW_CONN_"):
+            del env[name]
+    home = home.resolve()
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+            "AIRFLOW__COSMOS__ENABLE_CACHE": "False",
+            "AIRFLOW_CONN_CX_WAREHOUSE": connection_json_for_url(warehouse_url),
+            "NO_PROXY": "*",
+            "no_proxy": "*",
+        }
+    )
+    if zendesk is not None:
+        env["AIRFLOW_CONN_ZENDESK_DEFAULT"] = zendesk_connection_json(*zendesk)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def airflow_bin() -> str:
+    return shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+
+
+def init_airflow_home(env: Mapping[str, str], *, pool_slots: int = 4) -> bool:
+    """``airflow db migrate`` once (skipped when the SQLite DB exists) and the pool
+    ``cx_warehouse``. Returns True when it migrated."""
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / ".cxscore_initialised"
+    if marker.exists() and (home / "airflow.db").exists():
+        return False
+    for cmd in (
+        [airflow_bin(), "db", "migrate"],
+        [airflow_bin(), "pools", "set", POOL, str(pool_slots), "cxscore warehouse writers"],
+    ):
+        proc = subprocess.run(cmd, env=dict(env), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            from cxscore.errors import CxError
+
+            raise CxError(
+                f"`{' '.join(cmd[1:])}` failed (AIRFLOW_HOME={home}):\n{proc.stderr[-3000:]}"
+            )
+    marker.write_text("ok\n", encoding="utf-8")
+    return True
+
+
+def dags_test(
+    dag_id: str,
+    env: Mapping[str, str],
+    *,
+    logical_date: str | None = None,
+    conf: Mapping[str, Any] | None = None,
+    timeout: float = 1800,
+) -> subprocess.CompletedProcess[str]:
+    """``airflow dags test DAG_ID [DATE] [--conf JSON]`` in a subprocess; returns the result
+    (returncode 0 only when every task succeeded)."""
+    cmd = [airflow_bin(), "dags", "test", dag_id]
+    if logical_date:
+        cmd.append(logical_date)
+    if conf:
+        cmd += ["--conf", json.dumps(dict(conf))]
+    return subprocess.run(
+        cmd, env=dict(env), capture_output=True, text=True, check=False, timeout=timeout
+    )
+
+
+def failed_tasks(output: str) -> list[str]:
+    """Task ids reported failed/upstream_failed in ``airflow dags test`` output."""
+    found: list[str] = []
+    for line in output.splitlines():
+        low = line.lower()
+        if ("state=failed" in low or "marking task as failed" in low) and "task_id=" in low:
+            tid = low.split("task_id=", 1)[1].split()[0].strip(",")
+            if tid not in found:
+                found.append(tid)
+    return found
