@@ -1,0 +1,550 @@
+"""A local stand-in for Zendesk Support's incremental cursor export API.
+
+It serves a world written by ``cxscore generate`` (or any directory in the same layout)
+over the real response shape of
+
+- ``GET /api/v2/incremental/tickets/cursor.json`` (``include=metric_sets`` side-loads a
+  top-level ``metric_sets`` list, one metric set per ticket on the page), and
+- ``GET /api/v2/incremental/users/cursor.json``.
+
+Behaviour copied from Zendesk (developer.zendesk.com, "Using the Incremental Exports API"):
+
+- the first request passes ``start_time`` (Unix seconds; items with ``updated_at >=
+  start_time``), every later one ``cursor``; ``per_page`` 1..1000, default 1000;
+- the body holds ``after_cursor``, ``after_url``, ``before_cursor``, ``before_url``,
+  ``end_of_stream`` and the items; a cursor is ``base64("<epoch>.0||<id>|")`` of the last
+  item, like Zendesk's own, so it survives between runs;
+- an item appears once, in its current state, at the position of its ``updated_at``: a
+  ticket that changes again reappears later in the stream; deleted tickets come with
+  ``status = "deleted"`` unless ``exclude_deleted=true``;
+- when the stream is exhausted ``end_of_stream`` is true and ``after_cursor`` still points
+  at the last item returned: using it later returns only what changed since;
+- a ``start_time`` less than a minute before the server's "now" is refused, as Zendesk does;
+- basic auth ``{email}/token:{api_token}``; anything else gets ``401`` with Zendesk's body.
+
+Data layout read (see ``docs/synthetic-world.md``)::
+
+    DATA/manifest.json                             deliveries (k, zendesk_cutoff); optional
+    DATA/zendesk/tickets/delivery-0001.jsonl       {"ticket": {...}, "metric_set": {...}|null}
+    DATA/zendesk/users/delivery-0001.jsonl         one user object per line
+
+A line in ``delivery-000k`` is a version of a ticket (or user) that exists from delivery
+``k`` on. Serving increment ``k`` shows, for every id, its latest version among deliveries
+``1..k``; "now" is delivery ``k``'s ``zendesk_cutoff``. Failure injection: every Nth
+request (counting all requests) answers ``429`` with ``Retry-After`` or ``503``.
+
+Standard library only (``http.server``); binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import orjson
+
+from cxscore.errors import CxError
+
+log = logging.getLogger(__name__)
+
+MAX_PER_PAGE = 1000
+STREAMS = {"tickets": "tickets", "users": "users"}
+_PATH = re.compile(r"^/api/v2/incremental/(tickets|users)/cursor(?:\.json)?/?$")
+_DELIVERY_FILE = re.compile(r"^delivery-(\d{4,})\.jsonl$")
+
+
+def encode_cursor(ts: int, item_id: int) -> str:
+    """Zendesk's cursor format: base64 of ``"<epoch>.0||<id>|"`` (padding stripped)."""
+    raw = f"{ts}.0||{item_id}|".encode()
+    return base64.b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """Inverse of :func:`encode_cursor`; ValueError when it is not one of ours."""
+    try:
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"cursor {cursor!r} is not valid") from exc
+    match = re.fullmatch(r"(-?\d+)\.0\|\|(\d+)\|", text)
+    if not match:
+        raise ValueError(f"cursor {cursor!r} is not valid")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _epoch(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+@dataclass
+class _Version:
+    ts: int
+    item_id: int
+    delivery: int
+    file_no: int
+    offset: int
+    length: int
+
+
+@dataclass
+class _StreamData:
+    """Index of every stored version of one stream's items; bodies stay on disk."""
+
+    name: str
+    files: list[Path] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)
+    versions: list[_Version] = field(default_factory=list)
+
+    def view(self, increment: int) -> tuple[list[tuple[int, int]], list[_Version]]:
+        """Latest version per id among deliveries <= increment, sorted by (ts, id)."""
+        latest: dict[int, _Version] = {}
+        for v in self.versions:
+            if v.delivery > increment:
+                continue
+            cur = latest.get(v.item_id)
+            if cur is None or (v.ts, v.delivery) >= (cur.ts, cur.delivery):
+                latest[v.item_id] = v
+        items = sorted(latest.values(), key=lambda v: (v.ts, v.item_id))
+        return [(v.ts, v.item_id) for v in items], items
+
+    def read(self, v: _Version) -> dict[str, Any]:
+        data = os.pread(self.fds[v.file_no], v.length, v.offset)
+        obj: dict[str, Any] = orjson.loads(data)
+        return obj
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
+
+
+def _index_stream(data: Path, name: str) -> _StreamData:
+    stream = _StreamData(name)
+    folder = data / "zendesk" / name
+    if not folder.is_dir():
+        raise CxError(
+            f"{folder} does not exist: --data must be a directory written by "
+            "`cxscore generate` (it needs zendesk/tickets/ and zendesk/users/)"
+        )
+    for path in sorted(folder.iterdir()):
+        match = _DELIVERY_FILE.match(path.name)
+        if not match:
+            continue
+        delivery = int(match.group(1))
+        file_no = len(stream.files)
+        stream.files.append(path)
+        stream.fds.append(os.open(path, os.O_RDONLY))
+        offset = 0
+        with path.open("rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                length = len(line)
+                body = line.rstrip(b"\r\n")
+                if body.strip():
+                    try:
+                        obj = orjson.loads(body)
+                    except orjson.JSONDecodeError as exc:
+                        raise CxError(f"{path}:{lineno}: not valid JSON ({exc})") from exc
+                    item = obj["ticket"] if name == "tickets" else obj
+                    try:
+                        ts, item_id = _epoch(item["updated_at"]), int(item["id"])
+                    except (KeyError, TypeError, ValueError) as exc:
+                        raise CxError(
+                            f"{path}:{lineno}: a {name[:-1]} needs an integer 'id' and an "
+                            f"ISO-8601 'updated_at' ({exc!r})"
+                        ) from exc
+                    stream.versions.append(
+                        _Version(ts, item_id, delivery, file_no, offset, len(body))
+                    )
+                offset += length
+    return stream
+
+
+class ZendeskData:
+    """The versions behind the stand-in and the view for the current increment."""
+
+    def __init__(self, data: Path, increment: int | None = None) -> None:
+        self.root = Path(data)
+        self.cutoffs: dict[int, int] = {}
+        manifest = self.root / "manifest.json"
+        if manifest.is_file():
+            try:
+                meta = json.loads(manifest.read_text(encoding="utf-8"))
+                for d in meta.get("deliveries", []):
+                    if d.get("zendesk_cutoff"):
+                        self.cutoffs[int(d["k"])] = _epoch(d["zendesk_cutoff"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CxError(f"{manifest}: not a valid world manifest ({exc!r})") from exc
+        self.streams = {name: _index_stream(self.root, name) for name in STREAMS}
+        found = [v.delivery for s in self.streams.values() for v in s.versions]
+        self.deliveries = max([*found, *self.cutoffs.keys(), 1])
+        self._lock = threading.Lock()
+        self._views: dict[str, tuple[list[tuple[int, int]], list[_Version]]] = {}
+        self.increment = self.deliveries
+        self.set_increment(increment)
+
+    def set_increment(self, increment: int | None) -> None:
+        k = self.deliveries if increment is None else int(increment)
+        if not 1 <= k <= self.deliveries:
+            raise CxError(
+                f"increment {k} is out of range: {self.root} holds deliveries 1..{self.deliveries}"
+            )
+        views = {name: s.view(k) for name, s in self.streams.items()}
+        with self._lock:
+            self.increment = k
+            self._views = views
+
+    def now(self) -> int | None:
+        return self.cutoffs.get(self.increment)
+
+    def current(self, stream: str) -> tuple[list[tuple[int, int]], list[_Version]]:
+        with self._lock:
+            return self._views[stream]
+
+    def close(self) -> None:
+        for s in self.streams.values():
+            s.close()
+
+
+@dataclass
+class StubConfig:
+    email: str = "demo@example.com"
+    token: str = "demo-token"
+    fail_429_every: int = 0
+    fail_5xx_every: int = 0
+    retry_after: int = 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], data: ZendeskData, config: StubConfig) -> None:
+        super().__init__(addr, _Handler)
+        self.data = data
+        self.config = config
+        self.requests_seen = 0
+        self.counter_lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body))
+        self.status = status
+        self.body = body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "cxscore-zendesk-stub"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        payload = orjson.dumps(body)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        server = self.server
+        cfg = server.config
+        with server.counter_lock:
+            server.requests_seen += 1
+            n = server.requests_seen
+        if cfg.fail_429_every and n % cfg.fail_429_every == 0:
+            self._send(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {
+                    "error": "APIRateLimitExceeded",
+                    "description": "Number of allowed incremental export API requests per "
+                    "minute exceeded",
+                },
+                {"Retry-After": str(cfg.retry_after)},
+            )
+            return
+        if cfg.fail_5xx_every and n % cfg.fail_5xx_every == 0:
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {"error": "ServiceUnavailable", "description": "Please try again later"},
+            )
+            return
+        if not self._authorised():
+            self._send(
+                HTTPStatus.UNAUTHORIZED,
+                {"error": "Couldn't authenticate you"},
+                {"WWW-Authenticate": 'Basic realm="Web Password"'},
+            )
+            return
+        parts = urlsplit(self.path)
+        match = _PATH.match(parts.path)
+        if not match:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                {"error": "InvalidEndpoint", "description": "Not found"},
+            )
+            return
+        try:
+            body = self._page(match.group(1), parse_qs(parts.query, keep_blank_values=True))
+        except _ApiError as exc:
+            self._send(exc.status, exc.body)
+            return
+        self._send(HTTPStatus.OK, body)
+
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        cfg = self.server.config
+        return decoded == f"{cfg.email}/token:{cfg.token}"
+
+    def _page(self, stream: str, params: dict[str, list[str]]) -> dict[str, Any]:
+        def one(name: str) -> str | None:
+            values = params.get(name)
+            return values[-1] if values else None
+
+        per_page_raw = one("per_page")
+        per_page = MAX_PER_PAGE
+        if per_page_raw:
+            try:
+                per_page = int(per_page_raw)
+            except ValueError:
+                per_page = -1
+            if not 1 <= per_page <= MAX_PER_PAGE:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    {
+                        "error": "InvalidPaginationParameter",
+                        "description": f"per_page must be between 1 and {MAX_PER_PAGE}",
+                    },
+                )
+        include = {x for v in params.get("include", []) for x in v.split(",") if x}
+        exclude_deleted = (one("exclude_deleted") or "").lower() == "true"
+        data = self.server.data
+        keys, versions = data.current(stream)
+        cursor = one("cursor")
+        start_time = one("start_time")
+        from_start = False
+        if cursor:
+            try:
+                position = decode_cursor(cursor)
+            except ValueError as exc:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": "InvalidPaginationParameter", "description": str(exc)},
+                ) from exc
+            index = bisect_right(keys, position)
+        elif start_time:
+            try:
+                start = int(start_time)
+                if start < 0:
+                    raise ValueError(start_time)
+            except ValueError as exc:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": "InvalidValue", "description": "start_time must be an integer"},
+                ) from exc
+            now = data.now()
+            if now is not None and start > now - 60:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    {
+                        "error": "InvalidValue",
+                        "description": "Too recent start_time. Use a start_time older than "
+                        "a minute",
+                    },
+                )
+            position = (start, -1)
+            index = bisect_right(keys, position)
+            from_start = True
+        else:
+            raise _ApiError(
+                HTTPStatus.BAD_REQUEST,
+                {
+                    "error": "InvalidValue",
+                    "description": "start_time or cursor is required",
+                },
+            )
+        store = data.streams[stream]
+        items: list[dict[str, Any]] = []
+        metric_sets: list[dict[str, Any]] = []
+        last = position
+        first: tuple[int, int] | None = None
+        i = index
+        while i < len(versions) and len(items) < per_page:
+            v = versions[i]
+            i += 1
+            last = (v.ts, v.item_id)
+            obj = store.read(v)
+            if stream == "tickets":
+                ticket = obj["ticket"]
+                if exclude_deleted and ticket.get("status") == "deleted":
+                    continue
+                items.append(ticket)
+                if obj.get("metric_set") is not None:
+                    metric_sets.append(obj["metric_set"])
+            else:
+                items.append(obj)
+            if first is None:
+                first = last
+        end_of_stream = i >= len(versions)
+        # nothing at or after start_time yet: the cursor stays at start_time
+        after_cursor = encode_cursor(last[0], max(last[1], 0))
+        before_cursor = None if (first is None or from_start) else encode_cursor(*first)
+        body: dict[str, Any] = {
+            "after_cursor": after_cursor,
+            "after_url": self._url(stream, after_cursor, per_page_raw, include),
+            "before_cursor": before_cursor,
+            "before_url": self._url(stream, before_cursor, per_page_raw, include)
+            if before_cursor
+            else None,
+            "end_of_stream": end_of_stream,
+            stream: items,
+        }
+        if stream == "tickets" and "metric_sets" in include:
+            body["metric_sets"] = metric_sets
+        return body
+
+    def _url(self, stream: str, cursor: str, per_page: str | None, include: set[str]) -> str:
+        query: dict[str, str] = {"cursor": cursor}
+        if per_page:
+            query["per_page"] = per_page
+        if include:
+            query["include"] = ",".join(sorted(include))
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        return f"http://{host}/api/v2/incremental/{stream}/cursor.json?{urlencode(query)}"
+
+
+class StubServer:
+    """A running stand-in (background thread). Use :func:`start_stub` to create one."""
+
+    def __init__(self, server: _Server, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    @property
+    def requests_seen(self) -> int:
+        return self._server.requests_seen
+
+    @property
+    def increment(self) -> int:
+        return self._server.data.increment
+
+    @property
+    def deliveries(self) -> int:
+        return self._server.data.deliveries
+
+    def set_increment(self, k: int | None) -> None:
+        """Serve deliveries 1..k from now on (None: all)."""
+        self._server.data.set_increment(k)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self._server.data.close()
+
+    def __enter__(self) -> StubServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _make_server(
+    data: Path,
+    *,
+    port: int = 0,
+    email: str = "demo@example.com",
+    token: str = "demo-token",
+    fail_429_every: int = 0,
+    fail_5xx_every: int = 0,
+    retry_after: int = 1,
+    increment: int | None = None,
+) -> _Server:
+    zd = ZendeskData(Path(data), increment)
+    config = StubConfig(email, token, fail_429_every, fail_5xx_every, retry_after)
+    try:
+        return _Server(("127.0.0.1", port), zd, config)
+    except OSError as exc:
+        zd.close()
+        raise CxError(f"cannot listen on 127.0.0.1:{port}: {exc}; pick another --port") from exc
+
+
+def start_stub(data: Path, **kwargs: Any) -> StubServer:
+    """Start the stand-in in a background thread (``port=0``: a free port)."""
+    server = _make_server(Path(data), **kwargs)
+    thread = threading.Thread(
+        target=server.serve_forever, name="zendesk-api-stub", kwargs={"poll_interval": 0.1}
+    )
+    thread.daemon = True
+    thread.start()
+    return StubServer(server, thread)
+
+
+def serve(
+    data: Path,
+    *,
+    port: int,
+    email: str,
+    token: str,
+    fail_429_every: int,
+    fail_5xx_every: int,
+    retry_after: int,
+    increment: int | None,
+) -> None:
+    """Serve until interrupted (Ctrl-C); prints the base URL to use as ``zendesk.base_url``."""
+    server = _make_server(
+        Path(data),
+        port=port,
+        email=email,
+        token=token,
+        fail_429_every=fail_429_every,
+        fail_5xx_every=fail_5xx_every,
+        retry_after=retry_after,
+        increment=increment,
+    )
+    print(
+        f"Zendesk stand-in on {server.base_url} (increment {server.data.increment} of "
+        f"{server.data.deliveries}); auth {email}/token:<token>. Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        server.data.close()
