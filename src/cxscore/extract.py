@@ -1,0 +1,310 @@
+"""``cxscore extract`` and the extract tasks of the ``cx_ingest`` DAG: sources -> raw.
+
+:func:`extract_source` loads one source (what each DAG task calls);
+:func:`extract_sources` loads several (the CLI, ``cxscore run``). Each run opens one row in
+``meta.load_batches`` per (source, stream), running -> succeeded / failed. Two extracts of
+the same source never run at once (a PostgreSQL advisory lock per source): the second one
+waits and then finds the work done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from cxscore.errors import CxError
+from cxscore.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("zendesk", "amazon_connect", "qualtrics", "orders")
+FILE_SOURCES = ("amazon_connect", "qualtrics", "orders")
+
+_REQUIRED_TABLES = (
+    "meta.load_batches",
+    "meta.extract_state",
+    "meta.loaded_files",
+    "raw.zendesk__tickets",
+    "raw.zendesk__ticket_metric_sets",
+    "raw.zendesk__users",
+    "raw.amazon_connect__contact_records",
+    "raw.qualtrics__responses",
+    "raw.crm__orders",
+    "raw.rejected_rows",
+)
+
+
+def configured_sources(settings: Settings) -> list[str]:
+    """What ``extract all`` runs: ``sources.enabled`` when set, else every file source plus
+    zendesk when ``sources.zendesk.base_url`` is set."""
+    if settings.sources.enabled is not None:
+        return [s for s in SOURCES if s in settings.sources.enabled]
+    extra = ["zendesk"] if settings.sources.zendesk.base_url else []
+    return [*extra, *FILE_SOURCES]
+
+
+class Reporter:
+    """Progress: a rich live display on a TTY, log lines otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._started: dict[str, float] = {}
+        self._rows: dict[str, int] = {}
+        if enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<16}"),
+                TextColumn("files {task.fields[files]:>5}"),
+                TextColumn("pages {task.fields[pages]:>5}"),
+                TextColumn("rows {task.completed:>10,.0f}"),
+                TextColumn("{task.fields[rate]:>8} rows/s"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._progress.start()
+
+    def start(self, source: str) -> None:
+        self._started[source] = time.monotonic()
+        self._rows[source] = 0
+        if self._progress is not None:
+            self._tasks[source] = self._progress.add_task(
+                source, total=None, files=0, pages=0, rate="-"
+            )
+        else:
+            log.info("%s: extract started", source)
+
+    def _rate(self, source: str) -> str:
+        elapsed = time.monotonic() - self._started.get(source, time.monotonic())
+        return f"{self._rows[source] / elapsed:,.0f}" if elapsed > 0 else "-"
+
+    def rows(self, source: str, n: int) -> None:
+        self._rows[source] = self._rows.get(source, 0) + n
+        if self._progress is not None:
+            self._progress.update(self._tasks[source], advance=n, rate=self._rate(source))
+
+    def step(self, source: str, kind: str, total: int, message: str) -> None:
+        """A file or page finished (``kind`` = files | pages, ``total`` so far)."""
+        if self._progress is not None:
+            self._progress.update(self._tasks[source], **{kind: total}, rate=self._rate(source))
+        else:
+            log.info("%s: %s (%s rows/s)", source, message, self._rate(source))
+
+    def finish(self, source: str, summary: dict[str, Any]) -> None:
+        if self._progress is not None:
+            self._progress.update(self._tasks[source], rate=self._rate(source))
+        log.info(
+            "%s: %s: files=%s skipped=%s pages=%s read=%s loaded=%s rejected=%s in %.1fs",
+            source,
+            summary["status"],
+            summary["files"],
+            summary["files_skipped"],
+            summary["pages"],
+            summary["rows_read"],
+            summary["rows_loaded"],
+            summary["rows_rejected"],
+            summary["seconds"],
+        )
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def ensure_objects(url: str) -> None:
+    """Create the warehouse objects the loaders need when any is missing."""
+    from cxscore.warehouse import init_warehouse, transaction
+
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from unnest(%s::text[]) t(name) where to_regclass(name) is null",
+            (list(_REQUIRED_TABLES),),
+        )
+        row = cur.fetchone()
+        missing = int(row[0]) if row else 0
+    if missing:
+        init_warehouse(url)
+
+
+def extract_source(
+    settings: Settings,
+    source: str,
+    *,
+    url: str,
+    run_id: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Extract and load one source into raw; returns its summary; raises CxError (after
+    recording the failed batch) when anything failed."""
+    if source not in SOURCES:
+        raise CxError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    ensure_objects(url)
+    reporter = Reporter(progress)
+    try:
+        summary = _extract(settings, source, url=url, run_id=run_id, reporter=reporter)
+    finally:
+        reporter.close()
+    if summary["error"]:
+        raise CxError(summary["error"])
+    return summary
+
+
+def extract_sources(
+    settings: Settings,
+    sources: list[str] | None,
+    *,
+    url: str | None = None,
+    run_id: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Extract several sources (None = every configured one, see
+    :func:`configured_sources`); every source runs even when an earlier one failed; raises
+    CxError naming every failure at the end."""
+    names = configured_sources(settings) if sources is None else list(sources)
+    unknown = [s for s in names if s not in SOURCES]
+    if unknown:
+        raise CxError(f"unknown source(s) {unknown}; choose from {', '.join(SOURCES)}")
+    if url is None:
+        from cxscore.warehouse import ensure_warehouse
+
+        url = ensure_warehouse(settings)
+    else:
+        ensure_objects(url)
+    reporter = Reporter(progress)
+    per_source: dict[str, dict[str, Any]] = {}
+    try:
+        for name in names:
+            per_source[name] = _extract(settings, name, url=url, run_id=run_id, reporter=reporter)
+    finally:
+        reporter.close()
+    totals: dict[str, Any] = {
+        key: sum(s[key] for s in per_source.values())
+        for key in ("rows_read", "rows_loaded", "rows_rejected", "files", "pages")
+    }
+    totals["batches"] = [b for s in per_source.values() for b in s["batches"]]
+    totals["sources"] = per_source
+    errors = [s["error"] for s in per_source.values() if s["error"]]
+    if errors:
+        raise CxError("extract failed:\n  " + "\n  ".join(errors))
+    return totals
+
+
+@contextlib.contextmanager
+def _control(url: str, source: str) -> Iterator[Any]:
+    """An autocommit connection holding the source's advisory lock while the block runs."""
+    from cxscore.load.batches import lock_source
+    from cxscore.warehouse import connect
+
+    conn = connect(url, application_name=f"cxscore extract {source}")
+    conn.autocommit = True
+    try:
+        lock_source(conn, source)
+        yield conn
+    finally:
+        conn.close()
+
+
+def _extract(
+    settings: Settings, source: str, *, url: str, run_id: str | None, reporter: Reporter
+) -> dict[str, Any]:
+    reporter.start(source)
+    started = time.monotonic()
+    with _control(url, source) as control:
+        if source == "zendesk":
+            from cxscore.load.zendesk import extract_zendesk
+
+            summary = extract_zendesk(
+                settings, url=url, control=control, run_id=run_id, reporter=reporter
+            )
+        else:
+            summary = _extract_files(
+                settings, source, url=url, control=control, run_id=run_id, reporter=reporter
+            )
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    reporter.finish(source, summary)
+    return summary
+
+
+def _extract_files(
+    settings: Settings,
+    name: str,
+    *,
+    url: str,
+    control: Any,
+    run_id: str | None,
+    reporter: Reporter,
+) -> dict[str, Any]:
+    from cxscore.load.batches import close_batch, open_batch
+    from cxscore.load.files import discover, file_sources, load_file
+    from cxscore.warehouse import connect
+
+    source = file_sources(settings)[name]
+    batch_id = open_batch(control, source.name, source.stream, run_id)
+    summary: dict[str, Any] = {
+        "source": name,
+        "status": "running",
+        "files": 0,
+        "files_skipped": 0,
+        "files_failed": 0,
+        "pages": 0,
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "batches": [batch_id],
+        "error": None,
+    }
+    failures: list[str] = []
+    try:
+        files = discover(settings.landing_dir, source)
+        conn = connect(url, application_name=f"cxscore load {name}")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("set time zone 'UTC'")
+            conn.commit()
+            for landing in files:
+                result = load_file(
+                    conn,
+                    source,
+                    landing,
+                    batch_id=batch_id,
+                    max_reject_pct=settings.load.max_reject_pct,
+                    hook=lambda _event, n: reporter.rows(name, n),
+                )
+                if result.status == "skipped":
+                    summary["files_skipped"] += 1
+                    continue
+                summary["files"] += 1
+                summary["rows_read"] += result.rows_read
+                summary["rows_loaded"] += result.rows_loaded
+                summary["rows_rejected"] += result.rows_rejected
+                if result.status == "failed":
+                    summary["files_failed"] += 1
+                    failures.append(result.error or f"{name}: file {result.path} failed")
+                reporter.step(
+                    name,
+                    "files",
+                    summary["files"],
+                    f"{result.status} {result.path}: read={result.rows_read} "
+                    f"loaded={result.rows_loaded} rejected={result.rows_rejected} "
+                    f"in {result.seconds:.1f}s",
+                )
+        finally:
+            conn.close()
+    except BaseException as exc:
+        summary["status"] = "failed"
+        close_batch(control, batch_id, status="failed", counts=summary, error=str(exc))
+        raise
+    if failures:
+        summary["status"] = "failed"
+        summary["error"] = f"{name}: {len(failures)} file(s) failed: " + " | ".join(failures)
+    else:
+        summary["status"] = "succeeded"
+    close_batch(control, batch_id, status=summary["status"], counts=summary, error=summary["error"])
+    return summary

@@ -1,0 +1,355 @@
+"""Amazon Connect contact trace records (CTR) from files -> raw.amazon_connect__contact_records.
+
+A file (``.json``, ``.jsonl``, ``.json.gz``; gzip is detected by its magic bytes) holds
+either one JSON object per line, or objects concatenated with no separator (Kinesis
+Firehose) or pretty-printed over several lines. The layout is detected from the first
+non-blank line: when it is one complete JSON value the file is read line by line (``_line``
+= 1-based line number); otherwise the whole file is read with a streaming decoder
+(``_line`` = byte offset of the object in the decompressed file).
+
+A record is rejected (with the reason) when it is not valid JSON, not a JSON object, not
+valid UTF-8, or when any known timestamp field holds something that is not an ISO-8601
+timestamp. A record that parses but lacks fields is loaded; the quality checks judge it.
+The payload is the record exactly as delivered (for line-delimited files, the line
+itself), except that ``\\u0000`` (which PostgreSQL cannot store) becomes U+FFFD.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import orjson
+
+from cxscore.sources.common import Rejection, Row, clean_text, raw_text_of, surrogate_error
+
+SOURCE = "amazon_connect"
+STREAM = "contact_records"
+TABLE = "raw.amazon_connect__contact_records"
+COLUMNS = (
+    "contact_id",
+    "channel",
+    "initiation_method",
+    "initiation_timestamp",
+    "disconnect_timestamp",
+    "last_update_timestamp",
+    "payload",
+    "_line",
+)
+SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+
+# Timestamp fields that are checked (an unparseable value rejects the record).
+TOP_TIMESTAMPS = (
+    "ConnectedToSystemTimestamp",
+    "TransferCompletedTimestamp",
+    "ScheduledTimestamp",
+    "LastPausedTimestamp",
+    "LastResumedTimestamp",
+)
+QUEUE_TIMESTAMPS = ("EnqueueTimestamp", "DequeueTimestamp")
+AGENT_TIMESTAMPS = (
+    "ConnectedToAgentTimestamp",
+    "AfterContactWorkStartTimestamp",
+    "AfterContactWorkEndTimestamp",
+)
+
+_fromiso = datetime.fromisoformat
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+_WS = re.compile(r"\s*")
+# Where the next object probably starts after a broken one: a "{" after a "}" or a newline.
+_RESYNC = re.compile(r"(?<=\})\s*\{|\n\s*\{")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class _Bad(Exception):
+    """A record that parses as JSON but cannot be loaded (the message is the reason)."""
+
+
+def _ts(value: Any, key: str) -> str | None:
+    """A timestamp field as ISO text for COPY, None when absent/empty; _Bad if unreadable.
+
+    Text already in extended ISO-8601 form (``YYYY-MM-DDTHH:MM...``) goes to PostgreSQL as
+    it is (the load session runs in UTC, so a naive value reads as UTC); other forms Python
+    accepts (week dates, basic format) are rewritten.
+    """
+    if value is None:
+        return None
+    if type(value) is str:
+        if not value:
+            return None
+        try:
+            parsed = _fromiso(value)
+        except ValueError:
+            raise _Bad(f"{key}: unparseable timestamp {value!r}") from None
+        if value[4:5] == "-" and value[7:8] == "-" and value[13:14] == ":" and "," not in value:
+            return value
+        text = parsed.isoformat()
+        return text if parsed.tzinfo is not None else text + "+00:00"
+    raise _Bad(f"{key}: {value!r} is not an ISO-8601 timestamp string")
+
+
+def _check(value: Any, key: str) -> None:
+    if type(value) is str:
+        if value:
+            try:
+                _fromiso(value)
+            except ValueError:
+                raise _Bad(f"{key}: unparseable timestamp {value!r}") from None
+        return
+    raise _Bad(f"{key}: {value!r} is not an ISO-8601 timestamp string")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
+    get = rec.get
+    initiation = _ts(get("InitiationTimestamp"), "InitiationTimestamp")
+    disconnect = _ts(get("DisconnectTimestamp"), "DisconnectTimestamp")
+    last_update = _ts(get("LastUpdateTimestamp"), "LastUpdateTimestamp")
+    for key in TOP_TIMESTAMPS:
+        value = get(key)
+        if value is not None:
+            _check(value, key)
+    queue = get("Queue")
+    if type(queue) is dict:
+        for key in QUEUE_TIMESTAMPS:
+            value = queue.get(key)
+            if value is not None:
+                _check(value, "Queue." + key)
+    agent = get("Agent")
+    if type(agent) is dict:
+        for key in AGENT_TIMESTAMPS:
+            value = agent.get(key)
+            if value is not None:
+                _check(value, "Agent." + key)
+    return (
+        _text(get("ContactId")),
+        _text(get("Channel")),
+        _text(get("InitiationMethod")),
+        initiation,
+        disconnect,
+        last_update,
+        payload,
+        line,
+    )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _dump(obj: Any) -> bytes:
+    """JSON bytes for an object read by the stdlib decoder (which allows big integers)."""
+    try:
+        data = orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if b"\\u0000" in data:
+        data = orjson.dumps(_without_nul(obj))
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
+    """Rows (see ``COLUMNS``) and rejections from one CTR file, in file order."""
+    head = stream.read(2)
+    stream.seek(0)
+    if head == _GZIP_MAGIC:
+        import gzip
+
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    lines = _lines(stream)
+    skipped = 0  # bytes of blank lines before the first record
+    lineno = 0
+    for item in lines:
+        if isinstance(item, Rejection):
+            yield item
+            return
+        lineno += 1
+        if item.strip():
+            first = item
+            break
+        skipped += len(item)
+    else:
+        return
+    if _one_value_per_line(first):
+        yield from _parse_lines(first, lineno, lines)
+    else:
+        rest: list[bytes] = []
+        failure: Rejection | None = None
+        for item in lines:
+            if isinstance(item, Rejection):
+                failure = item
+                break
+            rest.append(item)
+        yield from _parse_concatenated(first + b"".join(rest), skipped)
+        if failure is not None:
+            yield failure
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
+    """The file's lines; a read/decompression error ends it with one Rejection."""
+    lineno = 0
+    try:
+        for line in stream:
+            lineno += 1
+            yield line
+    except (OSError, EOFError, zlib.error) as exc:
+        yield Rejection(
+            lineno + 1, f"file unreadable after line {lineno} (corrupt or truncated?): {exc}", None
+        )
+
+
+def _one_value_per_line(first: bytes) -> bool:
+    try:
+        _loads(first)
+    except _JSONDecodeError:
+        pass
+    else:
+        return True
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        return True  # a bad first line of a line-delimited file
+    pos = _WS.match(text).end()  # type: ignore[union-attr]
+    try:
+        _, end = _DECODER.raw_decode(text, pos)
+    except ValueError as exc:
+        # an object continued on the next line (pretty-printed) -> read as a stream
+        return not (isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip()))
+    # several objects on one line (Firehose) -> stream; garbage after one -> bad line
+    return not text[end:].lstrip().startswith("{")
+
+
+def _parse_lines(
+    first: bytes, first_lineno: int, rest: Iterable[bytes | Rejection]
+) -> Iterator[Row | Rejection]:
+    lineno = first_lineno - 1
+    loads = _loads
+    decode_error = _JSONDecodeError
+    pending: Iterable[bytes | Rejection] = (first,)
+    for source in (pending, rest):
+        for line in source:
+            if type(line) is not bytes:
+                yield line  # type: ignore[misc]  # a read error (Rejection)
+                return
+            lineno += 1
+            try:
+                rec = loads(line)
+            except decode_error as exc:
+                if not line.strip():
+                    continue
+                yield from _split_line(line, lineno, str(exc))
+                continue
+            if line[-1:] == b"\n":
+                line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
+            if type(rec) is not dict:
+                yield Rejection(lineno, "not a JSON object", raw_text_of(line))
+                continue
+            if b"\\u0000" in line:
+                line = orjson.dumps(_without_nul(rec))
+            try:
+                yield _row(rec, line, lineno)
+            except _Bad as bad:
+                yield Rejection(lineno, str(bad), raw_text_of(line))
+
+
+def _split_line(line: bytes, lineno: int, error: str) -> Iterator[Row | Rejection]:
+    """A line that is not one JSON value: several concatenated objects, or garbage."""
+    body = line.rstrip(b"\r\n")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        reason = surrogate_error(body.decode("utf-8", "surrogateescape")) or error
+        yield Rejection(lineno, reason, raw_text_of(body))
+        return
+    objects = []
+    pos = _WS.match(text).end()  # type: ignore[union-attr]
+    try:
+        while pos < len(text):
+            obj, end = _DECODER.raw_decode(text, pos)
+            objects.append(obj)
+            pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+    except ValueError:
+        objects = []
+    if len(objects) < 2 or not all(type(o) is dict for o in objects):
+        yield Rejection(lineno, f"invalid JSON: {error}", raw_text_of(body))
+        return
+    for obj in objects:
+        payload = _dump(obj)
+        try:
+            yield _row(obj, payload, lineno)
+        except _Bad as bad:
+            yield Rejection(lineno, str(bad), raw_text_of(payload))
+
+
+def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
+    text = data.decode("utf-8", "surrogateescape")
+    ascii_only = text.isascii()
+    n = len(text)
+    pos = 0
+    # byte offset of `pos`, maintained incrementally for non-ASCII text
+    mark_pos, mark_bytes = 0, 0
+
+    def offset(at: int) -> int:
+        nonlocal mark_pos, mark_bytes
+        if ascii_only:
+            return base + at
+        mark_bytes += len(text[mark_pos:at].encode("utf-8", "surrogateescape"))
+        mark_pos = at
+        return base + mark_bytes
+
+    while True:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= n:
+            return
+        at = offset(pos)
+        try:
+            obj, end = _DECODER.raw_decode(text, pos)
+        except ValueError as exc:
+            found = _RESYNC.search(text, pos + 1)
+            nxt = found.end() - 1 if found else n
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            segment = text[pos:nxt].rstrip()
+            reason = surrogate_error(segment) or f"invalid JSON at byte offset {at}: {msg}"
+            yield Rejection(at, reason, raw_text_of(segment))
+            pos = nxt
+            continue
+        segment = text[pos:end]
+        pos = end
+        if type(obj) is not dict:
+            yield Rejection(at, "not a JSON object", raw_text_of(segment))
+            continue
+        try:
+            payload = _dump(obj)
+        except (UnicodeEncodeError, ValueError, TypeError):
+            reason = surrogate_error(segment) or "JSON that PostgreSQL cannot store"
+            yield Rejection(at, reason, raw_text_of(segment))
+            continue
+        try:
+            yield _row(obj, payload, at)
+        except _Bad as bad:
+            yield Rejection(at, str(bad), raw_text_of(segment))

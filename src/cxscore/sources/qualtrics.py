@@ -1,0 +1,215 @@
+"""Qualtrics response exports (CSV) -> raw.qualtrics__responses.
+
+Two layouts are read:
+
+* current: row 1 export tags, row 2 question text (any language), row 3 one
+  ``{"ImportId":"..."}`` JSON per column. Columns are identified by ImportId (tags are
+  user-editable and may repeat): ``_recordId`` (ResponseId), ``endDate``, ``finished``,
+  ``status``, the configured question ImportIds and the embedded-data field names.
+* legacy: UTF-8 BOM, row 1 codes (``V1..Vn``, ``Q1``, embedded names), row 2 labels
+  (``ResponseID``, ``EndDate``, ...), a trailing comma on every line. The standard fields
+  come from the labels; configured questions/embedded fields match row 1.
+
+Each response becomes a row whose payload holds every column (``columns``: ImportId, or in
+legacy files the row-1 code, or the row-2 label for ``V<n>`` codes) plus the configured
+fields under fixed keys (``csat``, ``nps``, ``ces``, ``comment``, ``ticket_id``,
+``contact_id``, ``customer_email``, ``touchpoint``: raw text as exported, empty -> null,
+except ``comment`` which keeps ``""``) and ``layout``. ``EndDate`` is naive in the survey's
+time zone and is converted to UTC (PostgreSQL's ``AT TIME ZONE`` rule).
+
+Rejected: a wrong column count, invalid UTF-8, an unparseable ``EndDate``, and every
+record of a file whose header is neither layout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import IO
+
+import orjson
+
+from cxscore.settings import QualtricsSettings
+from cxscore.sources.common import (
+    CsvRecord,
+    Rejection,
+    Row,
+    fit_columns,
+    parse_timestamp,
+    read_csv_records,
+    zone,
+)
+
+SOURCE = "qualtrics"
+STREAM = "responses"
+TABLE = "raw.qualtrics__responses"
+COLUMNS = ("response_id", "end_date", "finished", "status", "payload", "_line")
+SUFFIXES = (".csv",)
+
+# standard field -> (ImportId in current exports, header names)
+STANDARD = {
+    "response_id": ("_recordId", ("ResponseId", "ResponseID")),
+    "end_date": ("endDate", ("EndDate",)),
+    "finished": ("finished", ("Finished",)),
+    "status": ("status", ("Status",)),
+}
+_V_CODE = re.compile(r"V\d+")
+
+
+class Layout:
+    """Where each field of a file is (column indexes) and the payload keys of its columns."""
+
+    def __init__(self, name: str, keys: list[str], header: list[str]) -> None:
+        self.name = name
+        self.keys = keys
+        self.header = header
+        self.standard: dict[str, int | None] = {}
+        self.mapped: dict[str, int | None] = {}
+
+
+def _unique(keys: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, key in enumerate(keys):
+        key = key or f"_column_{i + 1}"
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
+
+
+def _import_ids(row: list[str]) -> list[str] | None:
+    """The ImportIds of a current-layout third header row, or None if it is not one."""
+    if not row or not row[0].strip().startswith("{"):
+        return None
+    ids = []
+    for cell in row:
+        try:
+            value = json.loads(cell)
+        except ValueError:
+            ids.append("")
+            continue
+        ids.append(str(value.get("ImportId", "")) if isinstance(value, dict) else "")
+    return ids if any(ids) else None
+
+
+def _first(candidates: dict[str, int], *names: str) -> int | None:
+    for name in names:
+        if name in candidates:
+            return candidates[name]
+    return None
+
+
+def _current_layout(tags: list[str], ids: list[str], settings: QualtricsSettings) -> Layout:
+    keys = _unique([imp or tag for imp, tag in zip(ids, tags, strict=False)])
+    layout = Layout("current", keys, tags)
+    by_id: dict[str, int] = {}
+    by_tag: dict[str, int] = {}
+    for i, imp in enumerate(ids):
+        by_id.setdefault(imp, i)
+    for i, tag in enumerate(tags):
+        by_tag.setdefault(tag.strip(), i)
+    for field, (import_id, names) in STANDARD.items():
+        index = by_id.get(import_id)
+        layout.standard[field] = index if index is not None else _first(by_tag, *names)
+    for field, name in _configured(settings).items():
+        layout.mapped[field] = by_id.get(name)
+    return layout
+
+
+def _legacy_layout(codes: list[str], labels: list[str], settings: QualtricsSettings) -> Layout:
+    raw_keys = []
+    for i, code in enumerate(codes):
+        label = labels[i] if i < len(labels) else ""
+        raw_keys.append(label if _V_CODE.fullmatch(code.strip()) and label else code.strip())
+    layout = Layout("legacy", _unique(raw_keys), codes)
+    by_code: dict[str, int] = {}
+    by_label: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        by_code.setdefault(code.strip(), i)
+    for i, label in enumerate(labels):
+        by_label.setdefault(label.strip(), i)
+    for field, (_, names) in STANDARD.items():
+        index = _first(by_label, *names)
+        layout.standard[field] = index if index is not None else _first(by_code, *names)
+    for field, name in _configured(settings).items():
+        layout.mapped[field] = by_code.get(name)
+    return layout
+
+
+def _configured(settings: QualtricsSettings) -> dict[str, str]:
+    return {**settings.questions.model_dump(), **settings.embedded.model_dump()}
+
+
+def parse_responses(stream: IO[bytes], settings: QualtricsSettings) -> Iterator[Row | Rejection]:
+    """Rows (see ``COLUMNS``) and rejections from one export file, in file order."""
+    records = read_csv_records(stream.read())
+    head: list[CsvRecord] = []
+    for record in records:
+        head.append(record)
+        if len(head) == 3:
+            break
+    if not head:
+        return
+    tz = zone(settings.timezone)
+    layout: Layout | None = None
+    data: list[CsvRecord] = []
+    if len(head) == 3 and (ids := _import_ids(head[2].fields)) is not None:
+        layout = _current_layout(head[0].fields, ids, settings)
+    elif len(head) >= 2 and ({"ResponseID", "ResponseId"} & set(head[1].fields)):
+        layout = _legacy_layout(head[0].fields, head[1].fields, settings)
+        data = head[2:]
+    if layout is None:
+        reason = (
+            "unrecognised Qualtrics export layout: expected a third header row of "
+            '{"ImportId": ...} cells (current) or a second header row with ResponseID (legacy)'
+        )
+        for record in (*head, *records):
+            yield Rejection(record.line, reason, record.raw)
+        return
+    for record in (*data, *records):
+        yield _response(record, layout, tz)
+
+
+def _response(record: CsvRecord, layout: Layout, tz: object) -> Row | Rejection:
+    if record.error:
+        return Rejection(record.line, record.error, record.raw)
+    fields = fit_columns(record.fields, layout.header)
+    if fields is None:
+        return Rejection(
+            record.line,
+            f"wrong column count: expected {len(layout.header)}, found {len(record.fields)}",
+            record.raw,
+        )
+
+    def value(index: int | None) -> str | None:
+        if index is None:
+            return None
+        return fields[index] or None
+
+    end_raw = value(layout.standard["end_date"])
+    try:
+        end_date = parse_timestamp(end_raw, tz)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return Rejection(record.line, f"EndDate: {exc}", record.raw)
+    payload: dict[str, object] = {
+        "columns": {
+            key: cell
+            for key, cell in zip(layout.keys, fields, strict=True)
+            if cell or not key.startswith("_column_")
+        }
+    }
+    for field, index in layout.mapped.items():
+        if field == "comment":
+            payload[field] = None if index is None else fields[index]
+        else:
+            payload[field] = value(index)
+    payload["layout"] = layout.name
+    return (
+        value(layout.standard["response_id"]),
+        None if end_date is None else end_date.isoformat(),
+        value(layout.standard["finished"]),
+        value(layout.standard["status"]),
+        orjson.dumps(payload),
+        record.line,
+    )
