@@ -1,0 +1,225 @@
+"""Loading the Zendesk cursor export: page by page, the cursor with the page's rows.
+
+For each stream (tickets with their side-loaded metric sets, then users): read the stored
+cursor from ``meta.extract_state`` (none: ``start_time`` from config), then per page, in
+ONE transaction, ``COPY`` its rows into raw (``_source_cursor`` = the cursor that fetched
+the page), its rejected items into raw.rejected_rows, and store the page's
+``after_cursor``. A run killed between pages resumes at the last committed page; a page
+is never stored twice. When ``end_of_stream`` is true the stored ``after_cursor`` is where
+the next run starts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import psycopg2.extensions
+
+from cxscore.errors import CxError
+from cxscore.load.batches import close_batch, open_batch
+from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
+from cxscore.settings import Settings
+from cxscore.sources import zendesk
+
+if TYPE_CHECKING:
+    from cxscore.extract import Reporter
+
+TABLES = {
+    "tickets": ("raw.zendesk__tickets", zendesk.TICKET_COLUMNS),
+    "ticket_metric_sets": ("raw.zendesk__ticket_metric_sets", zendesk.METRIC_SET_COLUMNS),
+    "users": ("raw.zendesk__users", zendesk.USER_COLUMNS),
+}
+STREAM_TABLES = {"tickets": ("tickets", "ticket_metric_sets"), "users": ("users",)}
+
+
+def _stored_cursor(conn: psycopg2.extensions.connection, stream: str) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "select cursor from meta.extract_state where source = %s and stream = %s",
+            (zendesk.SOURCE, stream),
+        )
+        row = cur.fetchone()
+    conn.commit()
+    return None if row is None else row[0]
+
+
+def _store_page(
+    conn: psycopg2.extensions.connection,
+    stream: str,
+    page: zendesk.Page,
+    *,
+    batches: dict[str, int],
+    source_cursor: str,
+    next_cursor: str | None,
+) -> None:
+    with conn.cursor() as cur:
+        for table_key in STREAM_TABLES[stream]:
+            rows = page.rows.get(table_key) or []
+            if not rows:
+                continue
+            table, columns = TABLES[table_key]
+            suffix = b"\t" + str(batches[table_key]).encode() + b"\t" + escape_text(source_cursor)
+            copy_rows(
+                cur, table, (*columns, "_batch_id", "_source_cursor"), encode_rows(rows, suffix)
+            )
+        if page.rejections:
+            copy_rejections(
+                cur,
+                page.rejections,
+                source=zendesk.SOURCE,
+                stream=stream,
+                batch_id=batches[stream],
+                source_cursor=source_cursor,
+            )
+        if next_cursor is not None:
+            cur.execute(
+                "insert into meta.extract_state as s (source, stream, cursor, watermark, "
+                "batch_id, updated_at) values (%s, %s, %s, %s, %s, now()) "
+                "on conflict (source, stream) do update set cursor = excluded.cursor, "
+                "watermark = greatest(s.watermark, excluded.watermark), "
+                "batch_id = excluded.batch_id, updated_at = now()",
+                (zendesk.SOURCE, stream, next_cursor, page.max_updated_at, batches[stream]),
+            )
+    conn.commit()
+
+
+def extract_zendesk(
+    settings: Settings,
+    *,
+    url: str,
+    control: psycopg2.extensions.connection,
+    run_id: str | None,
+    reporter: Reporter,
+    client: zendesk.ZendeskClient | None = None,
+) -> dict[str, Any]:
+    """Extract tickets (+ metric sets) and users; the caller holds the source lock."""
+    from cxscore.warehouse import connect
+
+    cfg = settings.sources.zendesk
+    summary: dict[str, Any] = {
+        "source": zendesk.SOURCE,
+        "status": "running",
+        "files": 0,
+        "files_skipped": 0,
+        "pages": 0,
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "batches": [],
+        "error": None,
+        "streams": {},
+    }
+    batches = {
+        key: open_batch(control, zendesk.SOURCE, key, run_id)
+        for key in ("tickets", "ticket_metric_sets", "users")
+    }
+    summary["batches"] = list(batches.values())
+    counts = {
+        key: {"pages": 0, "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0} for key in batches
+    }
+    errors: list[str] = []
+    try:
+        client = client or zendesk.ZendeskClient(cfg)
+        conn = connect(url, application_name="cxscore load zendesk")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("set time zone 'UTC'")
+            conn.commit()
+            for stream in ("tickets", "users"):
+                error = _extract_stream(
+                    conn, client, stream, settings, batches, counts, summary, reporter
+                )
+                if error:
+                    errors.append(error)
+        finally:
+            conn.close()
+    except BaseException as exc:
+        for key, batch_id in batches.items():
+            close_batch(control, batch_id, status="failed", counts=counts[key], error=str(exc))
+        summary["status"] = "failed"
+        if isinstance(exc, CxError):
+            summary["error"] = f"zendesk: {exc}"
+            return summary
+        raise
+    for key, batch_id in batches.items():
+        stream = "tickets" if key == "ticket_metric_sets" else key
+        failed = [e for e in errors if e.startswith(f"zendesk {stream}:")]
+        close_batch(
+            control,
+            batch_id,
+            status="failed" if failed else "succeeded",
+            counts=counts[key],
+            error=failed[0] if failed else None,
+        )
+    summary["streams"] = counts
+    summary["status"] = "failed" if errors else "succeeded"
+    summary["error"] = " | ".join(errors) if errors else None
+    return summary
+
+
+def _extract_stream(
+    conn: psycopg2.extensions.connection,
+    client: zendesk.ZendeskClient,
+    stream: str,
+    settings: Settings,
+    batches: dict[str, int],
+    counts: dict[str, dict[str, int]],
+    summary: dict[str, Any],
+    reporter: Reporter,
+) -> str | None:
+    """Follow one stream to its end; returns an error message when too many items were
+    rejected (the pages are committed all the same: the cursor must move on)."""
+    cursor = _stored_cursor(conn, stream)
+    start = zendesk.start_time_epoch(settings.sources.zendesk.start_time)
+    first_reasons: list[str] = []
+    read = rejected = 0
+    while True:
+        params = client.params(stream, cursor=cursor, start_time=start)
+        source_cursor = f"cursor={cursor}" if cursor else f"start_time={start}"
+        body = client.get(client.url(stream), params)
+        page = zendesk.parse_page(stream, body)
+        next_cursor = page.after_cursor or cursor
+        _store_page(
+            conn,
+            stream,
+            page,
+            batches=batches,
+            source_cursor=source_cursor,
+            next_cursor=next_cursor,
+        )
+        summary["pages"] += 1
+        for table_key in STREAM_TABLES[stream]:
+            counts[table_key]["pages"] += 1
+            n = len(page.rows.get(table_key) or [])
+            counts[table_key]["rows_loaded"] += n
+            counts[table_key]["rows_read"] += n
+            summary["rows_loaded"] += n
+            summary["rows_read"] += n
+            reporter.rows(zendesk.SOURCE, n)
+        n_rej = len(page.rejections)
+        counts[stream]["rows_rejected"] += n_rej
+        counts[stream]["rows_read"] += n_rej
+        summary["rows_rejected"] += n_rej
+        summary["rows_read"] += n_rej
+        read += page.items
+        rejected += n_rej
+        first_reasons.extend(f"{source_cursor} item {r.line}: {r.reason}" for r in page.rejections)
+        reporter.step(
+            zendesk.SOURCE,
+            "pages",
+            summary["pages"],
+            f"{stream} page {counts[stream]['pages']}: {page.items} items, {n_rej} rejected",
+        )
+        if page.end_of_stream:
+            break
+        if next_cursor == cursor and page.items == 0:
+            break  # no progress possible: the server returned an empty page without a cursor
+        cursor = next_cursor
+    pct = settings.load.max_reject_pct
+    if read and rejected * 100.0 > pct * read:
+        return (
+            f"zendesk {stream}: {rejected} of {read} items rejected "
+            f"({rejected * 100.0 / read:.1f}% > load.max_reject_pct={pct:g}%); they are in "
+            f"raw.rejected_rows. First reasons: {'; '.join(first_reasons[:3])}"
+        )
+    return None
