@@ -116,13 +116,13 @@ def cx_ingest() -> None:
         """Extract + load one source, incrementally (`cxscore extract SOURCE`)."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
-        from cxscore.extract import extract_source
 
-        from cxscore.airflow_support import enabled_sources, settings_from_connections
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.extract import configured_sources, extract_source
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()
-        if source not in enabled_sources(settings):
+        if source not in configured_sources(settings):
             raise AirflowSkipException(f"source {source} is not configured")
         url = ensure_warehouse(settings)
         run_id = str(get_current_context()["run_id"])

@@ -57,9 +57,8 @@ def _alert_on_failure(context: Any) -> None:
 def _dbt_runtime_settings(context: Any) -> None:
     """pre_execute hook of the dbt tasks: dbt vars and env from the cxscore settings,
     resolved at run time (the warehouse itself comes from the cx_warehouse connection)."""
-    from cxscore.transform import dbt_vars
-
     from cxscore.airflow_support import settings_from_connections
+    from cxscore.transform import dbt_vars
 
     settings = settings_from_connections()
     operator = context["task"]
@@ -180,9 +179,9 @@ def cx_scorecard() -> None:
         from pathlib import Path
 
         from airflow.sdk import get_current_context
-        from cxscore.report import write_report
 
         from cxscore.airflow_support import settings_from_connections
+        from cxscore.report import write_report
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()

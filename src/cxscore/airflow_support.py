@@ -148,17 +148,6 @@ def settings_from_connections(
     return settings
 
 
-def enabled_sources(settings: Settings) -> list[str]:
-    """Sources a run extracts: ``sources.enabled``, else every file source plus zendesk when
-    its base URL is known."""
-    if settings.sources.enabled is not None:
-        return list(settings.sources.enabled)
-    names = ["amazon_connect", "qualtrics", "orders"]
-    if settings.sources.zendesk.base_url:
-        names.insert(0, "zendesk")
-    return names
-
-
 # --------------------------------------------------------------------------- scorecard gate
 
 

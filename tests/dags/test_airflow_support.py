@@ -1,0 +1,105 @@
+"""Connections -> Settings, resolved the way a task resolves them (AIRFLOW_CONN_* env)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cxscore.airflow_support import (
+    RAW_TABLES,
+    connection_json_for_url,
+    raw_asset_uri,
+    settings_from_connections,
+    url_from_connection,
+)
+from cxscore.warehouse import url_components
+
+pytestmark = pytest.mark.airflow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _conn(**kwargs: object) -> object:
+    from airflow.sdk import Connection
+
+    return Connection(conn_id="x", conn_type="postgres", **kwargs)  # type: ignore[arg-type]
+
+
+def test_url_from_tcp_connection() -> None:
+    conn = _conn(host="db.internal", port=6432, login="cx", password="p@ss/word", schema="cx")
+    url = url_from_connection(conn)
+    assert url == "postgresql://cx:p%40ss%2Fword@db.internal:6432/cx"
+    assert url_components(url) == {
+        "host": "db.internal",
+        "port": 6432,
+        "user": "cx",
+        "password": "p@ss/word",
+        "dbname": "cx",
+    }
+
+
+def test_url_from_socket_connection_round_trips() -> None:
+    url = "postgresql://postgres@/cxscore?host=/tmp/pg%20dir/sock&port=5432"
+    conn = _conn(
+        **{k: v for k, v in json.loads(connection_json_for_url(url)).items() if k != "conn_type"}
+    )
+    assert url_from_connection(conn) == url
+    assert url_components(url_from_connection(conn))["host"] == "/tmp/pg dir/sock"
+
+
+def test_settings_from_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CX_WAREHOUSE",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "wh",
+                "port": 5433,
+                "login": "u",
+                "password": "secret-pw",
+                "schema": "cx",
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ZENDESK_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "https://acme.zendesk.com/",
+                "login": "agent@acme.test",
+                "password": "tok-123456",
+            }
+        ),
+    )
+    monkeypatch.setenv("CX_BUSINESS_TIMEZONE", "Europe/Paris")
+    settings = settings_from_connections()
+    assert settings.warehouse.url == "postgresql://u:secret-pw@wh:5433/cx"
+    assert settings.sources.zendesk.base_url == "https://acme.zendesk.com"
+    assert settings.sources.zendesk.email == "agent@acme.test"
+    assert settings.sources.zendesk.api_token is not None
+    assert settings.sources.zendesk.api_token.get_secret_value() == "tok-123456"
+    assert settings.business_timezone == "Europe/Paris"  # the CX_* settings still apply
+
+
+def test_missing_connections_keep_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_CX_WAREHOUSE", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_ZENDESK_DEFAULT", raising=False)
+    monkeypatch.setenv("CX_WAREHOUSE__URL", "postgresql://me@localhost:5432/mine")
+    settings = settings_from_connections()
+    assert settings.warehouse.url == "postgresql://me@localhost:5432/mine"
+    assert settings.sources.zendesk.base_url is None
+
+
+def test_dag_files_agree_with_airflow_support() -> None:
+    """cx_ingest duplicates the raw table list (to stay import-free): keep them equal."""
+    text = (REPO / "dags" / "cx_ingest.py").read_text(encoding="utf-8")
+    for source, tables in RAW_TABLES.items():
+        assert re.search(rf'"{source}": \(', text), source
+        for table in tables:
+            assert f'"{table}"' in text
+    assert raw_asset_uri("crm__orders") == "cxscore://cx_warehouse/raw.crm__orders"
+    assert 'uri=f"cxscore://cx_warehouse/raw.{table}"' in text

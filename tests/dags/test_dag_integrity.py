@@ -1,0 +1,106 @@
+"""DagBag integrity: the DAG files import cleanly and fast, and carry the operational
+settings the spec asks for (tags, retries, timeouts, pool, alert callback, schedules)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxscore.airflow_support import RAW_TABLES, raw_asset_uri
+
+pytestmark = pytest.mark.airflow
+
+ALLOWED_TAGS = {"cxscore", "ingest", "scorecard"}
+# Budgets beyond the shared `import airflow.sdk`, with margin over the measured figures
+# (docs/performance.md, "Orchestration overhead"): cx_ingest ~0.1 s, cx_scorecard ~0.9 s.
+PARSE_BUDGET = {"cx_ingest.py": 0.5, "cx_scorecard.py": 2.0}
+CHECK_TASKS = {"raw_checks", "raw_checks_gate", "scorecard_checks"}
+
+
+def _dag(probe: dict[str, Any], dag_id: str) -> dict[str, Any]:
+    assert dag_id in probe["dags"], sorted(probe["dags"])
+    dag: dict[str, Any] = probe["dags"][dag_id]
+    return dag
+
+
+def test_no_import_errors(dagbag_probe: dict[str, Any]) -> None:
+    assert dagbag_probe["import_errors"] == {}
+    assert sorted(dagbag_probe["dags"]) == ["cx_ingest", "cx_scorecard"]
+
+
+def test_parse_time_budget(dagbag_probe: dict[str, Any]) -> None:
+    seconds = {Path(f).name: s for f, s in dagbag_probe["parse_seconds"].items()}
+    for name, budget in PARSE_BUDGET.items():
+        assert name in seconds, seconds
+        assert seconds[name] < budget, f"{name} parsed in {seconds[name]:.2f} s > {budget} s"
+
+
+def test_parsing_imports_nothing_heavy(dagbag_probe: dict[str, Any]) -> None:
+    # no GX, no cxscore pipeline modules, no warehouse driver at parse time
+    assert dagbag_probe["heavy_modules"] == []
+
+
+@pytest.mark.parametrize("dag_id", ["cx_ingest", "cx_scorecard"])
+def test_dag_settings(dagbag_probe: dict[str, Any], dag_id: str) -> None:
+    dag = _dag(dagbag_probe, dag_id)
+    assert set(dag["tags"]) <= ALLOWED_TAGS and "cxscore" in dag["tags"]
+    assert dag["max_active_runs"] == 1
+    assert dag["catchup"] is False
+    assert len(dag["doc_md"]) > 200
+    for task_id, task in dag["tasks"].items():
+        assert task["timeout"] is not None and task["timeout"] > 0, task_id
+        assert task["pool"] == "cx_warehouse", task_id
+        assert "_alert_on_failure" in task["on_failure"], (task_id, task["on_failure"])
+        if task_id in CHECK_TASKS:
+            assert task["retries"] == 0, f"check task {task_id} must not retry"
+
+
+def test_ingest_structure(dagbag_probe: dict[str, Any]) -> None:
+    dag = _dag(dagbag_probe, "cx_ingest")
+    tasks = dag["tasks"]
+    assert dag["schedule_summary"] in ("@hourly", "0 * * * *")
+    expected = {f"{s}.{t}" for s in RAW_TABLES for t in ("extract", "publish")} | {"raw_checks"}
+    assert set(tasks) == expected
+    for source, tables in RAW_TABLES.items():
+        extract = tasks[f"{source}.extract"]
+        assert extract["retries"] >= 2 and extract["exponential"], source
+        publish = tasks[f"{source}.publish"]
+        # the raw Assets are published only after the checks (and the source's own load)
+        assert publish["upstream"] == sorted([f"{source}.extract", "raw_checks"])
+        assert publish["outlets"] == sorted(raw_asset_uri(t) for t in tables)
+    assert tasks["raw_checks"]["upstream"] == sorted(f"{s}.extract" for s in RAW_TABLES)
+    assert tasks["raw_checks"]["trigger_rule"].lower().endswith("none_failed_min_one_success")
+
+
+def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -> None:
+    dag = _dag(dagbag_probe, "cx_scorecard")
+    tasks = dag["tasks"]
+    assert dag["schedule"] == "AssetOrTimeSchedule"
+    assert dag["inner_timetable"] == "CronTriggerTimetable"
+    all_raw = sorted(raw_asset_uri(t) for tables in RAW_TABLES.values() for t in tables)
+    assert dag["asset_uris"] == all_raw
+    assert {"full_refresh", "report_path"} <= set(dag["params"])
+    producer = tasks["dbt.dbt_producer_watcher"]
+    assert producer["upstream"] == ["raw_checks_gate"]
+    assert producer["retries"] >= 1 and producer["exponential"]
+    # every dbt model of the manifest is an Airflow task
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+    models = {
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["package_name"] == manifest["metadata"].get("project_name", n["package_name"])
+    }
+    dbt_tasks = {t for t in tasks if t.startswith("dbt.")}
+    for model in models:
+        assert any(t in (f"dbt.{model}_run", f"dbt.{model}.run") for t in dbt_tasks), (
+            f"model {model} has no task"
+        )
+    # checks after every dbt task, publish last
+    assert {t for t in tasks["scorecard_checks"]["upstream"]} <= dbt_tasks
+    assert tasks["scorecard_checks"]["upstream"]
+    assert tasks["publish"]["upstream"] == ["scorecard_checks"]
+    assert tasks["publish"]["downstream"] == []
