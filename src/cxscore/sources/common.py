@@ -110,6 +110,9 @@ def timestamp_text(value: object, tz: tzinfo = UTC) -> str | None:
     return None if parsed is None else parsed.isoformat()
 
 
+_FIELD_LIMIT = 1 << 27
+
+
 class CsvRecord(NamedTuple):
     """One CSV record: its first physical line (1-based), its fields and its raw text."""
 
@@ -130,6 +133,8 @@ def read_csv_records(data: bytes) -> Iterator[CsvRecord]:
     if text.startswith("\ufeff"):
         text = text[1:]
     text = clean_text(text)
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)  # long free-text comments are fine
     lines = _CapturingLines(io.StringIO(text, newline=""))
     reader = csv.reader(lines)
     while True:
@@ -139,13 +144,14 @@ def read_csv_records(data: bytes) -> Iterator[CsvRecord]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raw = lines.take()
-            yield CsvRecord(start, [], raw.rstrip("\r\n"), f"unreadable CSV: {exc}")
+            raw = raw_text_of(lines.take().rstrip("\r\n"))
+            yield CsvRecord(start, [], raw, f"unreadable CSV: {exc}")
             continue
         raw = lines.take().rstrip("\r\n")
         if not fields:
             continue
-        yield CsvRecord(start, fields, raw, surrogate_error(raw))
+        error = surrogate_error(raw)
+        yield CsvRecord(start, fields, raw_text_of(raw) if error else raw, error)
 
 
 class _CapturingLines:

@@ -1,0 +1,148 @@
+"""Amazon Connect CTR parsing: line-delimited, concatenated (Firehose), gzip, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from typing import Any
+
+import orjson
+
+from cxscore.sources.amazon_connect import parse_contact_records
+from cxscore.sources.common import Rejection
+
+
+def ctr(n: int, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "ContactId": f"c-{n}",
+        "Channel": "VOICE",
+        "InitiationMethod": "INBOUND",
+        "InitiationTimestamp": "2026-01-05T10:00:00Z",
+        "DisconnectTimestamp": "2026-01-05T10:05:00Z",
+        "LastUpdateTimestamp": "2026-01-05T10:06:00Z",
+        "Queue": {"Name": "Support", "EnqueueTimestamp": "2026-01-05T10:00:20Z"},
+        "Agent": {"ConnectedToAgentTimestamp": "2026-01-05T10:01:00Z"},
+    }
+    record.update(extra)
+    return record
+
+
+def line(obj: Any) -> bytes:
+    return orjson.dumps(obj) + b"\n"
+
+
+def parse(data: bytes) -> tuple[list[tuple[Any, ...]], list[Rejection]]:
+    rows: list[tuple[Any, ...]] = []
+    rejections: list[Rejection] = []
+    for item in parse_contact_records(io.BytesIO(data)):
+        (rejections if isinstance(item, Rejection) else rows).append(item)  # type: ignore[arg-type]
+    return rows, rejections
+
+
+def test_line_delimited_rows_typed_columns_and_payload() -> None:
+    data = line(ctr(1)) + line(ctr(2, InitiationTimestamp="2026-01-05T11:00:00+01:00"))
+    rows, rejections = parse(data)
+    assert rejections == []
+    assert [r[0] for r in rows] == ["c-1", "c-2"]
+    first = rows[0]
+    assert first[1:6] == (
+        "VOICE",
+        "INBOUND",
+        "2026-01-05T10:00:00Z",
+        "2026-01-05T10:05:00Z",
+        "2026-01-05T10:06:00Z",
+    )
+    assert orjson.loads(first[6]) == ctr(1)  # payload: the line as delivered
+    assert first[6] == orjson.dumps(ctr(1))
+    assert rows[1][3] == "2026-01-05T11:00:00+01:00"
+    assert [r[7] for r in rows] == [1, 2]  # _line
+
+
+def test_bad_lines_are_rejected_with_reasons_and_the_rest_loads() -> None:
+    data = (
+        line(ctr(1))  # 1 ok
+        + b"\n"  # 2 blank: not a record
+        + b'{"ContactId": "c-broken", \n'  # 3 bad JSON
+        + b"[1, 2]\n"  # 4 not an object
+        + line(ctr(5, Queue={"EnqueueTimestamp": "soon"}))  # 5 bad nested timestamp
+        + line(ctr(6, InitiationTimestamp=1767607200))  # 6 timestamp not a string
+        + b'{"ContactId": "c-7", "Channel": "caf\xe9"}\n'  # 7 latin-1 byte
+        + line({"ContactId": "c-8"})  # 8 incomplete but parseable: loaded
+        + line(ctr(9, Attributes={"note": "a\x00b"}))  # 9 \u0000: loaded, NUL replaced
+        + orjson.dumps(ctr(10))
+        + b"\r\n"  # 10 CRLF
+        + line(ctr(11, TransferCompletedTimestamp="2026-13-45T99:00:00Z"))  # 11 bad top-level
+        + line(ctr(12, Agent={"AfterContactWorkEndTimestamp": "later"}))  # 12 bad Agent ts
+    )
+    rows, rejections = parse(data)
+    assert [r[0] for r in rows] == ["c-1", "c-8", "c-9", "c-10"]
+    assert [r[7] for r in rows] == [1, 8, 9, 10]
+    assert rows[1][1:6] == (None, None, None, None, None)
+    assert orjson.loads(rows[2][6])["Attributes"]["note"] == "a\ufffdb"
+    assert rows[3][6] == orjson.dumps(ctr(10))  # CR/LF stripped
+    assert [(r.line, r.reason.split(":")[0]) for r in rejections] == [
+        (3, "invalid JSON"),
+        (4, "not a JSON object"),
+        (5, "Queue.EnqueueTimestamp"),
+        (6, "InitiationTimestamp"),
+        (7, "not valid UTF-8"),
+        (11, "TransferCompletedTimestamp"),
+        (12, "Agent.AfterContactWorkEndTimestamp"),
+    ]
+    assert rejections[2].reason == "Queue.EnqueueTimestamp: unparseable timestamp 'soon'"
+    assert rejections[4].reason.startswith("not valid UTF-8: byte(s) e9")
+    assert rejections[4].raw_text == '{"ContactId": "c-7", "Channel": "caf\ufffd"}'
+    assert rejections[0].raw_text == '{"ContactId": "c-broken", '
+
+
+def test_concatenated_firehose_objects_use_byte_offsets() -> None:
+    parts = [orjson.dumps(ctr(1)), orjson.dumps(ctr(2, Attributes={"name": "Zoë"})), b"{oops}"]
+    parts.append(orjson.dumps(ctr(3)))
+    data = b"".join(parts)
+    rows, rejections = parse(data)
+    assert [r[0] for r in rows] == ["c-1", "c-2", "c-3"]
+    offsets = [0, len(parts[0]), len(parts[0]) + len(parts[1]) + len(parts[2])]
+    assert [r[7] for r in rows] == offsets  # byte offsets, even after a non-ASCII record
+    assert len(rejections) == 1
+    assert rejections[0].line == len(parts[0]) + len(parts[1])
+    assert rejections[0].raw_text == "{oops}"
+    assert rejections[0].reason.startswith("invalid JSON at byte offset")
+    assert orjson.loads(rows[1][6])["Attributes"]["name"] == "Zoë"
+
+
+def test_pretty_printed_objects_are_read_as_a_stream() -> None:
+    data = (json.dumps(ctr(1), indent=2) + "\n" + json.dumps(ctr(2), indent=2) + "\n").encode()
+    rows, rejections = parse(data)
+    assert rejections == []
+    assert [r[0] for r in rows] == ["c-1", "c-2"]
+    assert rows[1][7] == len(json.dumps(ctr(1), indent=2)) + 1
+
+
+def test_several_objects_on_one_line_of_a_line_delimited_file() -> None:
+    data = line(ctr(1)) + orjson.dumps(ctr(2)) + orjson.dumps(ctr(3)) + b"\n"
+    rows, rejections = parse(data)
+    assert rejections == []
+    assert [(r[0], r[7]) for r in rows] == [("c-1", 1), ("c-2", 2), ("c-3", 2)]
+
+
+def test_gzip_is_transparent_and_a_truncated_gzip_is_reported() -> None:
+    plain = b"".join(line(ctr(i)) for i in range(3))
+    rows, rejections = parse(gzip.compress(plain))
+    assert [r[0] for r in rows] == ["c-0", "c-1", "c-2"]
+    assert rejections == []
+    firehose = gzip.compress(b"".join(orjson.dumps(ctr(i)) for i in range(3)))
+    rows, rejections = parse(firehose)
+    assert [r[7] for r in rows] == [0, len(orjson.dumps(ctr(0))), 2 * len(orjson.dumps(ctr(0)))]
+    big = b"".join(line(ctr(i, Attributes={"pad": "x" * (i % 97)})) for i in range(2000))
+    truncated = gzip.compress(big)[:-200]
+    rows, rejections = parse(truncated)
+    assert 0 < len(rows) < 2000
+    assert len(rejections) == 1
+    assert "file unreadable after line" in rejections[0].reason
+
+
+def test_empty_and_blank_files_have_no_records() -> None:
+    assert parse(b"") == ([], [])
+    assert parse(b"\n \n\n") == ([], [])
+    assert parse(gzip.compress(b"")) == ([], [])
