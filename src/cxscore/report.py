@@ -529,18 +529,18 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
                 continue
             out.append(f'<tr><td class="tp"><b>{_e(tp["name"])}</b></td>')
             for metric, _label in TABLE_METRICS:
-                r = by_metric.get(metric)
-                if r is None:
+                mr = by_metric.get(metric)
+                if mr is None:
                     out.append('<td class="m"></td>')
                     continue
                 tip = (
-                    f"{metric}: {_fmt(metric, r['value'])}; target "
-                    f"{r['direction'] or ''} {_fmt(metric, r['target'])}; "
-                    f"n={r['sample_size']}; owner {r['owner'] or '–'}; {r['status']}"
+                    f"{metric}: {_fmt(metric, mr['value'])}; target "
+                    f"{mr['direction'] or ''} {_fmt(metric, mr['target'])}; "
+                    f"n={mr['sample_size']}; owner {mr['owner'] or '–'}; {mr['status']}"
                 )
                 out.append(
-                    f'<td class="m s-{_e(r["status"])}" title="{_e(tip)}">'
-                    f"{_fmt(metric, r['value'])}</td>"
+                    f'<td class="m s-{_e(mr["status"])}" title="{_e(tip)}">'
+                    f"{_fmt(metric, mr['value'])}</td>"
                 )
             out.append("</tr>")
         out.append("</table></div></section>")
