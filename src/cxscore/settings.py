@@ -150,6 +150,18 @@ class QualitySettings(_Section):
     )
     freshness_hours: float = Field(default=36.0, gt=0)
     completeness_mostly: float = Field(default=0.98, gt=0, le=1)
+    volume_days: int = Field(
+        default=7, ge=1, description="complete days (before the newest) judged for volume"
+    )
+    future_tolerance_minutes: int = Field(
+        default=10, ge=0, description="clock skew allowed before a timestamp is 'in the future'"
+    )
+    min_timestamp: datetime | None = Field(
+        default=None, description="earliest valid event time; default sources.zendesk.start_time"
+    )
+    expectations_dir: str | None = Field(
+        default=None, description="folder of GX suite files; default: the shipped expectations/"
+    )
 
 
 class ScorecardSettings(_Section):

@@ -169,6 +169,7 @@ create table if not exists quality.check_results (
     details         jsonb
 );
 create index if not exists check_results_run on quality.check_results (run_id);
+create index if not exists check_results_suite_batch on quality.check_results (suite, batch_id);
 
 create table if not exists quality.alert_state (
     check_key       text        primary key,

@@ -1,0 +1,326 @@
+"""Run the suites with Great Expectations (GX Core 1.x) on the warehouse, SQL pushed down.
+
+GX is imported here lazily, once per process, and one ephemeral context with one PostgreSQL
+data source serves every suite of a run. Per suite:
+
+1. does the table exist? (a missing table is a failed ``expect_table_to_exist`` result);
+2. ``table`` scope: schema checks and whole-table SQL (freshness, volume, missing days) on a
+   table asset;
+3. ``batch`` scope: every load batch not yet checked for this suite (``meta.load_batches``
+   rows whose ``_batch_id`` has rows in the table and no result in quality.check_results)
+   is validated on its own query asset, so yesterday's good rows cannot hide today's gap.
+
+Results are appended to quality.check_results; alerts go out on state changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cxscore.quality.results import CheckOutcome, CheckResult, write_results
+from cxscore.quality.suites import STAGES, ExpectationSpec, Suite, load_suites
+from cxscore.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+log = logging.getLogger(__name__)
+
+MAX_DETAIL_ROWS = 20
+_DROP_KEYS = ("partial_unexpected_index_list", "partial_unexpected_counts", "unexpected_list")
+
+
+def import_gx() -> ModuleType:
+    """Import great_expectations quietly (about 10 s the first time in a process)."""
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    return gx
+
+
+def run_checks(
+    settings: Settings,
+    *,
+    suites: list[str] | None = None,
+    stage: str = "raw",
+    url: str | None = None,
+    run_id: str | None = None,
+    alert: bool = True,
+) -> CheckOutcome:
+    """Validate the suites of ``stage`` (or the named ``suites``); record and alert.
+
+    Returns the outcome; the caller decides what a critical failure stops (the CLI exits 3,
+    the pipeline raises QualityGateFailed via ``outcome.raise_for_critical()``).
+    """
+    from cxscore.pipeline import new_run_id
+    from cxscore.warehouse import ensure_warehouse
+
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    if stage not in STAGES:
+        raise ConfigError(f"unknown check stage {stage!r}; choose one of {', '.join(STAGES)}")
+    available = load_suites(settings, now)
+    if suites:
+        unknown = [s for s in suites if s not in available]
+        if unknown:
+            raise ConfigError(
+                f"unknown suite(s) {', '.join(unknown)}; the suites are: "
+                f"{', '.join(available)} (files in the expectations folder)"
+            )
+        selected = [available[s] for s in suites]
+    else:
+        selected = [s for s in available.values() if s.stage == stage]
+    run_id = run_id or new_run_id("check")
+    url = url or ensure_warehouse(settings)
+    outcome = CheckOutcome(run_id=run_id, stage=stage)
+
+    validator = _Validator(url)
+    try:
+        for suite in selected:
+            results, batches = validator.run_suite(suite)
+            outcome.results.extend(results)
+            outcome.batches[suite.name] = batches
+    finally:
+        validator.close()
+    write_results(url, run_id, outcome.results, now)
+    outcome.seconds = time.monotonic() - started
+    log.info("quality checks %s: %s", run_id, outcome.describe())
+    if alert:
+        from cxscore.alerts import alert_on_check_changes
+
+        sent, errors = alert_on_check_changes(settings, outcome, url=url)
+        outcome.alerts_sent = sent
+        outcome.alert_errors = errors
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+class _Validator:
+    """One GX context and data source for a whole run."""
+
+    def __init__(self, url: str) -> None:
+        from cxscore.warehouse import sqlalchemy_url
+
+        self.url = url
+        self.gx = import_gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.context = self.gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.source = self.context.data_sources.add_postgres(
+            name="cx_warehouse", connection_string=sqlalchemy_url(url)
+        )
+
+    def close(self) -> None:
+        engine = getattr(self.source, "_cached_engine", None) or self.source.get_engine()
+        engine.dispose()
+
+    # ------------------------------------------------------------------ queries
+    def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        from cxscore.warehouse import transaction
+
+        with transaction(self.url) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def _table_exists(self, suite: Suite) -> bool:
+        rows = self._fetch("select to_regclass(%s) is not null", (suite.qualified_table,))
+        return bool(rows[0][0])
+
+    def _new_batches(self, suite: Suite) -> list[int]:
+        """Finished load batches with rows in the table and no result yet for this suite."""
+        assert suite.batch_column is not None
+        sql = (
+            "select b.batch_id from meta.load_batches b "
+            "where b.status <> 'running' "
+            "and not exists (select 1 from quality.check_results r "
+            "                where r.suite = %s and r.batch_id = b.batch_id) "
+            f"and exists (select 1 from {suite.qualified_table} t "
+            f"            where t.{suite.batch_column} = b.batch_id) "
+            "order by b.batch_id"
+        )
+        return [int(row[0]) for row in self._fetch(sql, (suite.name,))]
+
+    # ------------------------------------------------------------------ suites
+    def run_suite(self, suite: Suite) -> tuple[list[CheckResult], list[int]]:
+        exists = self._table_exists(suite)
+        results = [
+            CheckResult(
+                suite=suite.name,
+                table_name=suite.qualified_table,
+                expectation="expect_table_to_exist",
+                column_name=None,
+                severity="critical",
+                success=exists,
+                observed_value="present" if exists else "missing",
+                threshold="present",
+                batch_id=None,
+                details={}
+                if exists
+                else {
+                    "message": f"table {suite.qualified_table} does not exist; "
+                    + (
+                        "run the dbt build (cxscore build) first"
+                        if suite.stage == "marts"
+                        else "run cxscore warehouse init"
+                    )
+                },
+            )
+        ]
+        if not exists:
+            return results, []
+        table_specs = suite.scoped("table")
+        if table_specs:
+            asset = self.source.add_table_asset(
+                name=f"{suite.name}__table", table_name=suite.table, schema_name=suite.schema
+            )
+            batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+            results += self._validate(suite, batch, table_specs, None)
+        batch_specs = suite.scoped("batch")
+        batches = self._new_batches(suite) if batch_specs else []
+        for batch_id in batches:
+            derived = "".join(f", ({expr}) as {name}" for name, expr in suite.derived.items())
+            query = (
+                f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
+                f"WHERE t.{suite.batch_column} = {int(batch_id)}"
+            )
+            asset = self.source.add_query_asset(name=f"{suite.name}__batch_{batch_id}", query=query)
+            batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
+            results += self._validate(suite, batch, batch_specs, batch_id)
+        return results, batches
+
+    def _validate(
+        self, suite: Suite, batch: Any, specs: list[ExpectationSpec], batch_id: int | None
+    ) -> list[CheckResult]:
+        """Validate specs on one GX batch: column checks in SUMMARY, SQL ones in COMPLETE
+        (their few returned rows carry the observed values)."""
+        found: list[tuple[int, CheckResult]] = []
+        indexed = list(enumerate(specs))
+        groups = (
+            ([(i, s) for i, s in indexed if not s.is_sql], "SUMMARY"),
+            ([(i, s) for i, s in indexed if s.is_sql], "COMPLETE"),
+        )
+        for group, result_format in groups:
+            if not group:
+                continue
+            gx_suite = self.gx.ExpectationSuite(name=f"{suite.name}__{result_format.lower()}")
+            for index, spec in group:
+                gx_suite.add_expectation(self._expectation(spec, index))
+            validation = batch.validate(gx_suite, result_format=result_format)
+            for item in validation.results:
+                index = int(item.expectation_config.meta["cx_index"])
+                found.append((index, _to_result(suite, specs[index], item, batch_id)))
+        return [result for _, result in sorted(found, key=lambda pair: pair[0])]
+
+    def _expectation(self, spec: ExpectationSpec, index: int) -> Any:
+        cls = getattr(self.gx.expectations, spec.gx_class_name, None)
+        if cls is None:
+            raise ConfigError(
+                f"{spec.where}: unknown GX expectation type {spec.type!r} "
+                "(use the snake_case name of a GX Core expectation, e.g. "
+                "expect_column_values_to_not_be_null, or unexpected_rows_expectation)"
+            )
+        try:
+            return cls(**spec.kwargs, meta={"cx_index": index, "cx_name": spec.name})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{spec.where}: invalid arguments for {spec.type}: {exc}") from exc
+
+
+def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | None) -> CheckResult:
+    result: dict[str, Any] = dict(item.result or {})
+    message = _exception_message(item.exception_info)
+    if message is not None:
+        return CheckResult(
+            suite=suite.name,
+            table_name=suite.qualified_table,
+            expectation=spec.name,
+            column_name=spec.column,
+            severity=spec.severity,
+            success=False,
+            observed_value=f"error: {message.splitlines()[0][:300]}",
+            threshold=spec.threshold or _threshold(spec),
+            batch_id=batch_id,
+            details={"error": message[:4000], "type": spec.type},
+        )
+    observed, details = _observed(spec, bool(item.success), result)
+    return CheckResult(
+        suite=suite.name,
+        table_name=suite.qualified_table,
+        expectation=spec.name,
+        column_name=spec.column,
+        severity=spec.severity,
+        success=bool(item.success),
+        observed_value=observed,
+        threshold=spec.threshold or _threshold(spec),
+        batch_id=batch_id,
+        details={"type": spec.type, **details},
+    )
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports errors flat ({raised_exception, exception_message}) or per metric."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "unknown error").strip()
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "unknown error").strip()
+    return None
+
+
+def _observed(spec: ExpectationSpec, success: bool, result: dict[str, Any]) -> tuple[str, dict]:
+    details = {k: v for k, v in result.items() if k not in _DROP_KEYS and k != "details"}
+    if spec.is_sql:
+        rows = list((result.get("details") or {}).get("unexpected_rows") or [])
+        details["unexpected_rows"] = rows[:MAX_DETAIL_ROWS]
+        if not rows:
+            return ("0 unexpected rows" if success else "failed"), details
+        texts = [str(r["observed"]) for r in rows if isinstance(r, dict) and "observed" in r]
+        if texts:
+            more = f" (+{len(texts) - 5} more)" if len(texts) > 5 else ""
+            return "; ".join(texts[:5]) + more, details
+        return f"{len(rows)} unexpected rows", details
+    if "unexpected_count" in result:
+        count = result.get("unexpected_count") or 0
+        total = (result.get("element_count") or 0) - (
+            0
+            if spec.type == "expect_column_values_to_not_be_null"
+            else result.get("missing_count") or 0
+        )
+        pct = result.get("unexpected_percent")
+        share = "n/a" if pct is None else f"{100 - float(pct):.2f}%"
+        return f"{share} as expected ({count} of {total} rows not)", details
+    if spec.type == "expect_column_to_exist":
+        return ("present" if success else "missing"), details
+    if "observed_value" in result:
+        return str(result["observed_value"]), details
+    return ("passed" if success else "failed"), details
+
+
+def _threshold(spec: ExpectationSpec) -> str:
+    parts = []
+    kwargs = spec.kwargs
+    if spec.type == "expect_column_values_to_not_be_null":
+        parts.append("not null")
+    if spec.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+        parts.append("unique")
+    if spec.type == "expect_column_to_exist":
+        parts.append("present")
+    for key in ("min_value", "max_value"):
+        if kwargs.get(key) is not None:
+            value = kwargs[key]
+            text = value.isoformat() if isinstance(value, datetime) else str(value)
+            parts.append(f"{'>=' if key == 'min_value' else '<='} {text}")
+    for key in ("value_set", "type_list", "regex", "type_"):
+        if kwargs.get(key) is not None:
+            parts.append(f"{key}={kwargs[key]}")
+    if "mostly" in kwargs:
+        parts.append(f"for >= {float(kwargs['mostly']) * 100:g}% of rows")
+    return " ".join(parts) or spec.type

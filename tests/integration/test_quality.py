@@ -1,0 +1,485 @@
+"""Quality checks on real PostgreSQL with real Great Expectations.
+
+Hand-made raw rows (layout of 001_schemas.sql) in a database of this module's own, grouped
+into a few load batches so that one run_checks call judges every kind of defect at once:
+clean tickets (batch A), tickets with >2% null requester_id, a duplicate (id, updated_at)
+and a future created_at (batch B), survey responses with out-of-range CSAT and orphan links
+(batch C), 40 days of orders with a missing day and a weekday volume drop (batch D), clean
+calls (batch E) matched to clean users (batch F).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg2
+import pytest
+from psycopg2.extras import execute_values
+
+from cxscore.quality import CheckOutcome, CheckResult, run_checks
+from cxscore.settings import ConfigError, Settings, load_settings
+from tests.helpers import query
+
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@contextlib.contextmanager
+def _database(pg_server_url: str) -> Iterator[str]:
+    from urllib.parse import urlsplit
+
+    from cxscore.warehouse import init_warehouse
+
+    name = f"cxtest_quality_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(pg_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    url = urlsplit(pg_server_url)._replace(path="/" + name).geturl()
+    try:
+        init_warehouse(url)
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def new_batch(url: str, source: str, stream: str) -> int:
+    rows = query(
+        url,
+        "insert into meta.load_batches (source, stream, status, run_id, finished_at) "
+        "values (%s, %s, 'succeeded', 'test', now()) returning batch_id",
+        (source, stream),
+    )
+    return int(rows[0][0])
+
+
+def insert(url: str, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+        execute_values(cur, f"insert into {table} ({', '.join(columns)}) values %s", rows)
+
+
+TICKET_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "status",
+    "via_channel",
+    "requester_id",
+    "payload",
+    "_batch_id",
+]
+
+
+def ticket(
+    i: int, batch: int, *, requester: int | None = -1, created: datetime | None = None
+) -> tuple[Any, ...]:
+    return (
+        i,
+        created or NOW - timedelta(hours=2),
+        NOW - timedelta(hours=1),
+        "open",
+        "email",
+        1000 + i if requester == -1 else requester,
+        json.dumps({"id": i, "priority": "normal", "via": {"channel": "email"}}),
+        batch,
+    )
+
+
+def check_settings() -> Settings:
+    return load_settings(
+        environ={"CX_QUALITY__MIN_TIMESTAMP": (NOW - timedelta(days=400)).isoformat()}
+    )
+
+
+@pytest.fixture(scope="module")
+def world(pg_server_url: str) -> Iterator[dict[str, Any]]:
+    with _database(pg_server_url) as url:
+        ids: dict[str, Any] = {"url": url}
+        # tickets A: clean
+        a = ids["tickets_a"] = new_batch(url, "zendesk", "tickets")
+        insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, [ticket(i, a) for i in range(1, 101)])
+        # tickets B: 3 null requester_id (3% > 2%), a duplicate (id, updated_at), a future
+        # created_at
+        b = ids["tickets_b"] = new_batch(url, "zendesk", "tickets")
+        rows = [ticket(i, b) for i in range(101, 199)]
+        for i in (101, 102, 103):
+            rows[i - 101] = ticket(i, b, requester=None)
+        rows[150 - 101] = ticket(150, b, created=NOW + timedelta(days=1))
+        rows += [ticket(198, b), ticket(199, b)]  # 198 twice with the same updated_at
+        insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, rows)
+        # survey responses C: 5 of 50 csat '9' (out of 1..5), 10 of 50 link to unknown tickets
+        c = ids["survey_c"] = new_batch(url, "qualtrics", "responses")
+        responses = []
+        for i in range(1, 51):
+            payload = {
+                "csat": "9" if i <= 5 else "4",
+                "nps": "8",
+                "ces": "5",
+                "ticket_id": str(i) if i <= 40 else str(99000 + i),
+                "layout": "current",
+            }
+            responses.append(
+                (f"R_{i}", NOW - timedelta(hours=1), "1", "0", json.dumps(payload), c, "a.csv", i)
+            )
+        insert(
+            url,
+            "raw.qualtrics__responses",
+            [
+                "response_id",
+                "end_date",
+                "finished",
+                "status",
+                "payload",
+                "_batch_id",
+                "_source_file",
+                "_line",
+            ],
+            responses,
+        )
+        # orders D: 40 days up to yesterday, 20 a day; 3 days before yesterday: none;
+        # 5 days before: 5 (a drop against the same weekday of the previous 4 weeks)
+        d = ids["orders_d"] = new_batch(url, "orders", "orders")
+        newest = NOW.date() - timedelta(days=1)
+        ids["missing_day"] = newest - timedelta(days=3)
+        ids["drop_day"] = newest - timedelta(days=5)
+        orders = []
+        line = 0
+        for k in range(40):
+            day = newest - timedelta(days=k)
+            count = 0 if k == 3 else 5 if k == 5 else 20
+            for j in range(count):
+                line += 1
+                ordered = datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+                orders.append(
+                    (
+                        f"O{line}",
+                        f"c{j}@example.com",
+                        ordered + timedelta(minutes=j),
+                        "10.00",
+                        "USD",
+                        "placed",
+                        NOW - timedelta(hours=1),
+                        json.dumps({"order_id": f"O{line}"}),
+                        d,
+                        "orders.csv",
+                        line,
+                    )
+                )
+        insert(
+            url,
+            "raw.crm__orders",
+            [
+                "order_id",
+                "customer_email",
+                "ordered_at",
+                "amount",
+                "currency",
+                "status",
+                "updated_at",
+                "payload",
+                "_batch_id",
+                "_source_file",
+                "_line",
+            ],
+            orders,
+        )
+        # users F and calls E: 18 of 20 inbound calls come from a known phone (90% >= 80%)
+        f = ids["users_f"] = new_batch(url, "zendesk", "users")
+        users = [
+            (
+                i,
+                NOW - timedelta(days=10),
+                NOW - timedelta(hours=1),
+                json.dumps({"id": i, "phone": f"+1 555 010 {i:04d}", "email": f"u{i}@x.com"}),
+                f,
+            )
+            for i in range(1, 19)
+        ]
+        insert(
+            url,
+            "raw.zendesk__users",
+            ["id", "created_at", "updated_at", "payload", "_batch_id"],
+            users,
+        )
+        e = ids["calls_e"] = new_batch(url, "amazon_connect", "contact_records")
+        calls = []
+        for i in range(1, 21):
+            address = f"+1555010{i:04d}" if i <= 18 else f"+1999888{i:04d}"
+            start = NOW - timedelta(hours=3)
+            ctr = {
+                "ContactId": f"C{i}",
+                "CustomerEndpoint": {"Address": address, "Type": "TELEPHONE_NUMBER"},
+                "Queue": {"Name": "Support", "Duration": 12},
+                "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": 0},
+            }
+            calls.append(
+                (
+                    f"C{i}",
+                    "VOICE",
+                    "INBOUND",
+                    start,
+                    start + timedelta(minutes=5),
+                    start + timedelta(minutes=6),
+                    json.dumps(ctr),
+                    e,
+                    "ctr.jsonl",
+                    i,
+                )
+            )
+        insert(
+            url,
+            "raw.amazon_connect__contact_records",
+            [
+                "contact_id",
+                "channel",
+                "initiation_method",
+                "initiation_timestamp",
+                "disconnect_timestamp",
+                "last_update_timestamp",
+                "payload",
+                "_batch_id",
+                "_source_file",
+                "_line",
+            ],
+            calls,
+        )
+        ids["outcome"] = run_checks(
+            check_settings(), stage="raw", url=url, run_id="t-run-1", alert=False
+        )
+        yield ids
+
+
+def find(
+    outcome: CheckOutcome,
+    suite: str,
+    expectation: str,
+    column: str | None = None,
+    batch_id: int | None = None,
+) -> CheckResult:
+    found = [
+        r
+        for r in outcome.results
+        if r.suite == suite
+        and r.expectation == expectation
+        and r.column_name == column
+        and r.batch_id == batch_id
+    ]
+    assert len(found) == 1, (suite, expectation, column, batch_id, found)
+    return found[0]
+
+
+def test_batches_checked_are_the_new_ones(world: dict[str, Any]) -> None:
+    outcome: CheckOutcome = world["outcome"]
+    assert outcome.batches["zendesk__tickets"] == [world["tickets_a"], world["tickets_b"]]
+    assert outcome.batches["qualtrics__responses"] == [world["survey_c"]]
+    assert outcome.batches["crm__orders"] == [world["orders_d"]]
+    assert outcome.batches["zendesk__users"] == [world["users_f"]]
+    assert outcome.batches["amazon_connect__contact_records"] == [world["calls_e"]]
+    assert outcome.batches["zendesk__ticket_metric_sets"] == []
+
+
+def test_clean_batches_pass(world: dict[str, Any]) -> None:
+    outcome: CheckOutcome = world["outcome"]
+    for batch in (world["tickets_a"], world["users_f"], world["calls_e"], world["orders_d"]):
+        results = [r for r in outcome.results if r.batch_id == batch]
+        assert len(results) >= 6
+        assert [r.line() for r in results if not r.success] == []
+    matched = find(
+        outcome,
+        "amazon_connect__contact_records",
+        "calls_matched_to_customer",
+        "CustomerEndpoint.Address",
+        world["calls_e"],
+    )
+    assert matched.success and matched.severity == "warning"
+    # schema checks run once per table and pass
+    schema = [
+        r for r in outcome.results if r.batch_id is None and r.expectation.startswith("expect_")
+    ]
+    assert schema and all(r.success for r in schema)
+
+
+def test_nulls_over_two_percent_fail_critical(world: dict[str, Any]) -> None:
+    outcome: CheckOutcome = world["outcome"]
+    b = world["tickets_b"]
+    result = find(
+        outcome, "zendesk__tickets", "expect_column_values_to_not_be_null", "requester_id", b
+    )
+    assert (result.success, result.severity) == (False, "critical")
+    assert result.observed_value == "97.00% as expected (3 of 100 rows not)"
+    assert result.threshold == "not null for >= 98% of rows"
+    # the same check on yesterday's clean batch passes on its own
+    clean = find(
+        outcome,
+        "zendesk__tickets",
+        "expect_column_values_to_not_be_null",
+        "requester_id",
+        world["tickets_a"],
+    )
+    assert clean.success
+    assert find(outcome, "zendesk__tickets", "expect_column_values_to_not_be_null", "id", b).success
+
+
+def test_duplicate_ids_fail_critical(world: dict[str, Any]) -> None:
+    result = find(
+        world["outcome"],
+        "zendesk__tickets",
+        "expect_compound_columns_to_be_unique",
+        "id,updated_at",
+        world["tickets_b"],
+    )
+    assert (result.success, result.severity) == (False, "critical")
+    assert "2 of 100 rows not" in str(result.observed_value)
+    assert [r.label() for r in world["outcome"].critical_failures] == [
+        f"zendesk__tickets: expect_column_values_to_not_be_null [requester_id] on "
+        f"raw.zendesk__tickets batch {world['tickets_b']}",
+        f"zendesk__tickets: expect_compound_columns_to_be_unique [id,updated_at] on "
+        f"raw.zendesk__tickets batch {world['tickets_b']}",
+    ]
+
+
+def test_future_timestamp_fails_warning(world: dict[str, Any]) -> None:
+    result = find(
+        world["outcome"],
+        "zendesk__tickets",
+        "expect_column_values_to_be_between",
+        "created_at",
+        world["tickets_b"],
+    )
+    assert (result.success, result.severity) == (False, "warning")
+    assert result.observed_value == "99.00% as expected (1 of 100 rows not)"
+
+
+def test_out_of_range_scores_fail_warning(world: dict[str, Any]) -> None:
+    c = world["survey_c"]
+    outcome: CheckOutcome = world["outcome"]
+    csat = find(outcome, "qualtrics__responses", "expect_column_values_to_be_between", "csat", c)
+    assert (csat.success, csat.severity) == (False, "warning")
+    assert csat.observed_value == "90.00% as expected (5 of 50 rows not)"
+    assert csat.details["partial_unexpected_list"] == [9, 9, 9, 9, 9]
+    nps = find(outcome, "qualtrics__responses", "expect_column_values_to_be_between", "nps", c)
+    assert nps.success
+
+
+def test_orphan_survey_links_fail_warning(world: dict[str, Any]) -> None:
+    result = find(
+        world["outcome"],
+        "qualtrics__responses",
+        "survey_links_known_interaction",
+        "ticket_id,contact_id",
+        world["survey_c"],
+    )
+    assert (result.success, result.severity) == (False, "warning")
+    assert result.observed_value == (
+        "40 of 50 scored responses link to a known interaction (80.00%); "
+        "10 carry a link to an unknown ticket or contact"
+    )
+    assert result.threshold == ">= 0.9 of scored responses in the batch link to a known interaction"
+
+
+def test_missing_day_and_weekday_volume_drop_fail_warning(world: dict[str, Any]) -> None:
+    outcome: CheckOutcome = world["outcome"]
+    missing: date = world["missing_day"]
+    drop: date = world["drop_day"]
+    gap = find(outcome, "crm__orders", "missing_days", "ordered_at")
+    assert (gap.success, gap.severity) == (False, "warning")
+    assert gap.observed_value == f"no rows on {missing:%Y-%m-%d %a}"
+    volume = find(outcome, "crm__orders", "volume_same_weekday", "ordered_at")
+    assert (volume.success, volume.severity) == (False, "warning")
+    suffix = " (mean of the same weekday, previous 4 weeks)"
+    assert volume.observed_value == (
+        f"{drop:%Y-%m-%d %a}: 5 rows vs 20.0{suffix}; {missing:%Y-%m-%d %a}: 0 rows vs 20.0{suffix}"
+    )
+    assert find(outcome, "crm__orders", "freshness", "updated_at").success
+
+
+def test_every_result_lands_in_history(world: dict[str, Any]) -> None:
+    outcome: CheckOutcome = world["outcome"]
+    url = world["url"]
+    rows = query(
+        url,
+        "select count(*), count(*) filter (where not success), "
+        "count(*) filter (where not success and severity = 'critical') "
+        "from quality.check_results where run_id = 't-run-1'",
+    )
+    failures = len(outcome.critical_failures) + len(outcome.warning_failures)
+    assert rows == [(len(outcome.results), failures, 2)]
+    row = query(
+        url,
+        "select table_name, severity, success, observed_value, threshold, batch_id, "
+        "details->>'type' from quality.check_results where run_id = 't-run-1' "
+        "and expectation = 'expect_column_values_to_not_be_null' and column_name = 'requester_id' "
+        "and batch_id = %s",
+        (world["tickets_b"],),
+    )
+    assert row == [
+        (
+            "raw.zendesk__tickets",
+            "critical",
+            False,
+            "97.00% as expected (3 of 100 rows not)",
+            "not null for >= 98% of rows",
+            world["tickets_b"],
+            "expect_column_values_to_not_be_null",
+        )
+    ]
+
+
+def test_next_run_checks_only_the_new_batch(world: dict[str, Any]) -> None:
+    url = world["url"]
+    g = new_batch(url, "zendesk", "tickets")
+    insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, [ticket(i, g) for i in range(201, 251)])
+    outcome = run_checks(
+        check_settings(), suites=["zendesk__tickets"], url=url, run_id="t-run-2", alert=False
+    )
+    assert outcome.batches == {"zendesk__tickets": [g]}
+    assert outcome.critical_failures == []
+    assert {r.batch_id for r in outcome.results} == {None, g}
+    # history is appended, never overwritten
+    assert query(url, "select count(distinct run_id) from quality.check_results") == [(2,)]
+
+
+def test_marts_stage_reports_missing_tables_then_checks_them(world: dict[str, Any]) -> None:
+    url = world["url"]
+    missing = run_checks(check_settings(), stage="marts", url=url, run_id="t-marts-1", alert=False)
+    assert [(r.suite, r.expectation, r.observed_value) for r in missing.critical_failures] == [
+        ("touchpoint_scorecard", "expect_table_to_exist", "missing"),
+        ("touchpoint_scorecard_wide", "expect_table_to_exist", "missing"),
+    ]
+    query(
+        url,
+        "create table marts.touchpoint_scorecard (touchpoint_id text, period_grain text, "
+        "period_start date, segment text, perspective text, metric text, value numeric, "
+        "sample_size bigint, status text);"
+        "insert into marts.touchpoint_scorecard values "
+        "('phone_support','day','2026-03-02','all','customer','csat_pct',120,40,'green'),"
+        "('phone_support','day','2026-03-02','all','customer','nps',30,40,'green'),"
+        "('phone_support','day','2026-03-02','all','customer','nps',31,40,'green')",
+    )
+    outcome = run_checks(
+        check_settings(), suites=["touchpoint_scorecard"], url=url, run_id="t-marts-2", alert=False
+    )
+    unique = find(
+        outcome,
+        "touchpoint_scorecard",
+        "expect_compound_columns_to_be_unique",
+        "touchpoint_id,period_grain,period_start,segment,metric",
+    )
+    assert (unique.success, unique.severity) == (False, "critical")
+    in_range = find(outcome, "touchpoint_scorecard", "metric_values_in_range", "value")
+    assert (in_range.success, in_range.severity) == (False, "warning")
+    assert in_range.observed_value == "csat_pct: 1 rows out of range (min 120, max 120)"
+    assert find(outcome, "touchpoint_scorecard", "expect_table_to_exist").success
+
+
+def test_unknown_suite_is_a_config_error(world: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match=r"unknown suite.*nope.*zendesk__tickets"):
+        run_checks(check_settings(), suites=["nope"], url=world["url"], alert=False)
