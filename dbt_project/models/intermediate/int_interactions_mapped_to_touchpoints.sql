@@ -1,0 +1,61 @@
+-- Touchpoint rules (seed touchpoint_rules): the lowest priority number that matches wins;
+-- no match -> unmapped_<channel>. Values compare exactly; match_value '*' = any non-empty
+-- value; source_system / channel '*' match anything; match_field '*' always matches.
+with interactions as (
+
+    select * from {{ ref('int_interactions_identified') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('touchpoint_rules') }}
+
+),
+
+candidate_matches as (
+
+    select
+        interactions.interaction_id,
+        rules.touchpoint_id,
+        row_number() over (
+            partition by interactions.interaction_id
+            order by rules.priority asc, rules.touchpoint_id asc
+        ) as match_rank
+    from interactions
+    inner join rules
+        on (rules.source_system = '*' or rules.source_system = interactions.source_system)
+        and (rules.channel = '*' or rules.channel = interactions.channel)
+        and (
+            rules.match_field = '*'
+            or (rules.match_field = 'tag' and (
+                (rules.match_value = '*' and exists (
+                    select 1 from unnest(interactions.tags) as t(tag) where coalesce(t.tag, '') <> ''))
+                or rules.match_value = any(interactions.tags)))
+            or (rules.match_field = 'type' and (
+                (rules.match_value = '*' and coalesce(interactions.ticket_type, '') <> '')
+                or rules.match_value = interactions.ticket_type))
+            or (rules.match_field = 'queue' and (
+                (rules.match_value = '*' and coalesce(interactions.queue_name, '') <> '')
+                or rules.match_value = interactions.queue_name))
+            or (rules.match_field = 'ivr_menu' and (
+                (rules.match_value = '*' and coalesce(interactions.ivr_menu, '') <> '')
+                or rules.match_value = interactions.ivr_menu))
+        )
+
+),
+
+final as (
+
+    select
+        interactions.*,
+        coalesce(candidate_matches.touchpoint_id, 'unmapped_' || interactions.channel)
+            as touchpoint_id
+    from interactions
+    left join candidate_matches
+        on candidate_matches.interaction_id = interactions.interaction_id
+        and candidate_matches.match_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,80 @@
+-- Survey responses with their interaction, customer, segment and touchpoint (sources.md):
+-- the linked interaction wins; else the e-mail match and a valid embedded touchpoint; else
+-- unmapped_other.
+with responses as (
+
+    select * from {{ ref('stg_qualtrics__responses') }}
+
+),
+
+interactions as (
+
+    select * from {{ ref('int_interactions_mapped_to_touchpoints') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_customer_identities_resolved') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_zendesk__users') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('touchpoints') }}
+
+),
+
+linked as (
+
+    select
+        responses.*,
+        interactions.interaction_id as linked_interaction_id,
+        coalesce(interactions.customer_id, by_email.customer_id) as customer_id,
+        coalesce(
+            interactions.touchpoint_id, touchpoints.touchpoint_id, 'unmapped_other'
+        ) as touchpoint_id
+    from responses
+    left join interactions on interactions.interaction_id = responses.interaction_id
+    left join identities as by_email
+        on by_email.identity_type = 'email'
+        and by_email.identity_hash = responses.customer_email_hash
+    left join touchpoints on touchpoints.touchpoint_id = responses.embedded_touchpoint_id
+
+),
+
+final as (
+
+    select
+        linked.response_id,
+        linked.interaction_id as claimed_interaction_id,
+        linked.linked_interaction_id,
+        linked.customer_id,
+        linked.touchpoint_id,
+        coalesce(users.segment, 'unknown') as segment,
+        linked.embedded_touchpoint_id,
+        linked.export_layout,
+        linked.response_status,
+        linked.csat,
+        linked.nps,
+        linked.ces,
+        linked.is_finished,
+        linked.is_scored,
+        linked.linked_interaction_id is not null as is_linked,
+        linked.is_csat_invalid,
+        linked.is_nps_invalid,
+        linked.is_ces_invalid,
+        linked.has_comment,
+        linked.submitted_at
+    from linked
+    left join users on users.customer_id = linked.customer_id
+
+)
+
+select * from final

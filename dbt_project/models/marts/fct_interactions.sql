@@ -1,0 +1,51 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='interaction_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['interaction_id'], 'unique': True},
+            {'columns': ['_changed_at']},
+            {'columns': ['started_at']},
+        ],
+        post_hook=["{{ delete_vanished_facts('interaction_id', 'started_at', ref('int_interactions_unioned')) }}"],
+    )
+}}
+-- depends_on: {{ ref('int_interactions_unioned') }}
+
+-- Incremental by difference: every run derives the current interactions and writes only
+-- the rows whose content hash changed (new, updated, re-identified, re-mapped, a window or
+-- a survey link that moved). _changed_at tells the scorecard which periods to recompute.
+with current_rows as (
+
+    select
+        enriched.*,
+        {{ row_hash('enriched') }} as _row_hash
+    from {{ ref('int_interactions_enriched') }} as enriched
+
+),
+
+changed as (
+
+    select * from current_rows
+    {% if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as existing
+        where existing.interaction_id = current_rows.interaction_id
+            and existing._row_hash = current_rows._row_hash
+    )
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        changed.*,
+        now() as _changed_at
+    from changed
+
+)
+
+select * from final

@@ -1,0 +1,98 @@
+{{
+    config(
+        materialized='table',
+        contract={'enforced': true},
+        indexes=[{'columns': ['touchpoint_id', 'period_grain', 'period_start', 'segment'], 'unique': True}],
+    )
+}}
+
+-- The scorecard for dashboards (scorecard.md): one row per touchpoint, grain, period and
+-- segment, one column per metric value, the status of each perspective (the worst of its
+-- metrics' green/amber/red, else no_data) and the overall status (the worst perspective).
+with scorecard as (
+
+    select * from {{ ref('touchpoint_scorecard') }}
+
+),
+
+pivoted as (
+
+    select
+        touchpoint_id,
+        touchpoint_name,
+        channel,
+        moment_of_truth,
+        period_grain,
+        period_start,
+        period_end,
+        segment,
+        cast(max(case when metric = 'interactions' then value end) as numeric) as interactions,
+        cast(max(case when metric = 'csat_pct' then value end) as numeric) as csat_pct,
+        cast(max(case when metric = 'nps' then value end) as numeric) as nps,
+        cast(max(case when metric = 'nps_moe95' then value end) as numeric) as nps_moe95,
+        cast(max(case when metric = 'ces_avg' then value end) as numeric) as ces_avg,
+        cast(max(case when metric = 'problematic_moment_pct' then value end) as numeric) as problematic_moment_pct,
+        cast(max(case when metric = 'first_response_avg_seconds' then value end) as numeric) as first_response_avg_seconds,
+        cast(max(case when metric = 'abandonment_pct' then value end) as numeric) as abandonment_pct,
+        cast(max(case when metric = 'ivr_containment_pct' then value end) as numeric) as ivr_containment_pct,
+        cast(max(case when metric = 'avg_handle_seconds' then value end) as numeric) as avg_handle_seconds,
+        cast(max(case when metric = 'recontact_24h_pct' then value end) as numeric) as recontact_24h_pct,
+        cast(max(case when metric = 'fcr_pct' then value end) as numeric) as fcr_pct,
+        cast(max(case when metric = 'escalation_pct' then value end) as numeric) as escalation_pct,
+        cast(max(case when metric = 'assisted_conversion_pct' then value end) as numeric) as assisted_conversion_pct,
+        cast(max(case when metric = 'influenced_revenue' then value end) as numeric) as influenced_revenue,
+        cast(max(case when metric = 'refund_pct' then value end) as numeric) as refund_pct,
+        cast(max(case when metric = 'data_completeness_pct' then value end) as numeric) as data_completeness_pct,
+        cast(max(case when metric = 'survey_response_rate_pct' then value end) as numeric) as survey_response_rate_pct,
+        cast(max(case when metric = 'survey_linkage_pct' then value end) as numeric) as survey_linkage_pct,
+        {{ worst_status("case when perspective = 'customer' then status end") }} as customer_status,
+        {{ worst_status("case when perspective = 'operations' then status end") }} as operations_status,
+        {{ worst_status("case when perspective = 'financial' then status end") }} as financial_status,
+        {{ worst_status("case when perspective = 'data_quality' then status end") }} as data_quality_status,
+        {{ worst_status('status') }} as overall_status
+    from scorecard
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+
+),
+
+final as (
+
+    select
+        cast(touchpoint_id as text) as touchpoint_id,
+        cast(touchpoint_name as text) as touchpoint_name,
+        cast(channel as text) as channel,
+        cast(moment_of_truth as text) as moment_of_truth,
+        cast(period_grain as text) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(period_end as date) as period_end,
+        cast(segment as text) as segment,
+        interactions,
+        csat_pct,
+        nps,
+        nps_moe95,
+        ces_avg,
+        problematic_moment_pct,
+        first_response_avg_seconds,
+        abandonment_pct,
+        ivr_containment_pct,
+        avg_handle_seconds,
+        recontact_24h_pct,
+        fcr_pct,
+        escalation_pct,
+        assisted_conversion_pct,
+        influenced_revenue,
+        refund_pct,
+        data_completeness_pct,
+        survey_response_rate_pct,
+        survey_linkage_pct,
+        cast(customer_status as text) as customer_status,
+        cast(operations_status as text) as operations_status,
+        cast(financial_status as text) as financial_status,
+        cast(data_quality_status as text) as data_quality_status,
+        cast(overall_status as text) as overall_status,
+        cast(now() as timestamptz) as built_at
+    from pivoted
+
+)
+
+select * from final

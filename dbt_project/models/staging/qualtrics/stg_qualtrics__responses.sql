@@ -1,0 +1,78 @@
+with source as (
+
+    select * from {{ source('raw', 'qualtrics__responses') }}
+
+),
+
+copies_ranked as (
+
+    -- overlapping exports repeat responses: keep the most recently loaded copy
+    select
+        *,
+        row_number() over (
+            partition by response_id
+            order by _batch_id desc, _source_file desc, _line desc
+        ) as copy_rank
+    from source
+    where nullif(trim(response_id), '') is not null
+
+),
+
+latest as (
+
+    select * from copies_ranked where copy_rank = 1
+
+),
+
+answers as (
+
+    select
+        response_id,
+        nullif(trim({{ json_text('payload', 'csat') }}), '') as csat_text,
+        nullif(trim({{ json_text('payload', 'nps') }}), '') as nps_text,
+        nullif(trim({{ json_text('payload', 'ces') }}), '') as ces_text,
+        nullif(trim({{ json_text('payload', 'ticket_id') }}), '') as embedded_ticket_id,
+        nullif(trim({{ json_text('payload', 'contact_id') }}), '') as embedded_contact_id,
+        nullif(trim({{ json_text('payload', 'touchpoint') }}), '') as embedded_touchpoint_id,
+        {{ json_text('payload', 'customer_email') }} as customer_email,
+        coalesce(nullif(trim({{ json_text('payload', 'comment') }}), ''), '') <> '' as has_comment,
+        {{ json_text('payload', 'layout') }} as export_layout,
+        trim(finished) in ('1', 'true', 'True', 'TRUE') as is_finished,
+        trim(status) as response_status,
+        end_date,
+        _batch_id
+    from latest
+
+),
+
+final as (
+
+    select
+        response_id,
+        case
+            when embedded_ticket_id is not null then 'zendesk:' || embedded_ticket_id
+            when embedded_contact_id is not null then 'connect:' || embedded_contact_id
+        end as interaction_id,
+        embedded_touchpoint_id,
+        {{ hash_pii(normalize_email('customer_email')) }} as customer_email_hash,
+        export_layout,
+        response_status,
+        {{ parse_int_in_range('csat_text', 1, 5) }} as csat,
+        {{ parse_int_in_range('nps_text', 0, 10) }} as nps,
+        {{ parse_int_in_range('ces_text', 1, 7) }} as ces,
+        is_finished,
+        is_finished and response_status = '0' as is_scored,
+        csat_text is not null and {{ parse_int_in_range('csat_text', 1, 5) }} is null
+            as is_csat_invalid,
+        nps_text is not null and {{ parse_int_in_range('nps_text', 0, 10) }} is null
+            as is_nps_invalid,
+        ces_text is not null and {{ parse_int_in_range('ces_text', 1, 7) }} is null
+            as is_ces_invalid,
+        has_comment,
+        end_date as submitted_at,
+        _batch_id
+    from answers
+
+)
+
+select * from final

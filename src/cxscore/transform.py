@@ -1,0 +1,317 @@
+"""Run the dbt project (``dbt_project/``) in-process: the scorecard build step.
+
+``build_models`` runs ``dbt build`` through ``dbt.cli.main.dbtRunner`` with a profile
+generated at run time under ``<state_dir>/dbt/`` (never committed) and the cxscore settings
+passed as dbt vars. The HMAC key for e-mail/phone hashes never appears in SQL, vars or the
+profile: Python derives the RFC 2104 inner/outer padded keys and hands them to PostgreSQL as
+session settings ``cx.hmac_ipad`` / ``cx.hmac_opad`` through ``PGOPTIONS``; the same values
+are exported as ``DBT_ENV_SECRET_CX_HMAC_IPAD`` / ``_OPAD`` so that dbt scrubs them from
+any log line.
+
+The Airflow DAG (Cosmos) reuses :func:`dbt_env`, :func:`dbt_vars` and :func:`write_profile`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cxscore.errors import CxError
+from cxscore.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+PROFILE_NAME = "cxscore"
+TARGET_NAME = "prod"
+HMAC_BLOCK_SIZE = 64  # SHA-256 block size in bytes
+IPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_IPAD"
+OPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_OPAD"
+HASH_KEY_FILE = "hash_key"
+
+# dbtRunner is not re-entrant, and it reads os.environ: one invocation at a time per process.
+_DBT_LOCK = threading.Lock()
+
+
+class TransformError(CxError):
+    """A dbt model, seed or error-severity test failed; the message names the node."""
+
+
+# --------------------------------------------------------------------------- the PII key
+
+
+def hash_key(settings: Settings) -> bytes:
+    """The HMAC key: identity.hash_key (env CX_IDENTITY__HASH_KEY), else a random key
+    generated once into ``<state_dir>/hash_key`` (mode 0600), with a warning."""
+    if settings.identity.hash_key is not None:
+        value = settings.identity.hash_key.get_secret_value()
+        if value:
+            return value.encode("utf-8")
+    path = Path(settings.state_dir) / HASH_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32))
+        log.warning(
+            "identity.hash_key is not set: generated a random HMAC key into %s; set "
+            "CX_IDENTITY__HASH_KEY to a managed secret (changing it re-keys every hash)",
+            path,
+        )
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def hmac_pads(key: bytes) -> tuple[str, str]:
+    """RFC 2104: (hex(K' xor 0x36..), hex(K' xor 0x5c..)) for SHA-256, K' the padded key."""
+    if len(key) > HMAC_BLOCK_SIZE:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(HMAC_BLOCK_SIZE, b"\x00")
+    ipad = bytes(b ^ 0x36 for b in padded)
+    opad = bytes(b ^ 0x5C for b in padded)
+    return ipad.hex(), opad.hex()
+
+
+# --------------------------------------------------------------------------- env, vars, profile
+
+
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """The dbt vars fed from the cxscore settings (none of them secret)."""
+    return {
+        "business_timezone": settings.business_timezone,
+        "lookback_days": settings.scorecard.lookback_days,
+        "fcr_window_hours": settings.scorecard.fcr_window_hours,
+        "short_abandon_seconds": settings.sources.amazon_connect.short_abandon_seconds,
+        "default_country": settings.identity.default_country.upper(),
+    }
+
+
+def dbt_env(settings: Settings, url: str) -> dict[str, str]:
+    """Environment variables a dbt process needs: connection fields for the profile
+    (``CX_DBT_*``, read by profiles.yml via env_var), the HMAC pads, and PGOPTIONS."""
+    from cxscore.warehouse import url_components
+
+    parts = url_components(url)
+    ipad, opad = hmac_pads(hash_key(settings))
+    options = f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC"
+    return {
+        "CX_DBT_HOST": str(parts["host"]),
+        "CX_DBT_PORT": str(parts["port"]),
+        "CX_DBT_USER": str(parts["user"]),
+        "DBT_ENV_SECRET_CX_DBT_PASSWORD": str(parts["password"]),
+        "CX_DBT_DBNAME": str(parts["dbname"]),
+        IPAD_ENV: ipad,
+        OPAD_ENV: opad,
+        "PGOPTIONS": options,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def profile_dict(threads: int = 4) -> dict[str, Any]:
+    """profiles.yml content: every connection field comes from the environment."""
+    return {
+        PROFILE_NAME: {
+            "target": TARGET_NAME,
+            "outputs": {
+                TARGET_NAME: {
+                    "type": "postgres",
+                    "host": "{{ env_var('CX_DBT_HOST') }}",
+                    "port": "{{ env_var('CX_DBT_PORT') | as_number }}",
+                    "user": "{{ env_var('CX_DBT_USER') }}",
+                    "password": "{{ env_var('DBT_ENV_SECRET_CX_DBT_PASSWORD', '') }}",
+                    "dbname": "{{ env_var('CX_DBT_DBNAME') }}",
+                    "schema": "marts",
+                    "threads": threads,
+                    "connect_timeout": 30,
+                    "application_name": "cxscore-dbt",
+                }
+            },
+        }
+    }
+
+
+def profiles_dir(settings: Settings) -> Path:
+    return Path(settings.state_dir).resolve() / "dbt"
+
+
+def write_profile(settings: Settings, threads: int = 4) -> Path:
+    """Write ``<state_dir>/dbt/profiles.yml`` (no secrets in it) and return its directory."""
+    folder = profiles_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "profiles.yml"
+    text = yaml.safe_dump(profile_dict(threads), sort_keys=False)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+@contextlib.contextmanager
+def _patched_environ(extra: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# --------------------------------------------------------------------------- running dbt
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    *,
+    url: str | None = None,
+    project_dir: Path | None = None,
+    extra_vars: dict[str, Any] | None = None,
+) -> Any:
+    """Invoke dbt in-process with our profile, vars and environment; return the
+    ``dbtRunnerResult``. Raises TransformError when dbt itself cannot run."""
+    from dbt.cli.main import dbtRunner
+
+    from cxscore.warehouse import ensure_warehouse
+
+    if url is None:
+        url = ensure_warehouse(settings)
+    folder = write_profile(settings)
+    variables = {**dbt_vars(settings), **(extra_vars or {})}
+    project = project_dir or PROJECT_DIR
+    command = [
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(folder),
+        "--vars",
+        json.dumps(variables),
+    ]
+    for noisy in ("dbt", "dbt.adapters", "dbt.events"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    with _DBT_LOCK, _patched_environ(dbt_env(settings, url)):
+        try:
+            return dbtRunner().invoke(command)
+        except Exception as exc:  # dbt internals raise many types; re-raised with context
+            raise TransformError(f"dbt {' '.join(args)} could not run: {exc}") from exc
+
+
+def _summarise(result: Any, seconds: float) -> dict[str, Any]:
+    counts = {"models": 0, "seeds": 0, "tests_passed": 0, "tests_failed": 0, "tests_warned": 0}
+    failures: list[dict[str, str]] = []
+    unit_tests = 0
+    for item in getattr(result.result, "results", None) or []:
+        node = item.node
+        kind = str(getattr(node, "resource_type", ""))
+        status = str(item.status)
+        kind = kind.rsplit(".", 1)[-1].lower()
+        if kind == "model":
+            counts["models"] += status == "success"
+        elif kind == "seed":
+            counts["seeds"] += status == "success"
+        elif kind in ("test", "unit_test"):
+            unit_tests += kind == "unit_test"
+            if status in ("pass", "success"):
+                counts["tests_passed"] += 1
+            elif status == "warn":
+                counts["tests_warned"] += 1
+            elif status in ("fail", "error"):
+                counts["tests_failed"] += 1
+        if status in ("error", "fail", "runtime error"):
+            failures.append(
+                {
+                    "node": str(getattr(node, "unique_id", "?")),
+                    "status": status,
+                    "message": str(item.message or "").strip()[:2000],
+                }
+            )
+    return {
+        **counts,
+        "unit_tests": unit_tests,
+        "failures": failures,
+        "seconds": round(seconds, 1),
+        "success": bool(result.success),
+    }
+
+
+def _raise_on_failure(summary: dict[str, Any], result: Any, what: str) -> None:
+    if summary["success"]:
+        return
+    if summary["failures"]:
+        lines = [f"{f['node']} ({f['status']}): {f['message']}" for f in summary["failures"]]
+        hint = ""
+        if any("cx.hmac_" in f["message"] for f in summary["failures"]):
+            hint = (
+                "\nhint: the HMAC session settings are missing; run dbt through "
+                "cxscore.transform (or export PGOPTIONS from cxscore.transform.dbt_env)"
+            )
+        raise TransformError(
+            f"{what} failed: {len(summary['failures'])} node(s):\n  " + "\n  ".join(lines) + hint
+        )
+    raise TransformError(f"{what} failed: {result.exception or 'see the dbt log'}")
+
+
+def build_models(
+    settings: Settings,
+    *,
+    url: str | None = None,
+    full_refresh: bool = False,
+    select: str | None = None,
+) -> dict[str, Any]:
+    """``dbt build`` (seeds, models, data tests; never unit tests) on the warehouse.
+
+    Returns {"models", "seeds", "tests_passed", "tests_failed", "tests_warned", "failures",
+    "seconds", "success"}. Raises TransformError (a CxError, exit 1) naming every failed
+    node when a model, seed or error-severity test fails.
+    """
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    started = time.monotonic()
+    result = run_dbt(settings, args, url=url)
+    summary = _summarise(result, time.monotonic() - started)
+    _raise_on_failure(summary, result, "dbt build")
+    log.info(
+        "dbt build: %s models, %s tests passed, %s failed in %.1f s",
+        summary["models"],
+        summary["tests_passed"],
+        summary["tests_failed"],
+        summary["seconds"],
+    )
+    return summary
+
+
+def run_unit_tests(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
+    """Run the dbt unit tests (CI only; they need the seeds and upstream relations)."""
+    started = time.monotonic()
+    result = run_dbt(settings, ["build", "--select", "test_type:unit"], url=url)
+    summary = _summarise(result, time.monotonic() - started)
+    _raise_on_failure(summary, result, "dbt unit tests")
+    return summary
+
+
+def generate_docs(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
+    """``dbt docs generate``: writes dbt_project/target/{index.html,catalog.json,...}."""
+    started = time.monotonic()
+    result = run_dbt(settings, ["docs", "generate"], url=url)
+    if not result.success:
+        raise TransformError(f"dbt docs generate failed: {result.exception or 'see the dbt log'}")
+    return {
+        "path": str(PROJECT_DIR / "target" / "index.html"),
+        "seconds": round(time.monotonic() - started, 1),
+    }

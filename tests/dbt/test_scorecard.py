@@ -1,0 +1,560 @@
+"""The scorecard built by dbt on real PostgreSQL from a small hand-made raw dataset.
+
+Expected numbers are worked out by hand from tests/dbt/world.py (see the comments there);
+irrational values (intervals, square roots) are written as the closed-form arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.helpers import query
+
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+COLUMNS = (
+    "metric, value, numerator, sample_size, target, amber_band, direction, target_type,"
+    " status, owner, prior_value, change_vs_prior, ci_low, ci_high, change_significant"
+)
+Z = 1.96
+THIRD = 100 / 3
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    p = k / n
+    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
+    half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / (1 + Z**2 / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+NPS_MOE = 196 * math.sqrt((1 / 3 + 1 / 3 - 0) / 3)  # 1 promoter, 1 detractor of 3
+CSAT_CI = _wilson(2, 3)
+CES_HALF = 1.96 * math.sqrt(((7 - 4.5) ** 2 + (2 - 4.5) ** 2) / 1) / math.sqrt(2)
+
+# phone_support, day 2026-03-02, segment all: C1 (U2, answered, transferred, recontacted
+# by T103), C2 (short abandon), C3 (abandoned), C4 (unanswered callback); R1, R2, R3 scored;
+# O1 attributed to C1. Prior day: C8 (unknown caller answered after 10 s, handle 100 s).
+PHONE_SUPPORT_DAY: dict[str, tuple[Any, ...]] = {
+    #  metric: (value, numerator, n, target, amber, direction, type, status, owner,
+    #           prior, change, ci_low, ci_high, significant)
+    "interactions": (
+        4,
+        None,
+        4,
+        None,
+        None,
+        None,
+        None,
+        "no_target",
+        "Ops supervisor",
+        1,
+        3,
+        None,
+        None,
+        None,
+    ),
+    "csat_pct": (
+        200 / 3,
+        2,
+        3,
+        80,
+        5,
+        "higher",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        None,
+        None,
+        CSAT_CI[0],
+        CSAT_CI[1],
+        None,
+    ),
+    "nps": (
+        0,
+        0,
+        3,
+        30,
+        10,
+        "higher",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        None,
+        None,
+        -NPS_MOE,
+        NPS_MOE,
+        None,
+    ),
+    "nps_moe95": (
+        NPS_MOE,
+        None,
+        3,
+        None,
+        None,
+        None,
+        None,
+        "no_target",
+        "Ops supervisor",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "ces_avg": (
+        4.5,
+        None,
+        2,
+        5,
+        0.5,
+        "higher",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        None,
+        None,
+        4.5 - CES_HALF,
+        4.5 + CES_HALF,
+        None,
+    ),
+    "problematic_moment_pct": (
+        50,
+        2,
+        4,
+        10,
+        5,
+        "lower",
+        "absolute",
+        "low_sample",
+        "CX analyst",
+        0,
+        50,
+        None,
+        None,
+        None,
+    ),
+    # 30 s against the phone target 15 + amber 15: exactly on the amber boundary
+    "first_response_avg_seconds": (
+        30,
+        None,
+        1,
+        15,
+        15,
+        "lower",
+        "absolute",
+        "amber",
+        "Ops supervisor",
+        10,
+        20,
+        None,
+        None,
+        None,
+    ),
+    "abandonment_pct": (
+        THIRD,
+        1,
+        3,
+        5,
+        3,
+        "lower",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        0,
+        THIRD,
+        None,
+        None,
+        None,
+    ),
+    "ivr_containment_pct": (
+        0,
+        0,
+        4,
+        None,
+        None,
+        None,
+        None,
+        "no_target",
+        "Ops supervisor",
+        0,
+        0,
+        None,
+        None,
+        None,
+    ),
+    "avg_handle_seconds": (
+        360,
+        None,
+        1,
+        None,
+        None,
+        None,
+        None,
+        "no_target",
+        "Ops supervisor",
+        100,
+        260,
+        None,
+        None,
+        None,
+    ),
+    "recontact_24h_pct": (
+        100,
+        1,
+        1,
+        5,
+        2,
+        "lower",
+        "absolute",
+        "low_sample",
+        "Team lead",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "fcr_pct": (
+        0,
+        0,
+        1,
+        80,
+        5,
+        "higher",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "escalation_pct": (
+        100,
+        1,
+        1,
+        10,
+        5,
+        "lower",
+        "absolute",
+        "low_sample",
+        "Ops supervisor",
+        0,
+        100,
+        None,
+        None,
+        None,
+    ),
+    # relative_change target without a prior value -> no_data
+    "assisted_conversion_pct": (
+        100,
+        1,
+        1,
+        2,
+        2,
+        "higher",
+        "relative_change",
+        "no_data",
+        "Business owner",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "influenced_revenue": (
+        100,
+        None,
+        1,
+        None,
+        None,
+        None,
+        None,
+        "no_target",
+        "Ops supervisor",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "refund_pct": (
+        0,
+        0,
+        1,
+        5,
+        2,
+        "lower",
+        "absolute",
+        "low_sample",
+        "Business owner",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    "data_completeness_pct": (
+        25,
+        1,
+        4,
+        98,
+        1,
+        "higher",
+        "absolute",
+        "red",
+        "Data engineer",
+        0,
+        25,
+        None,
+        None,
+        None,
+    ),
+    "survey_response_rate_pct": (
+        75,
+        3,
+        4,
+        80,
+        20,
+        "higher",
+        "absolute",
+        "low_sample",
+        "CX analyst",
+        0,
+        75,
+        None,
+        None,
+        None,
+    ),
+    "survey_linkage_pct": (
+        200 / 3,
+        2,
+        3,
+        90,
+        5,
+        "higher",
+        "absolute",
+        "low_sample",
+        "Data engineer",
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+}
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if expected is None or actual is None:
+        return actual is expected
+    if isinstance(expected, str | bool):
+        return bool(actual == expected)
+    return math.isclose(float(actual), float(expected), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _rows(url: str, where: str, params: tuple[object, ...]) -> dict[str, tuple[Any, ...]]:
+    rows = query(url, f"select {COLUMNS} from marts.touchpoint_scorecard where {where}", params)
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_phone_support_day_all_metrics(built_world: str) -> None:
+    rows = _rows(
+        built_world,
+        "touchpoint_id = %s and period_grain = 'day' and period_start = %s and segment = 'all'",
+        ("phone_support", "2026-03-02"),
+    )
+    assert set(rows) == set(PHONE_SUPPORT_DAY)
+    for metric, expected in PHONE_SUPPORT_DAY.items():
+        actual = rows[metric]
+        for name, a, e in zip(COLUMNS.split(", ")[1:], actual, expected, strict=True):
+            assert _same(a, e), f"{metric}.{name}: got {a!r}, expected {e!r}"
+
+
+def test_exact_numeric_values_on_boundaries(built_world: str) -> None:
+    # stored exactly (numeric, not float): 1/3 of 100 to full numeric precision
+    [(value,)] = query(
+        built_world,
+        "select value from marts.touchpoint_scorecard where touchpoint_id = 'phone_support'"
+        " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'all'"
+        " and metric = 'abandonment_pct'",
+    )
+    assert isinstance(value, Decimal) and str(value).startswith("33.33333333333333")
+    # chat FRT exactly 120 s against the chat target 120 -> green; owner from the touchpoint
+    [(status, owner, target)] = query(
+        built_world,
+        "select status, owner, target from marts.touchpoint_scorecard where touchpoint_id ="
+        " 'chat_checkout_help' and period_grain = 'day' and period_start = '2026-03-02'"
+        " and segment = 'all' and metric = 'first_response_avg_seconds'",
+    )
+    assert (status, owner, target) == ("green", "E-commerce lead", Decimal("120"))
+
+
+def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
+    counts = dict(
+        query(
+            built_world,
+            "select segment || '/' || period_grain || '/' || period_start, value"
+            " from marts.touchpoint_scorecard"
+            " where touchpoint_id = 'phone_support' and metric = 'interactions'",
+        )
+    )
+    assert counts == {
+        "all/day/2026-03-01": 1,
+        "unknown/day/2026-03-01": 1,
+        "all/day/2026-03-02": 4,
+        "silver/day/2026-03-02": 1,  # C1 (U2)
+        "unknown/day/2026-03-02": 3,  # C2, C3, C4
+        "all/week/2026-02-23": 1,  # 03-01 is a Sunday
+        "unknown/week/2026-02-23": 1,
+        "all/week/2026-03-02": 4,
+        "silver/week/2026-03-02": 1,
+        "unknown/week/2026-03-02": 3,
+        "all/month/2026-03-01": 5,
+        "silver/month/2026-03-01": 1,
+        "unknown/month/2026-03-01": 4,
+    }
+    # metric rows per channel: email has no abandonment / handle / IVR rows
+    metrics = {
+        tp: n
+        for tp, n in query(
+            built_world,
+            "select touchpoint_id, count(distinct metric) from marts.touchpoint_scorecard"
+            " group by touchpoint_id",
+        )
+    }
+    assert metrics["phone_support"] == 19
+    assert metrics["chat_checkout_help"] == 18
+    assert metrics["email_support"] == 16
+    assert metrics["unmapped_social"] == 16
+    # a row that exists only because of a survey response (R5 -> unmapped_other)
+    survey_only = _rows(
+        built_world,
+        "touchpoint_id = 'unmapped_other' and period_grain = 'day' and segment = 'all'",
+        (),
+    )
+    assert survey_only["interactions"][:3] == (None, None, 0)
+    assert survey_only["interactions"][7] == "no_data"
+    assert survey_only["survey_response_rate_pct"][:3] == (None, 1, 0)
+    assert survey_only["survey_response_rate_pct"][7] == "no_data"
+    assert survey_only["csat_pct"][:3] == (0, 0, 1)
+    [(period_end,)] = query(
+        built_world,
+        "select distinct period_end::text from marts.touchpoint_scorecard"
+        " where period_grain = 'month' and period_start = '2026-03-01'",
+    )
+    assert period_end == "2026-04-01"
+
+
+def test_interaction_level_flags(built_world: str) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            built_world,
+            "select interaction_id, touchpoint_id, customer_id, segment, recontact_24h,"
+            " first_contact_resolved, moment_class, was_transferred, was_abandoned,"
+            " is_short_abandon, is_complete, attributed_orders"
+            " from marts.fct_interactions",
+        )
+    }
+    assert set(rows) == {
+        "zendesk:101", "zendesk:102", "zendesk:103", "zendesk:105", "zendesk:106",
+        "connect:C1", "connect:C2", "connect:C3", "connect:C4", "connect:C5", "connect:C8",
+    }  # fmt: skip
+    assert rows["zendesk:101"] == (
+        "web_presales_question", "zendesk:1", "gold", True, False, "problematic", False,
+        False, False, True, 0,
+    )  # fmt: skip
+    assert rows["zendesk:103"][0] == "email_support"
+    assert rows["zendesk:103"][5:7] == ("problematic", True)  # reopened; 2 group stations
+    assert rows["zendesk:105"][1:3] == (None, "unknown")
+    assert rows["zendesk:105"][9] is False  # no customer -> incomplete
+    assert rows["zendesk:106"][0] == "unmapped_social"
+    assert rows["zendesk:106"][9] is False  # solved before created -> incomplete
+    assert rows["zendesk:106"][10] == 1  # O2 (refunded) last touch
+    assert rows["connect:C1"][:2] == ("phone_support", "zendesk:2")
+    assert rows["connect:C1"][6] is True  # transfer child C7
+    assert rows["connect:C1"][10] == 1  # O1
+    assert rows["connect:C2"][7:9] == (False, True)
+    assert rows["connect:C3"][5:8] == ("problematic", False, True)
+    assert rows["connect:C5"][:6] == (
+        "ivr_self_service", "zendesk:1", "gold", False, True, "indifferent",
+    )  # fmt: skip
+    [(refunds,)] = query(
+        built_world,
+        "select attributed_refunds from marts.fct_interactions where interaction_id ="
+        " 'zendesk:106'",
+    )
+    assert refunds == 1
+    orders = dict(
+        query(built_world, "select order_id, attributed_interaction_id from marts.fct_orders")
+    )
+    assert orders == {"O1": "connect:C1", "O2": "zendesk:106", "O3": None, "O4": "connect:C5"}
+
+
+def test_wide_statuses(built_world: str) -> None:
+    [row] = query(
+        built_world,
+        "select interactions, first_response_avg_seconds, customer_status,"
+        " operations_status, financial_status, data_quality_status, overall_status"
+        " from marts.touchpoint_scorecard_wide where touchpoint_id = 'phone_support'"
+        " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'all'",
+    )
+    assert row == (Decimal(4), Decimal(30), "no_data", "amber", "no_data", "red", "red")
+    [row] = query(
+        built_world,
+        "select customer_status, operations_status, data_quality_status, overall_status"
+        " from marts.touchpoint_scorecard_wide where touchpoint_id = 'ivr_self_service'"
+        " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'gold'",
+    )
+    # C5: completeness 100 >= 98 (green, min sample 1); everything else low sample/no data
+    assert row == ("no_data", "no_data", "green", "green")
+
+
+def test_transitions(built_world: str) -> None:
+    rows = query(
+        built_world,
+        "select from_touchpoint_id, to_touchpoint_id, transitions, avg_gap_minutes,"
+        " problematic_after_pct from marts.touchpoint_transitions"
+        " where period_grain = 'day' and period_start = '2026-03-02' order by 1, 2",
+    )
+    assert [(a, b, n, float(gap), float(pct)) for a, b, n, gap, pct in rows] == [
+        ("email_support", "ivr_self_service", 1, 120.0, 0.0),  # T102 -> C5
+        ("email_support", "unmapped_social", 1, 360.0, 0.0),  # T103 -> T106
+        ("phone_support", "email_support", 1, 240.0, 100.0),  # C1 -> T103 (reopened)
+        ("web_presales_question", "email_support", 1, 660.0, 100.0),  # T101 -> T102
+    ]
+
+
+def test_pii_is_hashed_with_hmac(built_world: str) -> None:
+    import hashlib
+    import hmac
+
+    from tests.dbt.world import HASH_KEY
+
+    # staging views hash at query time (they need the key's session settings); the
+    # identity table materialises the hashes
+    hashes = dict(
+        query(
+            built_world,
+            "select identity_type, identity_hash from intermediate.int_customer_identities_resolved"
+            " where customer_id = 'zendesk:2'",
+        )
+    )
+    key = HASH_KEY.encode()
+    assert hashes == {
+        "email": hmac.new(key, b"b@x.com", hashlib.sha256).hexdigest(),
+        "phone": hmac.new(key, b"+14155550102", hashlib.sha256).hexdigest(),
+    }
+    leaked = query(
+        built_world,
+        "select table_schema || '.' || table_name from information_schema.columns"
+        " where table_schema in ('staging', 'intermediate', 'marts')"
+        " and column_name in ('email', 'phone', 'customer_email', 'comment')",
+    )
+    assert leaked == []
