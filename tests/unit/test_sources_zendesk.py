@@ -1,0 +1,148 @@
+"""Zendesk: page parsing and the HTTP client's retry rules, against the local API stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from cxscore.settings import ZendeskSettings
+from cxscore.sources.zendesk import ZendeskClient, ZendeskError, parse_page
+from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+
+EMAIL, TOKEN = "cx@example.com", "s3cret-token"
+
+
+def ticket(i: int, updated: str, **extra: Any) -> dict[str, Any]:
+    body = {
+        "id": i,
+        "created_at": "2026-01-02T08:00:00Z",
+        "updated_at": updated,
+        "status": "open",
+        "via": {"channel": "email"},
+        "requester_id": 100 + i,
+    }
+    body.update(extra)
+    return body
+
+
+def test_parse_page_rows_metric_sets_and_rejections() -> None:
+    body = {
+        "tickets": [
+            ticket(1, "2026-01-03T10:00:00Z", tags=["a"]),
+            ticket(2, "2026-01-04T10:00:00+02:00", via={"channel": 29}),
+            ticket(3, "2026-01-04T10:00:00Z", created_at="yesterday"),
+            ticket(4, "2026-01-04T11:00:00Z", requester_id="x"),
+            "not an object",
+            {"status": "new"},  # incomplete: loaded
+        ],
+        "metric_sets": [
+            {
+                "id": 11,
+                "ticket_id": 1,
+                "created_at": "2026-01-02T08:00:00Z",
+                "updated_at": "2026-01-05T00:00:00Z",
+                "reopens": 1,
+            },
+        ],
+        "after_cursor": "abc",
+        "end_of_stream": False,
+    }
+    page = parse_page("tickets", body)
+    assert (page.after_cursor, page.end_of_stream, page.items) == ("abc", False, 7)
+    tickets = page.rows["tickets"]
+    assert [t[:6] for t in tickets] == [
+        (1, "2026-01-02T08:00:00+00:00", "2026-01-03T10:00:00+00:00", "open", "email", 101),
+        (2, "2026-01-02T08:00:00+00:00", "2026-01-04T08:00:00+00:00", "open", "29", 102),
+        (None, None, None, "new", None, None),
+    ]
+    assert orjson.loads(tickets[0][6])["tags"] == ["a"]
+    assert page.rows["ticket_metric_sets"][0][:4] == (
+        11,
+        1,
+        "2026-01-02T08:00:00+00:00",
+        "2026-01-05T00:00:00+00:00",
+    )
+    assert [(r.line, r.reason) for r in page.rejections] == [
+        (3, "tickets: created_at: unparseable timestamp 'yesterday'"),
+        (4, "tickets: requester_id: 'x' is not a 64-bit integer"),
+        (5, "tickets[5] is not a JSON object"),
+    ]
+    assert page.max_updated_at == "2026-01-05T00:00:00+00:00"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Path:
+    folder = tmp_path / "zendesk"
+    (folder / "tickets").mkdir(parents=True)
+    (folder / "users").mkdir(parents=True)
+    lines = [
+        orjson.dumps({"ticket": ticket(i, f"2026-01-0{i + 2}T10:00:00Z"), "metric_set": None})
+        for i in range(1, 4)
+    ]
+    (folder / "tickets" / "delivery-0001.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (folder / "users" / "delivery-0001.jsonl").write_bytes(b"")
+    return tmp_path
+
+
+@pytest.fixture
+def stub_factory(world: Path) -> Iterator[Any]:
+    started: list[StubServer] = []
+
+    def make(**kwargs: Any) -> StubServer:
+        stub = start_stub(world, port=0, email=EMAIL, token=TOKEN, **kwargs)
+        started.append(stub)
+        return stub
+
+    yield make
+    for stub in started:
+        stub.stop()
+
+
+def client_for(stub: StubServer, sleeps: list[float], **cfg: Any) -> ZendeskClient:
+    settings = ZendeskSettings.model_validate(
+        {"base_url": stub.base_url, "email": EMAIL, "api_token": TOKEN, **cfg}
+    )
+    return ZendeskClient(settings, sleep=sleeps.append)
+
+
+def test_client_honours_retry_after_and_backs_off_on_5xx(stub_factory: Any) -> None:
+    stub = stub_factory(fail_429_every=2, fail_5xx_every=3, retry_after=7)
+    sleeps: list[float] = []
+    client = client_for(stub, sleeps, backoff_seconds=0.5)
+    first = client.get(client.url("tickets"), client.params("tickets", cursor=None, start_time=0))
+    assert len(first["tickets"]) == 3
+    assert sleeps == []  # request 1 ok
+    second = client.get(client.url("tickets"), {"cursor": first["after_cursor"]})
+    assert second["tickets"] == [] and second["end_of_stream"] is True
+    # request 2: 429 -> wait Retry-After (7 s); request 3: 503 -> backoff 0.5 s; 4: 429
+    assert sleeps == [
+        7.0,
+        0.5,
+        7.0,
+    ]
+    assert stub.requests_seen == 5
+
+
+def test_client_gives_up_after_max_retries_and_names_credentials(stub_factory: Any) -> None:
+    stub = stub_factory(fail_5xx_every=1)
+    sleeps: list[float] = []
+    client = client_for(stub, sleeps, max_retries=3, backoff_seconds=1)
+    with pytest.raises(ZendeskError, match=r"failed after 4 attempts .*HTTP 503"):
+        client.get(client.url("users"), {"start_time": 0})
+    assert sleeps == [1.0, 2.0, 4.0]  # bounded exponential backoff
+
+    good = stub_factory()
+    settings = ZendeskSettings.model_validate(
+        {"base_url": good.base_url, "email": EMAIL, "api_token": "wrong"}
+    )
+    with pytest.raises(ZendeskError) as refused:
+        ZendeskClient(settings).get(ZendeskClient(settings).url("users"), {"start_time": 0})
+    assert "401" in str(refused.value)
+    assert "CX_SOURCES__ZENDESK__EMAIL / CX_SOURCES__ZENDESK__API_TOKEN" in str(refused.value)
+    assert "zendesk_default" in str(refused.value)
+    with pytest.raises(ZendeskError, match="credentials are missing"):
+        ZendeskClient(ZendeskSettings(base_url=good.base_url))
