@@ -59,7 +59,9 @@ def test_parse_page_rows_metric_sets_and_rejections() -> None:
         (2, "2026-01-02T08:00:00+00:00", "2026-01-04T08:00:00+00:00", "open", "29", 102),
         (None, None, None, "new", None, None),
     ]
-    assert orjson.loads(tickets[0][6])["tags"] == ["a"]
+    payload = tickets[0][6]
+    assert isinstance(payload, bytes)
+    assert orjson.loads(payload)["tags"] == ["a"]
     assert page.rows["ticket_metric_sets"][0][:4] == (
         11,
         1,
