@@ -41,6 +41,12 @@ def import_gx() -> ModuleType:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
+    # some GX modules pin their own logger to INFO at import time
+    for name, item in list(logging.root.manager.loggerDict.items()):
+        if not (name.startswith("great_expectations") and isinstance(item, logging.Logger)):
+            continue
+        if 0 < item.level < logging.WARNING:
+            item.setLevel(logging.WARNING)
     return gx
 
 
