@@ -55,14 +55,20 @@ def _alert_on_failure(context: Any) -> None:
 
 
 def _dbt_runtime_settings(context: Any) -> None:
-    """pre_execute hook of the dbt tasks: dbt vars and env from the cxscore settings,
-    resolved at run time (the warehouse itself comes from the cx_warehouse connection)."""
+    """pre_execute hook of the dbt producer: dbt vars and env (the HMAC pads for the PII
+    hashes, PGOPTIONS) from the cxscore settings, resolved at run time, exactly as
+    ``cxscore build`` passes them. The warehouse comes from the cx_warehouse connection."""
+    operator = context["task"]
+    if not operator.task_id.endswith("dbt_producer_watcher"):
+        return  # the per-node sensors do not run dbt
     from cxscore.airflow_support import settings_from_connections
-    from cxscore.transform import dbt_vars
+    from cxscore.transform import dbt_env, dbt_vars
+    from cxscore.warehouse import ensure_warehouse
 
     settings = settings_from_connections()
-    operator = context["task"]
+    url = ensure_warehouse(settings)
     operator.vars = {**dbt_vars(settings), **(operator.vars or {})}
+    operator.env = {**(operator.env or {}), **dbt_env(settings, url)}
 
 
 RETRYING = {
@@ -125,13 +131,15 @@ def cx_scorecard() -> None:
 
         return assert_raw_checks_passed(ensure_warehouse(settings_from_connections()))
 
+    project = ProjectConfig(
+        dbt_project_path=dbt_project_dir(), manifest_path=MANIFEST, install_dbt_deps=False
+    )
+    # Cosmos wraps a manifest path in ObjectStoragePath, whose first use loads every Airflow
+    # plugin (~1.7 s of parse time). The manifest is a local file: read it as one.
+    project.manifest_path = MANIFEST
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=dbt_project_dir(),
-            manifest_path=MANIFEST,
-            install_dbt_deps=False,
-        ),
+        project_config=project,
         profile_config=ProfileConfig(
             profile_name="cxscore",
             target_name="airflow",

@@ -234,7 +234,7 @@ def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
                 return ""
             return value
 
-    return CxWarehouseProfileMapping(conn_id=conn_id, profile_args={"schema": "public"})
+    return CxWarehouseProfileMapping(conn_id=conn_id, profile_args={"schema": "marts"})
 
 
 def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
