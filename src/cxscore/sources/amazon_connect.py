@@ -113,6 +113,61 @@ def _text(value: Any) -> str | None:
 
 
 def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
+    """The row of a record (the hot path): every known timestamp is validated in one go;
+    anything unusual (empty or non-string values, odd formats) takes the precise path."""
+    get = rec.get
+    initiation = get("InitiationTimestamp")
+    disconnect = get("DisconnectTimestamp")
+    last_update = get("LastUpdateTimestamp")
+    fromiso = _fromiso
+    try:
+        for value in (
+            initiation,
+            disconnect,
+            last_update,
+            get("ConnectedToSystemTimestamp"),
+            get("TransferCompletedTimestamp"),
+            get("ScheduledTimestamp"),
+            get("LastPausedTimestamp"),
+            get("LastResumedTimestamp"),
+        ):
+            if value is not None:
+                fromiso(value)
+        queue = get("Queue")
+        if queue.__class__ is dict:
+            for value in (queue.get("EnqueueTimestamp"), queue.get("DequeueTimestamp")):
+                if value is not None:
+                    fromiso(value)
+        agent = get("Agent")
+        if agent.__class__ is dict:
+            for value in (
+                agent.get("ConnectedToAgentTimestamp"),
+                agent.get("AfterContactWorkStartTimestamp"),
+                agent.get("AfterContactWorkEndTimestamp"),
+            ):
+                if value is not None:
+                    fromiso(value)
+        for value in (initiation, disconnect, last_update):
+            if value is not None and not (
+                value[4] == "-" and value[7] == "-" and value[13] == ":" and "," not in value
+            ):
+                raise ValueError("not in extended form")
+    except (ValueError, TypeError, IndexError):
+        return _row_checked(rec, payload, line)
+    contact_id = get("ContactId")
+    channel = get("Channel")
+    method = get("InitiationMethod")
+    if not (
+        (contact_id is None or contact_id.__class__ is str)
+        and (channel is None or channel.__class__ is str)
+        and (method is None or method.__class__ is str)
+    ):
+        contact_id, channel, method = _text(contact_id), _text(channel), _text(method)
+    return (contact_id, channel, method, initiation, disconnect, last_update, payload, line)
+
+
+def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
+    """The row of a record, field by field, raising _Bad with the precise reason."""
     get = rec.get
     initiation = _ts(get("InitiationTimestamp"), "InitiationTimestamp")
     disconnect = _ts(get("DisconnectTimestamp"), "DisconnectTimestamp")
