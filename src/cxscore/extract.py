@@ -186,7 +186,7 @@ def extract_sources(
         reporter.close()
     totals: dict[str, Any] = {
         key: sum(s[key] for s in per_source.values())
-        for key in ("rows_read", "rows_loaded", "rows_rejected", "files", "pages")
+        for key in ("rows_read", "rows_loaded", "rows_rejected", "files", "files_skipped", "pages")
     }
     totals["batches"] = [b for s in per_source.values() for b in s["batches"]]
     totals["sources"] = per_source

@@ -296,3 +296,20 @@ def test_missing_landing_dir_is_an_empty_successful_run(fresh_db: str, tmp_path:
         ("amazon_connect", "succeeded"),
         ("orders", "succeeded"),
     ]
+
+
+def test_fsspec_urls_work_for_the_landing_dir(fresh_db: str) -> None:
+    import fsspec
+
+    root = f"memory://cx-{fresh_db.rsplit('/', 1)[-1]}/landing"
+    with fsspec.open(f"{root}/crm/orders/2026/01/a.csv", "wb") as fh:
+        fh.write(
+            b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
+            b"o-1,a@example.com,2026-01-05T10:00:00Z,9.5,EUR,placed,2026-01-05T10:00:00Z\n"
+        )
+    settings = load_settings(environ={"CX_LANDING_DIR": root})
+    first = extract_sources(settings, ["orders"], url=fresh_db)
+    second = extract_sources(settings, ["orders"], url=fresh_db)
+    assert (first["files"], first["rows_loaded"]) == (1, 1)
+    assert (second["files"], second["files_skipped"]) == (0, 1)
+    assert query(fresh_db, "select path from meta.loaded_files") == [("crm/orders/2026/01/a.csv",)]
