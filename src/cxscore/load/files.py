@@ -208,7 +208,14 @@ def load_file(
     """Load one file in one transaction (skip it when unchanged). Never raises for bad
     content: a failed file is reported in the result (status ``failed``)."""
     started = time.monotonic()
-    sha, size = sha256_of(landing.url)
+    try:
+        sha, size = sha256_of(landing.url)
+    except OSError as exc:
+        return FileResult(
+            landing.path,
+            "failed",
+            error=f"{source.name}: file {landing.path} cannot be read: {exc}",
+        )
     with conn.cursor() as cur:
         cur.execute(
             "select sha256, size_bytes from meta.loaded_files where source = %s and path = %s",
@@ -272,7 +279,9 @@ def load_file(
             error=str(exc),
             reasons=[r.reason for r in counted.rejections[:5]],
         )
-    except psycopg2.Error as exc:
+    except (psycopg2.Error, OSError) as exc:
+        # includes errors raised while the COPY reads the file (psycopg2 re-raises them as
+        # QueryCanceled "error in .read() call: ...")
         conn.rollback()
         message = (
             f"{source.name}: file {landing.path} could not be loaded into {source.table}: "

@@ -134,12 +134,12 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             if value is not None:
                 fromiso(value)
         queue = get("Queue")
-        if queue.__class__ is dict:
+        if type(queue) is dict:
             for value in (queue.get("EnqueueTimestamp"), queue.get("DequeueTimestamp")):
                 if value is not None:
                     fromiso(value)
         agent = get("Agent")
-        if agent.__class__ is dict:
+        if type(agent) is dict:
             for value in (
                 agent.get("ConnectedToAgentTimestamp"),
                 agent.get("AfterContactWorkStartTimestamp"),
