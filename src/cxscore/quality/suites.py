@@ -155,7 +155,8 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
 def load_suite(path: Path, values: dict[str, Any]) -> Suite:
     """Read and check one suite file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when built
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
