@@ -257,3 +257,30 @@ def test_cursor_format_matches_zendesk() -> None:
     # a cursor taken from Zendesk's own documentation
     assert decode_cursor("MTU3NjYxMzUzOS4wfHw0Njd8") == (1576613539, 467)
     assert encode_cursor(1576613539, 467) == "MTU3NjYxMzUzOS4wfHw0Njd8"
+
+
+def test_cli_serve_sources_serves_until_stopped(world: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cxscore.cli", "serve-sources", "--data", str(world), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", banner)
+        assert match, banner
+        resp = requests.get(
+            match.group(0) + TICKETS, params={"start_time": T0}, auth=AUTH, timeout=10
+        )
+        assert resp.status_code == 200
+        # no --increment: every delivery is served
+        assert [t["id"] for t in resp.json()["tickets"]] == [2, 4, 3, 5, 7, 1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
