@@ -20,6 +20,7 @@ import os
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from cxscore.quality.results import CheckOutcome, CheckResult, write_results
 from cxscore.quality.suites import STAGES, ExpectationSpec, Suite, load_suites
@@ -119,11 +120,45 @@ class _Validator:
 
         self.context = self.gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.source = self.context.data_sources.add_postgres(
-            name="cx_warehouse", connection_string=sqlalchemy_url(url)
-        )
+        connection = sqlalchemy_url(url)
+        if urlsplit(connection).hostname:
+            self.source = self.context.data_sources.add_postgres(
+                name="cx_warehouse", connection_string=connection
+            )
+        else:  # Unix socket (the embedded server): GX's PostgresDsn demands a host name
+            self.source = self.context.data_sources.add_sql(
+                name="cx_warehouse", connection_string=connection
+            )
+        self._bare_queries: set[str] = set()
+        self._limit_column_probes()
+
+    def _limit_column_probes(self) -> None:
+        """GX learns a query asset's column names by executing the bare query and reading
+        the result's keys (``column_reflection_fallback``); psycopg2 would first pull the
+        whole batch to the client. That one statement (exactly our asset's query text) gets
+        LIMIT 0: same columns, no rows. Every metric query wraps the asset's query, so none
+        is touched. GX builds its engines internally: the hook is on the Engine class and
+        removed in close()."""
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        bare = self._bare_queries
+
+        def probe_without_rows(
+            conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+        ) -> tuple[str, Any]:
+            if statement.strip() in bare:
+                return f"{statement.strip()} LIMIT 0", params
+            return statement, params
+
+        event.listen(Engine, "before_cursor_execute", probe_without_rows, retval=True)
+        self._probe_hook = probe_without_rows
 
     def close(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.remove(Engine, "before_cursor_execute", self._probe_hook)
         engine = getattr(self.source, "_cached_engine", None) or self.source.get_engine()
         engine.dispose()
 
@@ -196,6 +231,7 @@ class _Validator:
                 f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
                 f"WHERE t.{suite.batch_column} = {int(batch_id)}"
             )
+            self._bare_queries.add(query)
             asset = self.source.add_query_asset(name=f"{suite.name}__batch_{batch_id}", query=query)
             batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
             results += self._validate(suite, batch, batch_specs, batch_id)
@@ -209,7 +245,7 @@ class _Validator:
         found: list[tuple[int, CheckResult]] = []
         indexed = list(enumerate(specs))
         groups = (
-            ([(i, s) for i, s in indexed if not s.is_sql], "SUMMARY"),
+            ([(i, s) for i, s in indexed if not s.is_sql], "BASIC"),
             ([(i, s) for i, s in indexed if s.is_sql], "COMPLETE"),
         )
         for group, result_format in groups:
