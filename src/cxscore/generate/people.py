@@ -161,10 +161,6 @@ class Customer:
             return self.new_address
         return self.address
 
-    @property
-    def mood_segment(self) -> str | None:
-        return self.segment
-
 
 def _us_number(rng: random.Random) -> tuple[str, str, str]:
     area = rng.choice((201, 212, 213, 305, 312, 404, 415, 503, 512, 602, 617, 702, 718, 919))

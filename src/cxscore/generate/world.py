@@ -749,16 +749,16 @@ class World:
                     self.order(rng, end + rng.randint(3600, 5 * DAY), cust, "other")
                 return
         if rng.random() < 0.55:
-            end, _ = self.voice(rng, t, cust, "Sales", hist, ivr_menu="sales")
-            if rng.random() < model.CONVERSION["phone_sales"]:
+            end, ok = self.voice(rng, t, cust, "Sales", hist, ivr_menu="sales")
+            if ok and rng.random() < model.CONVERSION["phone_sales"]:
                 self.order(rng, end + rng.randint(300, 7200), cust, "phone_sales")
         else:
-            end, _ = self.ticket(
+            end, ok = self.ticket(
                 rng, t, cust, "chat_checkout_help", rng.choice(("chat", "native_messaging")),
                 ["checkout", "payment"], hist, survey_channel="CHAT", group="Sales",
                 subject="Help with checkout",
             )  # fmt: skip
-            if rng.random() < model.CONVERSION["chat_checkout_help"]:
+            if ok and rng.random() < model.CONVERSION["chat_checkout_help"]:
                 self.order(rng, end + rng.randint(300, 7200), cust, "chat_checkout_help")
 
     def j_support(self, rng: random.Random, d: int, cust: Customer) -> None:
@@ -1160,14 +1160,13 @@ class World:
             self.counts["ticket_versions"] += 1
         if p.survey is not None and p.solve is not None:
             solved = t + (p.solve2 or p.solve)
-            channel = {"email": "email", "mobile_sdk": "email"}.get(p.via, "email")
             self.add_response(
                 rng,
                 end=solved + 300 + int(rng.expovariate(1 / (6 * 3600))),
                 mood=p.survey,
                 cust=p.cust,
                 ticket=tid,
-                channel=channel,
+                channel="email",  # Zendesk sends the survey link by e-mail
             )
 
     @staticmethod
