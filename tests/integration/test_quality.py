@@ -483,3 +483,15 @@ def test_marts_stage_reports_missing_tables_then_checks_them(world: dict[str, An
 def test_unknown_suite_is_a_config_error(world: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match=r"unknown suite.*nope.*zendesk__tickets"):
         run_checks(check_settings(), suites=["nope"], url=world["url"], alert=False)
+
+
+def test_unreachable_warehouse_is_a_clear_error(world: dict[str, Any]) -> None:
+    from cxscore.errors import CxError
+
+    with pytest.raises(CxError, match=r"cannot connect to the warehouse at postgresql://"):
+        run_checks(
+            check_settings(),
+            suites=["zendesk__users"],
+            url="postgresql://postgres@127.0.0.1:1/nowhere",
+            alert=False,
+        )

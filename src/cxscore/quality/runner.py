@@ -112,7 +112,7 @@ class _Validator:
     """One GX context and data source for a whole run."""
 
     def __init__(self, url: str) -> None:
-        from cxscore.warehouse import sqlalchemy_url
+        from cxscore.warehouse import WarehouseError, redact_url, sqlalchemy_url
 
         self.url = url
         self.gx = import_gx()
@@ -120,15 +120,23 @@ class _Validator:
 
         self.context = self.gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        from great_expectations.datasource.fluent.interfaces import TestConnectionError
+
         connection = sqlalchemy_url(url)
-        if urlsplit(connection).hostname:
-            self.source = self.context.data_sources.add_postgres(
-                name="cx_warehouse", connection_string=connection
-            )
-        else:  # Unix socket (the embedded server): GX's PostgresDsn demands a host name
-            self.source = self.context.data_sources.add_sql(
-                name="cx_warehouse", connection_string=connection
-            )
+        try:
+            if urlsplit(connection).hostname:
+                self.source = self.context.data_sources.add_postgres(
+                    name="cx_warehouse", connection_string=connection
+                )
+            else:  # Unix socket (the embedded server): GX's PostgresDsn demands a host name
+                self.source = self.context.data_sources.add_sql(
+                    name="cx_warehouse", connection_string=connection
+                )
+        except TestConnectionError as exc:
+            raise WarehouseError(
+                f"Great Expectations cannot connect to the warehouse at {redact_url(url)}: "
+                f"{str(exc).strip().splitlines()[0]}"
+            ) from exc
         self._bare_queries: set[str] = set()
         self._limit_column_probes()
 
