@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -85,3 +86,34 @@ def test_copy_text_escaping() -> None:
     assert escape_text("a\\b\tc\nd\re\x00") == "a\\\\b\\tc\\nd\\re\ufffd".encode()
     chunks = list(encode_rows([(1, None, "x\ty", b'{"a":"\\n"}')], b"\t7\tf"))
     assert chunks == [b'1\t\\N\tx\\ty\t{"a":"\\\\n"}\t7\tf\n']
+
+
+def test_prefetched_keeps_order_reraises_and_stops_early() -> None:
+    import threading
+
+    from cxscore.load.copy import prefetched
+
+    assert list(prefetched(iter([b"a", b"b", b"c"]), depth=1)) == [b"a", b"b", b"c"]
+
+    def failing() -> Iterator[bytes]:
+        yield b"a"
+        raise ValueError("parser bug")
+
+    got = prefetched(failing())
+    assert next(got) == b"a"
+    with pytest.raises(ValueError, match="parser bug"):
+        next(got)
+
+    produced: list[int] = []
+
+    def endless() -> Iterator[bytes]:
+        for i in range(10**9):
+            produced.append(i)
+            yield b"x"
+
+    before = threading.active_count()
+    stream = prefetched(endless(), depth=2)
+    assert next(stream) == b"x"
+    stream.close()  # the producer thread stops instead of running on
+    assert threading.active_count() == before
+    assert len(produced) < 10

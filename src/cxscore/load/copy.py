@@ -6,7 +6,9 @@ object, so a file of any size streams in bounded memory, in one ``COPY`` per tab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 CHUNK_BYTES = 1 << 18  # rows are handed to libpq in chunks of about this size
@@ -101,11 +103,75 @@ class ChunkReader:
         return self.read(size)
 
 
-def copy_rows(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[bytes]) -> int:
-    """COPY the encoded chunks into ``table``; returns the bytes sent."""
-    reader = ChunkReader(chunks)
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def prefetched(chunks: Iterable[bytes], depth: int = 8) -> Generator[bytes, None, None]:
+    """The chunks, produced by a background thread ``depth`` chunks ahead, so that parsing
+    the next rows overlaps with sending the previous ones (libpq releases the GIL while it
+    waits for the server). Errors in the producer are re-raised here; closing this
+    generator stops the producer."""
+    pipe: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            put(_Failure(exc))
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="cxscore-copy-producer", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = pipe.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+def copy_rows(
+    cursor: Any,
+    table: str,
+    columns: Iterable[str],
+    chunks: Iterable[bytes],
+    *,
+    background: bool = False,
+) -> int:
+    """COPY the encoded chunks into ``table``; returns the bytes sent. ``background``:
+    produce the chunks in a thread (for large inputs; see :func:`prefetched`)."""
+    source = prefetched(chunks) if background else iter(chunks)
+    reader = ChunkReader(source)
     sql = f"copy {table} ({', '.join(columns)}) from stdin"
-    cursor.copy_expert(sql, reader, size=CHUNK_BYTES)
+    try:
+        cursor.copy_expert(sql, reader, size=CHUNK_BYTES)
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
     return reader.bytes
 
 

@@ -34,6 +34,9 @@ from cxscore.sources.common import Rejection, Row
 
 log = logging.getLogger(__name__)
 
+# files larger than this are parsed in a background thread while the COPY sends
+BACKGROUND_BYTES = 4 << 20
+
 Parser = Callable[[IO[bytes]], Iterator[Row | Rejection]]
 ProgressHook = Callable[[str, int], None]  # (event, rows) for live progress
 
@@ -242,6 +245,7 @@ def load_file(
                     source.table,
                     (*source.columns, "_batch_id", "_source_file"),
                     encode_rows(counted.rows(), suffix),
+                    background=landing.size > BACKGROUND_BYTES,
                 )
             rejected = len(counted.rejections)
             read = counted.loaded + rejected
