@@ -179,9 +179,14 @@ def run_dbt(
     url: str | None = None,
     project_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
+    artifacts_dir: Path | None = None,
 ) -> Any:
     """Invoke dbt in-process with our profile, vars and environment; return the
-    ``dbtRunnerResult``. Raises TransformError when dbt itself cannot run."""
+    ``dbtRunnerResult``. Raises TransformError when dbt itself cannot run.
+
+    Artifacts (compiled SQL, run_results, partial-parse state) and logs go to
+    ``artifacts_dir`` (default ``<state_dir>/dbt/target``), so that concurrent builds on
+    different warehouses never share files; docs and parse write dbt_project/target."""
     from dbt.cli.main import dbtRunner
 
     from cxscore.warehouse import ensure_warehouse
@@ -199,6 +204,10 @@ def run_dbt(
         str(folder),
         "--vars",
         json.dumps(variables),
+        "--target-path",
+        str(artifacts_dir or folder / "target"),
+        "--log-path",
+        str(folder / "logs"),
     ]
     for noisy in ("dbt", "dbt.adapters", "dbt.events"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -215,9 +224,9 @@ def _summarise(result: Any, seconds: float) -> dict[str, Any]:
     unit_tests = 0
     for item in getattr(result.result, "results", None) or []:
         node = item.node
-        kind = str(getattr(node, "resource_type", ""))
-        status = str(item.status)
-        kind = kind.rsplit(".", 1)[-1].lower()
+        resource_type = getattr(node, "resource_type", "")
+        kind = str(getattr(resource_type, "value", resource_type)).lower()
+        status = str(getattr(item.status, "value", item.status)).lower()
         if kind == "model":
             counts["models"] += status == "success"
         elif kind == "seed":
@@ -299,16 +308,48 @@ def build_models(
 def run_unit_tests(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
     """Run the dbt unit tests (CI only; they need the seeds and upstream relations)."""
     started = time.monotonic()
-    result = run_dbt(settings, ["build", "--select", "test_type:unit"], url=url)
+    result = run_dbt(settings, ["test", "--select", "test_type:unit"], url=url)
     summary = _summarise(result, time.monotonic() - started)
     _raise_on_failure(summary, result, "dbt unit tests")
     return summary
 
 
+def parse_project(settings: Settings) -> Path:
+    """``dbt parse`` (no database query): writes dbt_project/target/manifest.json, the file
+    Cosmos renders the Airflow task graph from. Needs no reachable warehouse."""
+    from dbt.cli.main import dbtRunner
+
+    folder = write_profile(settings)
+    env = {
+        "CX_DBT_HOST": "localhost",
+        "CX_DBT_PORT": "5432",
+        "CX_DBT_USER": "cxscore",
+        "CX_DBT_DBNAME": "cxscore",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    target = PROJECT_DIR / "target"
+    command = [
+        "parse",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(folder),
+        "--vars",
+        json.dumps(dbt_vars(settings)),
+        "--target-path",
+        str(target),
+    ]
+    with _DBT_LOCK, _patched_environ(env):
+        result = dbtRunner().invoke(command)
+    if not result.success:
+        raise TransformError(f"dbt parse failed: {result.exception or 'see the dbt log'}")
+    return target / "manifest.json"
+
+
 def generate_docs(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
     """``dbt docs generate``: writes dbt_project/target/{index.html,catalog.json,...}."""
     started = time.monotonic()
-    result = run_dbt(settings, ["docs", "generate"], url=url)
+    result = run_dbt(settings, ["docs", "generate"], url=url, artifacts_dir=PROJECT_DIR / "target")
     if not result.success:
         raise TransformError(f"dbt docs generate failed: {result.exception or 'see the dbt log'}")
     return {

@@ -558,3 +558,31 @@ def test_pii_is_hashed_with_hmac(built_world: str) -> None:
         " and column_name in ('email', 'phone', 'customer_email', 'comment')",
     )
     assert leaked == []
+
+
+def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
+    import contextlib
+
+    import psycopg2
+
+    marts = [
+        "dim_touchpoints", "dim_customers", "fct_interactions", "fct_survey_responses",
+        "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
+        "touchpoint_transitions",
+    ]  # fmt: skip
+    with contextlib.closing(psycopg2.connect(built_world)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("set role cx_bi_reader")
+            for name in marts:
+                cur.execute(f"select count(*) from marts.{name}")
+                assert cur.fetchone()[0] > 0, name
+            for relation in (
+                "raw.zendesk__users",
+                "raw.crm__orders",
+                "staging.stg_zendesk__users",
+                "intermediate.int_customer_identities_resolved",
+                "intermediate.touchpoints",
+            ):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(f"select 1 from {relation} limit 1")

@@ -48,9 +48,29 @@ candidate_matches as (
 final as (
 
     select
-        interactions.*,
+        interactions.interaction_id,
+        interactions.source_system,
+        interactions.channel,
         coalesce(candidate_matches.touchpoint_id, 'unmapped_' || interactions.channel)
-            as touchpoint_id
+            as touchpoint_id,
+        interactions.customer_id,
+        interactions.segment,
+        interactions.ticket_type,
+        interactions.queue_name,
+        interactions.ivr_menu,
+        array_to_string(interactions.tags, ',') as tags,
+        interactions.first_response_seconds,
+        interactions.handle_seconds,
+        interactions.reopens,
+        interactions.is_handled,
+        interactions.was_queued,
+        interactions.was_abandoned,
+        interactions.is_short_abandon,
+        interactions.was_contained,
+        interactions.was_transferred,
+        interactions.was_escalated,
+        interactions.started_at,
+        interactions.ended_at
     from interactions
     left join candidate_matches
         on candidate_matches.interaction_id = interactions.interaction_id

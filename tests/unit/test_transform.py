@@ -1,0 +1,142 @@
+"""cxscore.transform helpers: the HMAC pads, the generated key, vars, env and profile."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import stat
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from cxscore import transform
+from cxscore.settings import load_settings
+
+HMAC_SQL = (
+    "select encode(sha256(decode(%(opad)s, 'hex') || sha256(decode(%(ipad)s, 'hex')"
+    " || convert_to(%(msg)s, 'UTF8'))), 'hex')"
+)
+
+
+def _hmac_from_pads(ipad_hex: str, opad_hex: str, message: bytes) -> str:
+    inner = hashlib.sha256(bytes.fromhex(ipad_hex) + message).digest()
+    return hashlib.sha256(bytes.fromhex(opad_hex) + inner).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [b"k", b"test-hmac-key", b"x" * 64, b"a much longer key than one sha-256 block " * 3],
+)
+def test_pads_reproduce_hmac_sha256(key: bytes) -> None:
+    ipad, opad = transform.hmac_pads(key)
+    assert len(ipad) == len(opad) == 128
+    for message in (b"a@x.com", b"+14155550102", "émile@exämple.fr".encode()):
+        expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+        assert _hmac_from_pads(ipad, opad, message) == expected
+
+
+@pytest.mark.pg
+def test_core_sql_hmac_equals_python_hmac(pg_url: str) -> None:
+    """The SQL of macros/hash_pii.sql (core sha256, no pgcrypto) on real PostgreSQL."""
+    key = b"test-hmac-key"
+    ipad, opad = transform.hmac_pads(key)
+    with contextlib.closing(psycopg2.connect(pg_url)) as conn, conn.cursor() as cur:
+        for message in ("a@x.com", "+14155550102", "émile@exämple.fr"):
+            cur.execute(HMAC_SQL, {"ipad": ipad, "opad": opad, "msg": message})
+            [(digest,)] = cur.fetchall()
+            assert digest == hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.pg
+def test_macro_reads_the_pads_from_pgoptions(pg_url: str, tmp_path: Path) -> None:
+    """dbt_env's PGOPTIONS gives a session the pads the hash_pii macro reads."""
+    settings = load_settings(
+        environ={"CX_IDENTITY__HASH_KEY": "s3cret", "CX_STATE_DIR": str(tmp_path)}
+    )
+    env = transform.dbt_env(settings, pg_url)
+    connection = psycopg2.connect(pg_url, options=env["PGOPTIONS"])
+    with contextlib.closing(connection) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select encode(sha256(decode(current_setting('cx.hmac_opad'), 'hex') ||"
+            " sha256(decode(current_setting('cx.hmac_ipad'), 'hex') ||"
+            " convert_to('b@x.com', 'UTF8'))), 'hex'), current_setting('timezone')"
+        )
+        [(digest, tz)] = cur.fetchall()
+    assert digest == hmac.new(b"s3cret", b"b@x.com", hashlib.sha256).hexdigest()
+    assert tz == "UTC"
+
+
+def test_missing_key_is_generated_once_with_mode_0600(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(environ={"CX_STATE_DIR": str(tmp_path / "state")})
+    with caplog.at_level(logging.WARNING, logger="cxscore.transform"):
+        first = transform.hash_key(settings)
+    assert "identity.hash_key is not set" in caplog.text
+    path = tmp_path / "state" / "hash_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) == 64
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="cxscore.transform"):
+        assert transform.hash_key(settings) == first
+    assert caplog.text == ""
+    configured = load_settings(
+        environ={"CX_STATE_DIR": str(tmp_path / "state"), "CX_IDENTITY__HASH_KEY": "abc"}
+    )
+    assert transform.hash_key(configured) == b"abc"
+
+
+def test_vars_env_and_profile_carry_no_secret(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={
+            "CX_IDENTITY__HASH_KEY": "topsecret",
+            "CX_STATE_DIR": str(tmp_path),
+            "CX_BUSINESS_TIMEZONE": "Europe/Berlin",
+            "CX_SCORECARD__LOOKBACK_DAYS": "3",
+            "CX_SCORECARD__FCR_WINDOW_HOURS": "72",
+            "CX_IDENTITY__DEFAULT_COUNTRY": "de",
+        }
+    )
+    assert transform.dbt_vars(settings) == {
+        "business_timezone": "Europe/Berlin",
+        "lookback_days": 3,
+        "fcr_window_hours": 72,
+        "short_abandon_seconds": 5,
+        "default_country": "DE",
+    }
+    env = transform.dbt_env(settings, "postgresql://cx:pw@db.example:6543/warehouse")
+    assert env["CX_DBT_HOST"] == "db.example"
+    assert env["CX_DBT_PORT"] == "6543"
+    assert env["CX_DBT_DBNAME"] == "warehouse"
+    assert env["DBT_ENV_SECRET_CX_DBT_PASSWORD"] == "pw"
+    ipad, opad = transform.hmac_pads(b"topsecret")
+    assert env["DBT_ENV_SECRET_CX_HMAC_IPAD"] == ipad
+    assert env["DBT_ENV_SECRET_CX_HMAC_OPAD"] == opad
+    assert f"cx.hmac_ipad={ipad}" in env["PGOPTIONS"]
+    # the embedded server: a Unix socket directory is the host
+    socket_env = transform.dbt_env(settings, "postgresql://postgres@/cxscore?host=/tmp/pg%20dir")
+    assert socket_env["CX_DBT_HOST"] == "/tmp/pg dir"
+    folder = transform.write_profile(settings)
+    text = (folder / "profiles.yml").read_text()
+    assert folder == tmp_path.resolve() / "dbt"
+    assert "topsecret" not in text and "pw" not in text.replace("password", "")
+    assert ipad not in text
+
+
+def test_parse_needs_no_database(tmp_path: Path) -> None:
+    """Cosmos renders the DAG from manifest.json; `dbt parse` must work offline."""
+    import json
+
+    settings = load_settings(environ={"CX_STATE_DIR": str(tmp_path)})
+    manifest = json.loads(transform.parse_project(settings).read_text())
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    for name in ("touchpoint_scorecard", "touchpoint_scorecard_wide", "touchpoint_transitions"):
+        assert nodes[name]["config"]["contract"]["enforced"] is True
+        assert nodes[name]["schema"] == "marts"
+        assert nodes[name]["config"]["grants"] == {"select": ["cx_bi_reader"]}
+    assert nodes["stg_zendesk__tickets"]["schema"] == "staging"
+    assert nodes["fct_interactions"]["config"]["materialized"] == "incremental"
+    assert sum(1 for u in manifest["unit_tests"]) >= 13
