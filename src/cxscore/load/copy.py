@@ -163,7 +163,7 @@ def copy_rows(
 ) -> int:
     """COPY the encoded chunks into ``table``; returns the bytes sent. ``background``:
     produce the chunks in a thread (for large inputs; see :func:`prefetched`)."""
-    source = prefetched(chunks) if background else iter(chunks)
+    source = iter(chunks) if not background else prefetched(chunks)
     reader = ChunkReader(source)
     sql = f"copy {table} ({', '.join(columns)}) from stdin"
     try:
