@@ -1,16 +1,13 @@
 -- Missing days: a day (business time zone ${business_timezone}) with no ${column} at all,
 -- between the first day of data and the newest, within the last ${volume_days} + 28 days.
--- One row per missing day.
-with bounds as (
-    select (min(${column} at time zone '${business_timezone}'))::date as first_day,
-           (max(${column} at time zone '${business_timezone}'))::date as newest_day
-    from {batch}
-),
-present as (
+-- One row per missing day. One pass over the rows (the distinct days).
+with present as (
     select distinct (${column} at time zone '${business_timezone}')::date as day
     from {batch}
-    where ${column} >= ((select newest_day from bounds) - (${volume_days} + 28))::timestamp
-                       at time zone '${business_timezone}'
+    where ${column} is not null
+),
+bounds as (
+    select min(day) as first_day, max(day) as newest_day from present
 )
 select g::date as day, 'no rows on ' || to_char(g, 'YYYY-MM-DD Dy') as observed
 from bounds,

@@ -3,17 +3,15 @@
 -- the newest ${column}; a day fails when its count is below ${volume_factor} x the mean of
 -- the same weekday 7/14/21/28 days earlier, or above that mean / ${volume_factor}. Days
 -- without four full weeks of history before them are not judged. One row per failing day.
-with bounds as (
-    select (min(${column} at time zone '${business_timezone}'))::date as first_day,
-           (max(${column} at time zone '${business_timezone}'))::date as newest_day
-    from {batch} as src
-),
-counts as (
+-- One pass over the rows (counts per day); the rest works on those few counts.
+with counts as (
     select (${column} at time zone '${business_timezone}')::date as day, count(*) as n
     from {batch} as src
-    where ${column} >= ((select newest_day from bounds) - (${volume_days} + 28))::timestamp
-                       at time zone '${business_timezone}'
+    where ${column} is not null
     group by 1
+),
+bounds as (
+    select min(day) as first_day, max(day) as newest_day from counts
 ),
 days as (
     select g::date as day

@@ -248,25 +248,52 @@ class _Validator:
     def _validate(
         self, suite: Suite, batch: Any, specs: list[ExpectationSpec], batch_id: int | None
     ) -> list[CheckResult]:
-        """Validate specs on one GX batch: column checks in SUMMARY, SQL ones in COMPLETE
-        (their few returned rows carry the observed values)."""
-        found: list[tuple[int, CheckResult]] = []
-        indexed = list(enumerate(specs))
-        groups = (
-            ([(i, s) for i, s in indexed if not s.is_sql], "BASIC"),
-            ([(i, s) for i, s in indexed if s.is_sql], "COMPLETE"),
-        )
-        for group, result_format in groups:
-            if not group:
-                continue
-            gx_suite = self.gx.ExpectationSuite(name=f"{suite.name}__{result_format.lower()}")
-            for index, spec in group:
-                gx_suite.add_expectation(self._expectation(spec, index))
-            validation = batch.validate(gx_suite, result_format=result_format)
-            for item in validation.results:
-                index = int(item.expectation_config.meta["cx_index"])
-                found.append((index, _to_result(suite, specs[index], item, batch_id)))
-        return [result for _, result in sorted(found, key=lambda pair: pair[0])]
+        """Validate specs on one GX batch.
+
+        Column expectations first run in BASIC format without example values: a query for
+        examples (LIMIT n) scans the whole batch when there are none, i.e. whenever the
+        check passes. Only the failing ones are validated again for up to 20 examples.
+        SQL expectations run in COMPLETE format: their few returned rows carry the
+        observed values."""
+        found: dict[int, CheckResult] = {}
+        column_specs = [(i, s) for i, s in enumerate(specs) if not s.is_sql]
+        sql_specs = [(i, s) for i, s in enumerate(specs) if s.is_sql]
+        lean = {"result_format": "BASIC", "partial_unexpected_count": 0}
+        found.update(self._run(suite, batch, column_specs, lean, batch_id))
+        failed = [
+            (i, s)
+            for i, s in column_specs
+            if not found[i].success and "unexpected_count" in found[i].details
+        ]
+        if failed:
+            examples = {"result_format": "BASIC", "partial_unexpected_count": MAX_DETAIL_ROWS}
+            for index, result in self._run(suite, batch, failed, examples, batch_id).items():
+                listed = result.details.get("partial_unexpected_list")
+                if listed is not None:
+                    found[index].details["partial_unexpected_list"] = listed
+        found.update(self._run(suite, batch, sql_specs, "COMPLETE", batch_id))
+        return [found[i] for i in sorted(found)]
+
+    def _run(
+        self,
+        suite: Suite,
+        batch: Any,
+        group: list[tuple[int, ExpectationSpec]],
+        result_format: str | dict[str, Any],
+        batch_id: int | None,
+    ) -> dict[int, CheckResult]:
+        if not group:
+            return {}
+        gx_suite = self.gx.ExpectationSuite(name=f"{suite.name}__{len(group)}")
+        for index, spec in group:
+            gx_suite.add_expectation(self._expectation(spec, index))
+        validation = batch.validate(gx_suite, result_format=result_format)
+        specs = dict(group)
+        results: dict[int, CheckResult] = {}
+        for item in validation.results:
+            index = int(item.expectation_config.meta["cx_index"])
+            results[index] = _to_result(suite, specs[index], item, batch_id)
+        return results
 
     def _expectation(self, spec: ExpectationSpec, index: int) -> Any:
         cls = getattr(self.gx.expectations, spec.gx_class_name, None)
