@@ -137,6 +137,13 @@ def test_client_gives_up_after_max_retries_and_names_credentials(stub_factory: A
         client.get(client.url("users"), {"start_time": 0})
     assert sleeps == [1.0, 2.0, 4.0]  # bounded exponential backoff
 
+    limited = stub_factory(fail_429_every=1, retry_after=3)
+    sleeps = []
+    client = client_for(limited, sleeps, max_retries=2)
+    with pytest.raises(ZendeskError, match=r"failed after 3 attempts .*HTTP 429"):
+        client.get(client.url("users"), {"start_time": 0})
+    assert sleeps == [3.0, 3.0]
+
     good = stub_factory()
     settings = ZendeskSettings.model_validate(
         {"base_url": good.base_url, "email": EMAIL, "api_token": "wrong"}

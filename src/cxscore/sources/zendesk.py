@@ -9,7 +9,8 @@ Requests (per https://developer.zendesk.com, "Using the Incremental Exports API"
   ``CX_SOURCES__ZENDESK__EMAIL`` / ``CX_SOURCES__ZENDESK__API_TOKEN``, or the Airflow
   connection ``zendesk_default`` passed into the settings by the DAG).
 * 429: wait ``Retry-After`` seconds and retry; 5xx, network errors and truncated bodies:
-  retry with exponential backoff (``max_retries``, ``backoff_seconds``), then fail;
+  retry with exponential backoff (``backoff_seconds``); at most ``max_retries`` retries
+  per request (429s included), then fail;
   401/403: fail at once naming the credentials to check; other 4xx: fail with the body.
 
 Parsing: each ticket / metric set / user becomes a row (typed keys + the object as the API
@@ -50,7 +51,6 @@ METRIC_SET_COLUMNS = ("id", "ticket_id", "created_at", "updated_at", "payload")
 USER_COLUMNS = ("id", "created_at", "updated_at", "payload")
 
 _BIGINT = 2**63
-_MAX_429 = 100  # consecutive rate-limit answers tolerated for one request
 _MAX_BACKOFF = 60.0
 
 CREDENTIALS_HINT = (
@@ -263,8 +263,8 @@ class ZendeskClient:
     def get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """One page as decoded JSON, after retries; ZendeskError when it cannot be had."""
         cfg = self.settings
-        failures = 0
-        limited = 0
+        failures = 0  # every failed attempt (429 included), bounded by max_retries
+        errors = 0  # 5xx / network failures: the exponent of the backoff
         while True:
             wait: float | None = None
             self.requests += 1
@@ -284,17 +284,8 @@ class ZendeskClient:
                             return body
                         problem = "a JSON body that is not an object"
                 elif status == 429:
-                    limited += 1
-                    if limited > _MAX_429:
-                        raise ZendeskError(
-                            f"Zendesk kept answering 429 (rate limited) for {resp.url}: "
-                            f"gave up after {limited} attempts"
-                        )
+                    problem = "HTTP 429 (rate limited)"
                     wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff_seconds)
-                    log.info("zendesk: rate limited (429); waiting %.1fs as asked", wait)
-                    self.retries += 1
-                    self._sleep(wait)
-                    continue
                 elif status in (401, 403):
                     raise ZendeskError(
                         f"Zendesk refused the credentials ({status} for {resp.url}): "
@@ -312,8 +303,12 @@ class ZendeskClient:
                     f"Zendesk request {url} failed after {failures} attempts "
                     f"(sources.zendesk.max_retries={cfg.max_retries}): last error {problem}"
                 )
-            wait = min(cfg.backoff_seconds * 2 ** (failures - 1), _MAX_BACKOFF)
-            log.warning("zendesk: %s for %s; retrying in %.1fs", problem, url, wait)
+            if wait is None:
+                errors += 1
+                wait = min(cfg.backoff_seconds * 2 ** (errors - 1), _MAX_BACKOFF)
+                log.warning("zendesk: %s for %s; retrying in %.1fs", problem, url, wait)
+            else:
+                log.info("zendesk: %s; waiting %.1fs as Retry-After asks", problem, wait)
             self.retries += 1
             self._sleep(wait)
 
