@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -129,9 +130,11 @@ class _Validator:
                     name="cx_warehouse", connection_string=connection
                 )
             else:  # Unix socket (the embedded server): GX's PostgresDsn demands a host name
-                self.source = self.context.data_sources.add_sql(
-                    name="cx_warehouse", connection_string=connection
-                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "a PostgresDatasource may be better"
+                    self.source = self.context.data_sources.add_sql(
+                        name="cx_warehouse", connection_string=connection
+                    )
         except TestConnectionError as exc:
             raise WarehouseError(
                 f"Great Expectations cannot connect to the warehouse at {redact_url(url)}: "
