@@ -207,7 +207,7 @@ def main() -> list[str]:
         queries = [str(e.kwargs["unexpected_rows_query"]) for e in suite.expectations if e.is_sql]
         plain_s = min(_plain_sql(url, queries) for _ in range(2))
     failed = [
-        r.expectation + (f"[{r.column_name}]" if r.column_name else "")
+        r.expectation + (f"({r.column_name})" if r.column_name else "")
         for r in outcome.results
         if not r.success
     ]

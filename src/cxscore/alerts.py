@@ -240,7 +240,7 @@ def build_check_alert(
     verb = "started failing" if failed else "recovered"
     lines = []
     for result in results[:MAX_LISTED]:
-        column = f" [{result.column_name}]" if result.column_name else ""
+        column = f" ({result.column_name})" if result.column_name else ""
         batch = f", batch {result.batch_id}" if result.batch_id is not None else ""
         if failed:
             lines.append(

@@ -164,7 +164,7 @@ def test_alert_reaches_slack_webhook_and_email(
     for needle in (
         "[cxscore CRITICAL] quality suite zendesk__tickets on raw.zendesk__tickets: "
         "1 check(s) started failing",
-        "- critical: expect_column_values_to_not_be_null [requester_id] on raw.zendesk__tickets"
+        "- critical: expect_column_values_to_not_be_null (requester_id) on raw.zendesk__tickets"
         ", batch 7: observed 97.00% as expected (3 of 100 rows not); "
         "expected not null for >= 98% of rows",
         "dag cx_ingest, task check_raw, run scheduled__2026-03-02T10:00:00+00:00",

@@ -339,9 +339,9 @@ def test_duplicate_ids_fail_critical(world: dict[str, Any]) -> None:
     assert (result.success, result.severity) == (False, "critical")
     assert "2 of 100 rows not" in str(result.observed_value)
     assert [r.label() for r in world["outcome"].critical_failures] == [
-        f"zendesk__tickets: expect_column_values_to_not_be_null [requester_id] on "
+        f"zendesk__tickets: expect_column_values_to_not_be_null (requester_id) on "
         f"raw.zendesk__tickets batch {world['tickets_b']}",
-        f"zendesk__tickets: expect_compound_columns_to_be_unique [id,updated_at] on "
+        f"zendesk__tickets: expect_compound_columns_to_be_unique (id,updated_at) on "
         f"raw.zendesk__tickets batch {world['tickets_b']}",
     ]
 

@@ -31,7 +31,7 @@ class CheckResult:
         return f"{self.suite}|{self.expectation}|{self.column_name or ''}"
 
     def label(self) -> str:
-        column = f" [{self.column_name}]" if self.column_name else ""
+        column = f" ({self.column_name})" if self.column_name else ""
         batch = f" batch {self.batch_id}" if self.batch_id is not None else ""
         return f"{self.suite}: {self.expectation}{column} on {self.table_name}{batch}"
 

@@ -70,7 +70,7 @@ def run_checks(
     from cxscore.warehouse import ensure_warehouse
 
     started = time.monotonic()
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)
     if stage not in STAGES:
         raise ConfigError(f"unknown check stage {stage!r}; choose one of {', '.join(STAGES)}")
     available = load_suites(settings, now)
