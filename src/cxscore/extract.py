@@ -146,6 +146,7 @@ def extract_source(
     if source not in SOURCES:
         raise CxError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     ensure_objects(url)
+    run_id = run_id or _new_run_id()
     reporter = Reporter(progress)
     try:
         summary = _extract(settings, source, url=url, run_id=run_id, reporter=reporter)
@@ -177,6 +178,7 @@ def extract_sources(
         url = ensure_warehouse(settings)
     else:
         ensure_objects(url)
+    run_id = run_id or _new_run_id()
     reporter = Reporter(progress)
     per_source: dict[str, dict[str, Any]] = {}
     try:
@@ -188,12 +190,20 @@ def extract_sources(
         key: sum(s[key] for s in per_source.values())
         for key in ("rows_read", "rows_loaded", "rows_rejected", "files", "files_skipped", "pages")
     }
+    totals["run_id"] = run_id
     totals["batches"] = [b for s in per_source.values() for b in s["batches"]]
     totals["sources"] = per_source
     errors = [s["error"] for s in per_source.values() if s["error"]]
     if errors:
         raise CxError("extract failed:\n  " + "\n  ".join(errors))
     return totals
+
+
+def _new_run_id() -> str:
+    """A run id for batches of a CLI run (the DAG passes Airflow's run id)."""
+    from cxscore.pipeline import new_run_id
+
+    return new_run_id("extract")
 
 
 @contextlib.contextmanager

@@ -142,6 +142,15 @@ def test_gzip_is_transparent_and_a_truncated_gzip_is_reported() -> None:
     assert "file unreadable after line" in rejections[0].reason
 
 
+def test_a_utf8_bom_is_skipped() -> None:
+    rows, rejections = parse(b"\xef\xbb\xbf" + line(ctr(1)) + line(ctr(2)))
+    assert rejections == []
+    assert [(r[0], r[7]) for r in rows] == [("c-1", 1), ("c-2", 2)]
+    rows, rejections = parse(b"\xef\xbb\xbf" + orjson.dumps(ctr(1)) + orjson.dumps(ctr(2)))
+    assert rejections == []
+    assert [r[7] for r in rows] == [3, 3 + len(orjson.dumps(ctr(1)))]  # byte offsets
+
+
 def test_empty_and_blank_files_have_no_records() -> None:
     assert parse(b"") == ([], [])
     assert parse(b"\n \n\n") == ([], [])

@@ -64,6 +64,7 @@ _WS = re.compile(r"\s*")
 # Where the next object probably starts after a broken one: a "{" after a "}" or a newline.
 _RESYNC = re.compile(r"(?<=\})\s*\{|\n\s*\{")
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
 
 
 class _Bad(Exception):
@@ -244,6 +245,9 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
             yield item
             return
         lineno += 1
+        if lineno == 1 and item.startswith(_BOM):
+            item = item[len(_BOM) :]
+            skipped += len(_BOM)
         if item.strip():
             first = item
             break
