@@ -144,6 +144,11 @@ def test_bad_bytes_multiline_comments_and_unknown_layouts() -> None:
     assert rejections[0].line == 6
     assert rejections[0].reason.startswith("not valid UTF-8: byte(s) e9")
     assert rejections[0].raw_text == "x,2026-01-01 10:00:00,0,1,R_2,5,9,2,caf\ufffd,,,"
+    latin1 = CURRENT.replace("Recommend?", "Empfehlung für uns?").encode("latin-1")
+    rows, rejections = parse(latin1 + b"x,2026-01-01 10:00:00,0,1,R_9,5,9,2,ok,,,\n")
+    assert rows == []
+    assert [r.line for r in rejections] == [1, 2, 3, 4]
+    assert rejections[0].reason.startswith("the file's header row 2 is unreadable: not valid")
     rows, rejections = parse(b"a,b\n1,2\n3,4\n")
     assert rows == []
     assert [r.line for r in rejections] == [1, 2, 3]

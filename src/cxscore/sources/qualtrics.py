@@ -154,16 +154,21 @@ def parse_responses(stream: IO[bytes], settings: QualtricsSettings) -> Iterator[
     tz = zone(settings.timezone)
     layout: Layout | None = None
     data: list[CsvRecord] = []
+    reason = (
+        "unrecognised Qualtrics export layout: expected a third header row of "
+        '{"ImportId": ...} cells (current) or a second header row with ResponseID (legacy)'
+    )
     if len(head) == 3 and (ids := _import_ids(head[2].fields)) is not None:
         layout = _current_layout(head[0].fields, ids, settings)
     elif len(head) >= 2 and ({"ResponseID", "ResponseId"} & set(head[1].fields)):
         layout = _legacy_layout(head[0].fields, head[1].fields, settings)
         data = head[2:]
+    header_rows = head[: len(head) - len(data)] if layout is not None else head
+    bad_header = next((r for r in header_rows if r.error), None)
+    if bad_header is not None:
+        layout = None
+        reason = f"the file's header row {bad_header.line} is unreadable: {bad_header.error}"
     if layout is None:
-        reason = (
-            "unrecognised Qualtrics export layout: expected a third header row of "
-            '{"ImportId": ...} cells (current) or a second header row with ResponseID (legacy)'
-        )
         for record in (*head, *records):
             yield Rejection(record.line, reason, record.raw)
         return
