@@ -313,3 +313,29 @@ def test_fsspec_urls_work_for_the_landing_dir(fresh_db: str) -> None:
     assert (first["files"], first["rows_loaded"]) == (1, 1)
     assert (second["files"], second["files_skipped"]) == (0, 1)
     assert query(fresh_db, "select path from meta.loaded_files") == [("crm/orders/2026/01/a.csv",)]
+
+
+def test_cli_extract_prints_a_summary_and_exits_1_naming_a_bad_file(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cxscore.cli import app
+
+    landing = tmp_path / "landing"
+    write(landing / CONNECT / "a.jsonl", jsonl(ctr(1), ctr(2)))
+    monkeypatch.setenv("CX_WAREHOUSE__URL", fresh_db)
+    monkeypatch.setenv("CX_LANDING_DIR", str(landing))
+    runner = CliRunner()
+    result = runner.invoke(app, ["extract", "all", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["files"], summary["rows_loaded"], summary["rows_rejected"]) == (1, 2, 0)
+    assert set(summary["sources"]) == {"amazon_connect", "qualtrics", "orders"}
+
+    write(landing / CONNECT / "b.jsonl", b"{broken\n")
+    result = runner.invoke(app, ["extract", "amazon_connect"])
+    assert result.exit_code == 1
+    assert f"file {CONNECT}/b.jsonl: 1 of 1 records rejected" in " ".join(result.output.split())
