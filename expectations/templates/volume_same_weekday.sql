@@ -2,7 +2,8 @@
 -- (business time zone ${business_timezone}) among the ${volume_days} days before the day of
 -- the newest ${column}; a day fails when its count is below ${volume_factor} x the mean of
 -- the same weekday 7/14/21/28 days earlier, or above that mean / ${volume_factor}. Days
--- without four full weeks of history before them are not judged. One row per failing day.
+-- without four full weeks of history before them, or whose mean is below
+-- ${volume_min_baseline} rows (small counts are noise), are not judged. One row per failing day.
 -- One pass over the rows (counts per day); the rest works on those few counts.
 with counts as (
     select (${column} at time zone '${business_timezone}')::date as day, count(*) as n
@@ -33,6 +34,6 @@ select day, n, baseline,
        to_char(day, 'YYYY-MM-DD Dy') || ': ' || n || ' rows vs ' || round(baseline, 1)
          || ' (mean of the same weekday, previous 4 weeks)' as observed
 from judged
-where baseline > 0
+where baseline > 0 and baseline >= ${volume_min_baseline}
   and (n < ${volume_factor} * baseline or n > baseline / ${volume_factor})
 order by day

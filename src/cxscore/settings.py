@@ -153,6 +153,9 @@ class QualitySettings(_Section):
     volume_days: int = Field(
         default=7, ge=1, description="complete days (before the newest) judged for volume"
     )
+    volume_min_baseline: float = Field(
+        default=20.0, ge=0, description="days whose 4-week mean is below this are not judged"
+    )
     future_tolerance_minutes: int = Field(
         default=10, ge=0, description="clock skew allowed before a timestamp is 'in the future'"
     )

@@ -111,6 +111,7 @@ def template_values(settings: Settings, now: datetime) -> dict[str, Any]:
         "freshness_hours": quality.freshness_hours,
         "volume_factor": quality.volume_factor,
         "volume_days": quality.volume_days,
+        "volume_min_baseline": quality.volume_min_baseline,
         "business_timezone": settings.business_timezone,
     }
 
