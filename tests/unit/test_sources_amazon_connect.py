@@ -155,3 +155,51 @@ def test_empty_and_blank_files_have_no_records() -> None:
     assert parse(b"") == ([], [])
     assert parse(b"\n \n\n") == ([], [])
     assert parse(gzip.compress(b"")) == ([], [])
+
+
+def test_firehose_split_handles_braces_in_strings_and_falls_back_on_errors() -> None:
+    from cxscore.sources.amazon_connect import _parse_concatenated, _parse_concatenated_fast
+
+    parts = [
+        orjson.dumps(ctr(1, Attributes={"note": "a}{b"})),
+        b"  ",
+        orjson.dumps(ctr(2, Attributes={"note": "x} {y}{z"})),
+        orjson.dumps(ctr(3, Attributes={"name": "Zoë"})),
+        b'{"ContactId": "c-bad", "Channel": }',
+        orjson.dumps(ctr(4)),
+        b'{"ContactId": "c-5", "Channel": "caf\xe9"}',
+        orjson.dumps(ctr(6)),
+    ]
+    data = b"".join(parts)
+    rows, rejections = parse(data)
+    offsets = [sum(len(p) for p in parts[:i]) for i in range(len(parts))]
+    assert [(r[0], r[7]) for r in rows] == [
+        ("c-1", offsets[0]),
+        ("c-2", offsets[2]),
+        ("c-3", offsets[3]),
+        ("c-4", offsets[5]),
+        ("c-6", offsets[7]),
+    ]
+    assert [(r.line, r.reason.split(":")[0]) for r in rejections] == [
+        (offsets[4], f"invalid JSON at byte offset {offsets[4]}"),
+        (offsets[6], "not valid UTF-8"),
+    ]
+    assert rejections[0].raw_text == '{"ContactId": "c-bad", "Channel": }'
+    assert orjson.loads(rows[0][6])["Attributes"]["note"] == "a}{b"
+    # the fast split and the streaming decoder read the same records at the same offsets
+    fast = [
+        (type(x).__name__, x[0] if isinstance(x, tuple) else x.line)
+        for x in _parse_concatenated_fast(data, 0)
+    ]
+    slow = [
+        (type(x).__name__, x[0] if isinstance(x, tuple) else x.line)
+        for x in _parse_concatenated(data, 0)
+    ]
+    assert fast == slow
+
+
+def test_a_line_with_several_objects_one_broken_keeps_the_good_ones() -> None:
+    data = line(ctr(1)) + orjson.dumps(ctr(2)) + b'{"ContactId": }' + orjson.dumps(ctr(3)) + b"\n"
+    rows, rejections = parse(data)
+    assert [(r[0], r[7]) for r in rows] == [("c-1", 1), ("c-2", 2), ("c-3", 2)]
+    assert [(r.line, r.raw_text) for r in rejections] == [(2, '{"ContactId": }')]

@@ -264,7 +264,7 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
                 failure = item
                 break
             rest.append(item)
-        yield from _parse_concatenated(first + b"".join(rest), skipped)
+        yield from _parse_concatenated_fast(first + b"".join(rest), skipped)
         if failure is not None:
             yield failure
 
@@ -289,10 +289,7 @@ def _one_value_per_line(first: bytes) -> bool:
         pass
     else:
         return True
-    try:
-        text = first.decode("utf-8")
-    except UnicodeDecodeError:
-        return True  # a bad first line of a line-delimited file
+    text = first.decode("utf-8", "surrogateescape")
     pos = _WS.match(text).end()  # type: ignore[union-attr]
     try:
         _, end = _DECODER.raw_decode(text, pos)
@@ -337,32 +334,74 @@ def _parse_lines(
 
 
 def _split_line(line: bytes, lineno: int, error: str) -> Iterator[Row | Rejection]:
-    """A line that is not one JSON value: several concatenated objects, or garbage."""
+    """A line that is not one JSON value: several concatenated objects (each keeps the
+    line number; a broken one among them is rejected alone), or one broken value."""
     body = line.rstrip(b"\r\n")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        reason = surrogate_error(body.decode("utf-8", "surrogateescape")) or error
+    items = list(_parse_concatenated_fast(body, 0))
+    if len(items) <= 1 and all(isinstance(item, Rejection) for item in items):
+        text = body.decode("utf-8", "surrogateescape")
+        reason = surrogate_error(text) or f"invalid JSON: {error}"
         yield Rejection(lineno, reason, raw_text_of(body))
         return
-    objects = []
-    pos = _WS.match(text).end()  # type: ignore[union-attr]
-    try:
-        while pos < len(text):
-            obj, end = _DECODER.raw_decode(text, pos)
-            objects.append(obj)
-            pos = _WS.match(text, end).end()  # type: ignore[union-attr]
-    except ValueError:
-        objects = []
-    if len(objects) < 2 or not all(type(o) is dict for o in objects):
-        yield Rejection(lineno, f"invalid JSON: {error}", raw_text_of(body))
+    for item in items:
+        if isinstance(item, Rejection):
+            yield item._replace(line=lineno)
+        else:
+            yield (*item[:-1], lineno)
+
+
+_BOUNDARY = re.compile(rb"\}\s*\{")
+_LEADING_WS = re.compile(rb"\s*")
+_MAX_EXTENSIONS = 8
+
+
+def _parse_concatenated_fast(data: bytes, base: int) -> Iterator[Row | Rejection]:
+    """Concatenated objects, split at ``}{`` (optionally with whitespace between) and parsed
+    with orjson. A candidate that does not parse is extended to the next boundary (a
+    ``}{`` inside a string); when that does not help, the rest of the file goes to the
+    precise streaming decoder, which reports and resynchronises. Splitting where both sides
+    parse is exactly what a streaming decoder does (a complete object ends at its closing
+    brace), so both paths give the same records."""
+    loads = _loads
+    decode_error = _JSONDecodeError
+    start = _LEADING_WS.match(data).end()  # type: ignore[union-attr]
+    if start >= len(data):
         return
-    for obj in objects:
-        payload = _dump(obj)
+    extensions = 0
+    for boundary in _BOUNDARY.finditer(data, start):
+        end = boundary.start() + 1
+        segment = data[start:end]
         try:
-            yield _row(obj, payload, lineno)
-        except _Bad as bad:
-            yield Rejection(lineno, str(bad), raw_text_of(payload))
+            rec = loads(segment)
+        except decode_error:
+            extensions += 1
+            if extensions > _MAX_EXTENSIONS:
+                break
+            continue
+        extensions = 0
+        yield _concatenated_row(rec, segment, base + start)
+        start = boundary.end() - 1
+    else:
+        segment = data[start:].rstrip()
+        try:
+            rec = loads(segment)
+        except decode_error:
+            pass
+        else:
+            yield _concatenated_row(rec, segment, base + start)
+            return
+    yield from _parse_concatenated(data[start:], base + start)
+
+
+def _concatenated_row(rec: Any, segment: bytes, at: int) -> Row | Rejection:
+    if type(rec) is not dict:
+        return Rejection(at, "not a JSON object", raw_text_of(segment))
+    if b"\\u0000" in segment:
+        segment = orjson.dumps(_without_nul(rec))
+    try:
+        return _row(rec, segment, at)
+    except _Bad as bad:
+        return Rejection(at, str(bad), raw_text_of(segment))
 
 
 def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
