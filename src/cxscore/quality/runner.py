@@ -100,9 +100,16 @@ def run_checks(
     outcome.seconds = time.monotonic() - started
     log.info("quality checks %s: %s", run_id, outcome.describe())
     if alert:
-        from cxscore.alerts import alert_on_check_changes
+        import psycopg2
 
-        sent, errors = alert_on_check_changes(settings, outcome, url=url)
+        from cxscore.alerts import alert_on_check_changes
+        from cxscore.errors import CxError
+
+        try:
+            sent, errors = alert_on_check_changes(settings, outcome, url=url)
+        except (psycopg2.Error, CxError) as exc:  # alerting must not hide the results
+            log.error("alerting failed (quality.alert_state): %s", exc)
+            sent, errors = 0, [f"alert state: {type(exc).__name__}: {exc}"]
         outcome.alerts_sent = sent
         outcome.alert_errors = errors
     outcome.seconds = time.monotonic() - started
