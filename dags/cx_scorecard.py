@@ -68,7 +68,10 @@ def _dbt_runtime_settings(context: Any) -> None:
     settings = settings_from_connections()
     url = ensure_warehouse(settings)
     operator.vars = {**dbt_vars(settings), **(operator.vars or {})}
-    operator.env = {**(operator.env or {}), **dbt_env(settings, url)}
+    # CX_DBT_* feed cxscore's own profiles.yml; Cosmos renders its profile from the
+    # connection, and CX_* names left in the environment would be read back as settings.
+    env = {k: v for k, v in dbt_env(settings, url).items() if not k.startswith("CX_")}
+    operator.env = {**(operator.env or {}), **env}
 
 
 RETRYING = {
@@ -156,6 +159,8 @@ def cx_scorecard() -> None:
             "execution_timeout": timedelta(minutes=60),
             "pre_execute": _dbt_runtime_settings,
             "poke_interval": 2,
+            # what `cxscore build` runs: seeds, models, data tests; unit tests run in CI only
+            "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],
         },
     )
 
@@ -199,6 +204,15 @@ def cx_scorecard() -> None:
             out = out / "scorecard.html"
         summary = write_report(settings, out, url=ensure_warehouse(settings))
         return {k: v for k, v in summary.items() if isinstance(v, (str, int, float))}
+
+    # The per-node sensors start once the producer's single `dbt build` has finished and read
+    # each node's result from XCom (green/red per model and test). Starting them alongside
+    # the producer would only add live progress, and deadlocks `airflow dags test`, which
+    # runs one task at a time.
+    producer = dbt.children["dbt.dbt_producer_watcher"]
+    for root in dbt.get_roots():
+        if root is not producer:
+            producer >> root
 
     raw_checks_gate() >> dbt >> scorecard_checks() >> publish()
 

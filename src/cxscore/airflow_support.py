@@ -211,8 +211,8 @@ def assert_raw_checks_passed(url: str) -> dict[str, Any]:
 
 
 def dbt_project_dir() -> Path:
-    """The dbt project (``CX_DBT_PROJECT_DIR`` overrides, for images that move it)."""
-    return Path(os.environ.get("CX_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project")
+    """The dbt project (``CXSCORE_DBT_PROJECT_DIR`` overrides, for images that move it)."""
+    return Path(os.environ.get("CXSCORE_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project")
 
 
 def dbt_manifest_path() -> Path:
@@ -234,7 +234,9 @@ def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
                 return ""
             return value
 
-    return CxWarehouseProfileMapping(conn_id=conn_id, profile_args={"schema": "marts"})
+    return CxWarehouseProfileMapping(
+        conn_id=conn_id, profile_args={"schema": "marts", "threads": 4}
+    )
 
 
 def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:

@@ -19,11 +19,14 @@ one more (idempotent) pass and rewrites the report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,14 +43,18 @@ ZENDESK_TOKEN = "demo-token"  # the local stand-in's token, not a secret
 
 
 def increments_for(days: int) -> int:
-    """Deliveries the world is split into: about one per two weeks, 2..4."""
-    return max(2, min(4, days // 15))
+    """Deliveries the world is split into: about one per month, 2..4 (60 days: 2, a full
+    build then an incremental one)."""
+    return max(2, min(4, days // 30))
 
 
 def _console() -> Any:
+    """A rich console on a duplicate of stderr: it keeps drawing on the terminal while
+    Airflow's own output (fd 1 and 2) is sent to the run's log file."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    return Console(file=stream, force_terminal=None)
 
 
 def _manifest_deliveries(world: Path) -> list[dict[str, Any]]:
@@ -125,22 +132,73 @@ def _read_state(path: Path) -> dict[str, Any]:
     return {"delivered": 0, "runs": []}
 
 
-def _run_dag(
-    dag_id: str,
-    env: dict[str, str],
-    logs: Path,
-    label: str,
-    conf: dict[str, Any] | None = None,
-) -> tuple[bool, float, Path]:
-    from cxscore.airflow_support import dags_test
+class DagRunner:
+    """Runs the real DAGs with ``dag.test()`` in this process (the default: Airflow, GX and
+    dbt are imported once for the whole demo instead of once per run), or with
+    ``airflow dags test`` subprocesses (``CXSCORE_DEMO_RUNNER=subprocess``). Airflow's own
+    output goes to one log file per run under ``<state_dir>/demo/logs``."""
 
-    started = time.monotonic()
-    proc = dags_test(dag_id, env, conf=conf)
-    elapsed = time.monotonic() - started
-    logs.mkdir(parents=True, exist_ok=True)
-    log_file = logs / f"{label}-{dag_id}.log"
-    log_file.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
-    return proc.returncode == 0, elapsed, log_file
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.in_process = os.environ.get("CXSCORE_DEMO_RUNNER", "inprocess") != "subprocess"
+        self._bag: Any = None
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def _dagbag(self) -> Any:
+        if self._bag is None:
+            if "airflow" in sys.modules:
+                raise CxError(
+                    "Airflow was imported before the demo configured it; "
+                    "run with CXSCORE_DEMO_RUNNER=subprocess"
+                )
+            for name in list(os.environ):
+                if name.startswith(("AIRFLOW__", "AIRFLOW_CONN_")):
+                    del os.environ[name]
+            os.environ.update(self.env)
+            from airflow.dag_processing.dagbag import DagBag
+
+            self._bag = DagBag(dag_folder=self.env["AIRFLOW__CORE__DAGS_FOLDER"])
+            if self._bag.import_errors:
+                raise CxError(f"DAG import errors: {self._bag.import_errors}")
+        return self._bag
+
+    def run(
+        self, dag_id: str, label: str, conf: dict[str, Any] | None = None
+    ) -> tuple[bool, float, Path]:
+        log_file = self.logs / f"{label}-{dag_id}.log"
+        started = time.monotonic()
+        if not self.in_process:
+            from cxscore.airflow_support import dags_test
+
+            proc = dags_test(dag_id, self.env, conf=conf)
+            log_file.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, "utf-8")
+            return proc.returncode == 0, time.monotonic() - started, log_file
+        with _output_to(log_file):
+            dag = self._dagbag().dags[dag_id]
+            dag_run = dag.test(run_conf=conf)
+        state = str(getattr(dag_run, "state", "failed"))
+        return state.endswith("success"), time.monotonic() - started, log_file
+
+
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (file descriptors included) to ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
@@ -203,6 +261,7 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
             highlight=False,
             soft_wrap=True,
         )
+        runner = DagRunner(env, logs)
         state_file = demo_dir / "state.json"
         state = _read_state(state_file)
         todo = [d for d in deliveries if int(d.get("k", 0)) > int(state.get("delivered", 0))]
@@ -216,7 +275,7 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
             files = deliver(world, landing, delivery)
             stub.set_increment(k)
             with console.status(f"delivery {k}/{len(deliveries)}: cx_ingest ({files} files)"):
-                ok, secs, log_file = _run_dag("cx_ingest", env, logs, label)
+                ok, secs, log_file = runner.run("cx_ingest", label)
             timings[f"{label}_ingest"] = secs
             if not ok:
                 run_id, failures = latest_raw_check_failures(url)
@@ -236,7 +295,7 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
                 f"delivery {k}/{len(deliveries)}: cx_ingest ok ({secs:.0f} s)", highlight=False
             )
             with console.status(f"delivery {k}/{len(deliveries)}: cx_scorecard (dbt build)"):
-                ok, secs, log_file = _run_dag("cx_scorecard", env, logs, label)
+                ok, secs, log_file = runner.run("cx_scorecard", label)
             timings[f"{label}_scorecard"] = secs
             if not ok:
                 raise CxError(f"cx_scorecard failed for delivery {k}; see {log_file}")

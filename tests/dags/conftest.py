@@ -95,7 +95,7 @@ def airflow_test_env(home: Path) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "CX_DBT_PROJECT_DIR": str(dbt_project_dir()),
+            "CXSCORE_DBT_PROJECT_DIR": str(dbt_project_dir()),
         }
     )
     return env

@@ -1,0 +1,278 @@
+"""End to end through real Airflow (`airflow dags test`), real PostgreSQL, real GX and dbt:
+a small synthetic world delivered in two increments, then a delivery with a critical
+defect that must stop before dbt, record its results and alert a local receiver.
+
+One isolated AIRFLOW_HOME (SQLite, `airflow db migrate` once per session: ~10-20 s) and one
+warehouse database for the module; the tests run in order and build on each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import io
+import json
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from tests.helpers import query
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(1500)]
+
+for _module in (
+    "cxscore.generate",
+    "cxscore.extract",
+    "cxscore.quality",
+    "cxscore.transform",
+    "cxscore.alerts",
+):
+    if importlib.util.find_spec(_module) is None:
+        pytest.skip(f"{_module} is not there yet", allow_module_level=True)
+
+REPO = Path(__file__).resolve().parents[2]
+EMAIL, TOKEN = "e2e@example.com", "e2e-token-123"
+RAW_TABLES = (
+    "zendesk__tickets",
+    "zendesk__users",
+    "amazon_connect__contact_records",
+    "qualtrics__responses",
+    "crm__orders",
+)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        with contextlib.suppress(ValueError):
+            self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+
+@dataclass
+class E2E:
+    url: str
+    world: Path
+    landing: Path
+    state: Path
+    env: dict[str, str]
+    stub: Any
+    alerts: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    marks: dict[str, Any] = field(default_factory=dict)
+
+
+def _dags_test(e2e: E2E, dag_id: str, conf: dict[str, Any] | None = None) -> tuple[int, str]:
+    from cxscore.airflow_support import dags_test
+
+    proc = dags_test(dag_id, e2e.env, conf=conf, timeout=900)
+    out = proc.stdout + "\n" + proc.stderr
+    return proc.returncode, out
+
+
+def _raw_counts(url: str) -> dict[str, int]:
+    return {t: query(url, f"select count(*) from raw.{t}")[0][0] for t in RAW_TABLES}
+
+
+@pytest.fixture(scope="module")
+def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    from cxscore.airflow_support import airflow_env, ensure_dbt_manifest, init_airflow_home
+    from cxscore.generate import generate_world
+    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.warehouse import init_warehouse
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    dbname = f"cxtest_e2e_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(pg_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{dbname}"')
+    from urllib.parse import urlsplit
+
+    url = urlsplit(pg_server_url)._replace(path="/" + dbname).geturl()
+    init_warehouse(url)
+    world = tmp / "world"
+    generate_world(
+        world,
+        days=16,
+        customers=120,
+        seed=11,
+        start=datetime.now(UTC).date() - timedelta(days=16),
+        increments=2,
+        progress=False,
+    )
+    deliveries = json.loads((world / "manifest.json").read_text(encoding="utf-8"))["deliveries"]
+    receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
+    receiver.bodies = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    stub = start_stub(world, port=0, email=EMAIL, token=TOKEN, increment=1)
+    landing, state = tmp / "landing", tmp / "state"
+    env = airflow_env(
+        tmp / "airflow",
+        warehouse_url=url,
+        zendesk=(stub.base_url, EMAIL, TOKEN),
+        extra={
+            "CX_LANDING_DIR": str(landing),
+            "CX_STATE_DIR": str(state),
+            "CX_ALERTS__WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+        },
+    )
+    started = time.monotonic()
+    init_airflow_home(env)
+    print(f"airflow db migrate + pool: {time.monotonic() - started:.1f} s")
+    ensure_dbt_manifest()
+    try:
+        yield E2E(url, world, landing, state, env, stub, receiver.bodies, deliveries)  # type: ignore[attr-defined]
+    finally:
+        stub.stop()
+        receiver.shutdown()
+        receiver.server_close()
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{dbname}" with (force)')
+        admin.close()
+
+
+def test_first_delivery_through_both_dags(e2e: E2E) -> None:
+    from cxscore.demo import deliver
+
+    files = deliver(e2e.world, e2e.landing, e2e.deliveries[0])
+    rc, out = _dags_test(e2e, "cx_ingest")
+    assert rc == 0, out[-6000:]
+    counts = _raw_counts(e2e.url)
+    assert all(n > 0 for n in counts.values()), counts
+    loaded = query(e2e.url, "select count(*) from meta.loaded_files")[0][0]
+    assert loaded == files
+    raw_runs = query(
+        e2e.url,
+        "select count(distinct run_id) from quality.check_results where run_id like 'manual__%'",
+    )[0][0]
+    assert raw_runs == 1
+
+    rc, out = _dags_test(e2e, "cx_scorecard")
+    assert rc == 0, out[-6000:]
+    rows = query(e2e.url, "select count(*), max(built_at) from marts.touchpoint_scorecard")[0]
+    assert rows[0] > 0
+    interactions = query(e2e.url, "select count(*) from marts.fct_interactions")[0][0]
+    week_total = query(
+        e2e.url,
+        "select sum(value) from marts.touchpoint_scorecard where metric = 'interactions' "
+        "and period_grain = 'week' and segment = 'all'",
+    )[0][0]
+    assert int(week_total) == interactions  # every interaction counted once per grain
+    report = e2e.state / "reports" / "scorecard.html"
+    assert report.exists() and "touchpoint scorecard" in report.read_text(encoding="utf-8")
+    e2e.marks.update(counts=counts, built_at=rows[1], scorecard_rows=rows[0])
+
+
+def test_rerun_loads_nothing_twice(e2e: E2E) -> None:
+    rc, out = _dags_test(e2e, "cx_ingest")
+    assert rc == 0, out[-6000:]
+    assert _raw_counts(e2e.url) == e2e.marks["counts"]
+
+
+def test_second_delivery_updates_incrementally(e2e: E2E) -> None:
+    from cxscore.demo import deliver
+
+    deliver(e2e.world, e2e.landing, e2e.deliveries[1])
+    e2e.stub.set_increment(2)
+    before = query(e2e.url, "select max(period_start) from marts.touchpoint_scorecard")[0][0]
+    rc, out = _dags_test(e2e, "cx_ingest")
+    assert rc == 0, out[-6000:]
+    counts = _raw_counts(e2e.url)
+    for table in ("zendesk__tickets", "amazon_connect__contact_records", "crm__orders"):
+        assert counts[table] > e2e.marks["counts"][table], table
+    rc, out = _dags_test(e2e, "cx_scorecard")
+    assert rc == 0, out[-6000:]
+    after, built = query(
+        e2e.url, "select max(period_start), max(built_at) from marts.touchpoint_scorecard"
+    )[0]
+    assert after > before  # the new days reached the scorecard
+    assert built > e2e.marks["built_at"]
+    # incremental: rows of periods nothing touched keep their earlier build time
+    kept = query(
+        e2e.url,
+        "select count(*) from marts.touchpoint_scorecard where built_at <= %s",
+        (e2e.marks["built_at"],),
+    )[0][0]
+    assert kept > 0
+    e2e.marks["built_at"] = built
+    e2e.marks["counts"] = counts
+
+
+def _write_bad_orders(e2e: E2E) -> Path:
+    """A new orders file whose rows all lack customer_email (a required field)."""
+    src = sorted((e2e.landing / "crm" / "orders").rglob("*.csv"))[0]
+    text = src.read_bytes().decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    email = header.index("customer_email")
+    oid = header.index("order_id")
+    rows = [r for r in reader if len(r) == len(header) and "\ufffd" not in "".join(r)][:40]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for r in rows:
+        r[email] = ""
+        r[oid] = "BAD-" + r[oid]
+        writer.writerow(r)
+    bad = src.with_name(f"orders-defect-{date.today():%Y%m%d}.csv")
+    bad.write_text(buf.getvalue(), encoding="utf-8")
+    return bad
+
+
+def test_critical_failure_stops_before_dbt_and_alerts(e2e: E2E) -> None:
+    _write_bad_orders(e2e)
+    e2e.alerts.clear()
+    rc, out = _dags_test(e2e, "cx_ingest")
+    assert rc != 0, "cx_ingest should fail on a critical check"
+    failed = query(
+        e2e.url,
+        "select run_id, table_name, column_name from quality.check_results "
+        "where severity = 'critical' and not success order by result_id desc",
+    )
+    assert failed, "no critical failure recorded"
+    run_id = failed[0][0]
+    assert any("crm__orders" in t and (c or "") == "customer_email" for _, t, c in failed), failed
+    # alerted: the check alert and/or the task-failure alert reached the local receiver
+    assert e2e.alerts, "no alert received"
+    assert any("crm__orders" in json.dumps(a) for a in e2e.alerts), e2e.alerts
+
+    rc, out = _dags_test(e2e, "cx_scorecard")
+    assert rc != 0, "cx_scorecard must not build on failed raw checks"
+    assert run_id in out or "critical" in out
+    built = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[0][0]
+    assert built == e2e.marks["built_at"]  # dbt did not run
+
+
+def test_report_from_the_warehouse(e2e: E2E, tmp_path: Path) -> None:
+    from cxscore.report import write_report
+    from cxscore.settings import load_settings
+
+    out = tmp_path / "scorecard.html"
+    summary = write_report(load_settings(), out, url=e2e.url)
+    page = out.read_text(encoding="utf-8")
+    assert summary["touchpoints"] > 0 and summary["weeks"] >= 2
+    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
+    for status in ("green", "amber", "red", "low_sample", "no_data", "no_target"):
+        assert f"s-{status}" in page
+    shutil.copy(out, e2e.state / "e2e-report.html")
