@@ -1,0 +1,37 @@
+"""A long-lived DAG runner for the end-to-end tests (run as a subprocess).
+
+Airflow reads its configuration when first imported, so the tests cannot run ``dag.test()``
+in the pytest process; spawning ``airflow dags test`` per run re-imports Airflow, GX and dbt
+every time (~40 s each on a loaded 2-core machine). This worker is started once with the
+isolated Airflow environment and runs one DAG per request, in-process, with the demo's
+runner: request ``{"dag_id": ..., "conf": {...}}`` per stdin line, answer
+``{"ok": bool, "seconds": float, "log": path}`` per stdout line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    from cxscore.demo import DagRunner
+
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("AIRFLOW", "CX_"))}
+    runner = DagRunner(env, Path(sys.argv[1]))
+    count = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        count += 1
+        ok, seconds, log = runner.run(request["dag_id"], f"{count:02d}", request.get("conf"))
+        protocol.write(json.dumps({"ok": ok, "seconds": seconds, "log": str(log)}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
