@@ -401,7 +401,7 @@ color:#a52b2b}.pill.warn{background:#fdf0da;color:#8a5a0b}
 padding:4px 12px;margin-right:6px;cursor:pointer}.tabs button.on{background:#17324d;
 color:#fff;border-color:#17324d}
 .nodata{color:var(--muted);font-size:12px;padding:30px 0;text-align:center}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto}table.wrap td{white-space:normal}
 footer{color:var(--muted);font-size:12px;padding:0 32px 30px}
 """
 
@@ -549,7 +549,7 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
     if worst:
         out.append(
             f"<section><h2>Needs attention, week of {_e(latest)}</h2>"
-            "<table><tr><th>Touchpoint</th><th>Red metrics</th><th>Amber metrics</th>"
+            "<table class='wrap'><tr><th>Touchpoint</th><th>Red metrics</th><th>Amber metrics</th>"
             "<th>Owners</th></tr>"
         )
         for w in worst:
