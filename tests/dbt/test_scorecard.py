@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -586,3 +587,23 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
             ):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                     cur.execute(f"select 1 from {relation} limit 1")
+
+
+def test_docs_generate_describes_every_mart_column(built_world: str, tmp_path: Path) -> None:
+    import json
+
+    from cxscore.transform import PROJECT_DIR, generate_docs
+    from tests.dbt.world import make_settings
+
+    result = generate_docs(make_settings(tmp_path), url=built_world)
+    assert Path(result["path"]).is_file()
+    catalog = json.loads((PROJECT_DIR / "target" / "catalog.json").read_text())
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["schema"] != "marts":
+            continue
+        built_columns = catalog["nodes"][node["unique_id"]]["columns"]
+        for column in built_columns:
+            description = node["columns"].get(column, {}).get("description", "")
+            assert description.strip(), f"{node['name']}.{column} has no description"
+    assert "exposure.cxscore.touchpoint_scorecard_dashboard" in manifest["exposures"]

@@ -66,25 +66,38 @@ targets as (
 
 ),
 
+lagged as (
+
+    -- the previous row of the same touchpoint, grain, segment and metric; it is the prior
+    -- period only when it starts exactly one period earlier
+    select
+        metric_values.*,
+        lag(period_start) over same_series as previous_start,
+        lag(value) over same_series as previous_value,
+        lag(standard_error) over same_series as previous_standard_error
+    from metric_values
+    window same_series as (
+        partition by touchpoint_id, period_grain, segment, metric
+        order by period_start
+    )
+
+),
+
 with_prior as (
 
     select
-        current_rows.*,
-        prior_rows.metric is not null as has_prior_row,
-        prior_rows.value as prior_value,
-        prior_rows.standard_error as prior_standard_error
-    from metric_values as current_rows
-    left join metric_values as prior_rows
-        on prior_rows.touchpoint_id = current_rows.touchpoint_id
-        and prior_rows.period_grain = current_rows.period_grain
-        and prior_rows.segment = current_rows.segment
-        and prior_rows.metric = current_rows.metric
-        and prior_rows.period_start
-            = {{ period_before('current_rows.period_grain', 'current_rows.period_start') }}
+        lagged.*,
+        case when previous_start = {{ period_before('period_grain', 'period_start') }}
+            then previous_value end as prior_value,
+        case when previous_start = {{ period_before('period_grain', 'period_start') }}
+            then previous_standard_error end as prior_standard_error
+    from lagged
     {% if is_incremental() %}
-    inner join scope
-        on scope.period_grain = current_rows.period_grain
-        and scope.period_start = current_rows.period_start
+    where exists (
+        select 1 from scope
+        where scope.period_grain = lagged.period_grain
+            and scope.period_start = lagged.period_start
+    )
     {% endif %}
 
 ),
