@@ -374,8 +374,8 @@ outline:1px dashed #8a7fc7;outline-offset:-3px}
 table{border-collapse:collapse;width:100%}
 th,td{padding:5px 8px;text-align:left;border-bottom:1px solid #edf0f4;white-space:nowrap}
 th{font-size:12px;color:var(--muted);font-weight:600}
-.heat td.c{width:44px;height:30px;padding:0;border:2px solid #fff;text-align:center;
-font-size:11px;font-weight:600;color:#fff;border-radius:5px}
+.heat td.c{min-width:44px;padding:0 3px;height:30px;border:2px solid #fff;
+text-align:center;font-size:11px;font-weight:600;color:#fff;border-radius:5px}
 .heat td.c.s-no_data,.heat td.c.s-no_target{color:#6b7684}
 .heat td.c.s-low_sample{color:#23364a}
 .heat td.c.sel{box-shadow:inset 0 0 0 2px #17324d}
@@ -406,6 +406,31 @@ footer{color:var(--muted);font-size:12px;padding:0 32px 30px}
 """
 
 JS = """
+(function(){
+  var sel = document.getElementById('heatsel');
+  var data = JSON.parse(document.getElementById('heatdata').textContent);
+  var cells = document.querySelectorAll('td[data-cell]');
+  var keep = [];
+  cells.forEach(function(td){ keep.push([td.className, td.textContent, td.title]); });
+  sel.addEventListener('change', function(){
+    var m = sel.value;
+    cells.forEach(function(td, i){
+      var sel2 = / sel$/.test(keep[i][0]) ? ' sel' : '';
+      if (!m) {
+        td.className = keep[i][0]; td.textContent = keep[i][1]; td.title = keep[i][2];
+        return;
+      }
+      var d = (data[m] || {})[td.getAttribute('data-cell')];
+      if (!d) {
+        td.className = 'c s-no_data' + sel2; td.textContent = ''; td.title = 'no row';
+        return;
+      }
+      td.className = 'c s-' + d[0] + sel2; td.textContent = d[1]; td.title = d[2];
+    });
+  });
+  var m = /^#metric=(\w+)$/.exec(location.hash);  // e.g. scorecard.html#metric=nps
+  if (m && data[m[1]]) { sel.value = m[1]; sel.dispatchEvent(new Event('change')); }
+})();
 document.querySelectorAll('.tabs').forEach(function(tabs){
   tabs.querySelectorAll('button').forEach(function(b){
     b.addEventListener('click',function(){
@@ -468,11 +493,25 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
     )
 
     # heatmap
+    metric_names = sorted({r["metric"] for r in data.metrics})
+    heat: dict[str, dict[str, list[str]]] = {}
+    for r in data.metrics:
+        cell = f"{r['touchpoint_id']}|{r['period_start']}"
+        tip = (
+            f"{r['metric']}: {_fmt(r['metric'], r['value'])} (target "
+            f"{_fmt(r['metric'], r['target'])}, n={r['sample_size']}, owner {r['owner'] or '–'})"
+        )
+        heat.setdefault(r["metric"], {})[cell] = [_status(r), _fmt(r["metric"], r["value"]), tip]
+    options = "".join(f"<option value='{_e(m)}'>{_e(m)}</option>" for m in metric_names)
     out.append(
-        "<section><h2>Overall status by touchpoint and week</h2>"
-        '<p class="sub">Each cell is the worst perspective status (customer, operations, '
-        "financial, data quality) of the touchpoint that ISO week; the number is how many "
-        "metrics were red. Hover a cell for the metrics, values and owners.</p>"
+        "<section><h2>Status by touchpoint and week</h2>"
+        '<p class="sub">Overall: each cell is the worst perspective status (customer, '
+        "operations, financial, data quality) of the touchpoint that ISO week, and the number "
+        "is how many of its metrics were red; pick a metric to see that metric's status and "
+        "value instead. Hover a cell for details; the incident week is outlined.</p>"
+        "<p class='sub'><label>Show: <select id='heatsel'><option value=''>overall status"
+        f"</option>{options}</select></label></p>"
+        f"<script type='application/json' id='heatdata'>{_script_json(heat)}</script>"
     )
     out.append(_legend())
     out.append('<div class="scroll"><table class="heat"><tr><th>Touchpoint</th>')
@@ -504,8 +543,8 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
             label = str(len(reds)) if reds else ""
             sel = " sel" if incident and w.isoformat() == incident else ""
             out.append(
-                f'<td class="c s-{_e(status)}{sel}" title="{_e(tp["name"])}, week of {w}: '
-                f'{_e(status)}\n{_e(tip)}">{label}</td>'
+                f'<td class="c s-{_e(status)}{sel}" data-cell="{_e(tp["id"])}|{w}" '
+                f'title="{_e(tp["name"])}, week of {w}: {_e(status)}\n{_e(tip)}">{label}</td>'
             )
         out.append(f'<td class="owner">{_e(", ".join(sorted(owners)) or "–")}</td></tr>')
     out.append("</table></div></section>")
@@ -660,9 +699,14 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
         " and <code>quality.check_results</code>. Metric definitions: docs/metrics.md."
         f"</footer><script>{JS}</script>"
         f"<script type='application/json' id='summary'>"
-        f"{_e(json.dumps(summary, default=str))}</script></body></html>"
+        f"{_script_json(summary)}</script></body></html>"
     )
     return "".join(out)
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element (no entity decoding there: escape '<' instead)."""
+    return json.dumps(value, default=str).replace("<", "\\u003c")
 
 
 def _status(row: dict[str, Any]) -> str:

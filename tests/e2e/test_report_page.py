@@ -169,7 +169,18 @@ def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
+        # the metric picker (driven by the URL hash here) recolours the heatmap
+        nps = subprocess.run(
+            ["chromium", *flags, "--dump-dom", html.as_uri() + "#metric=nps"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     assert "Uncaught" not in proc.stderr + dom.stderr, (proc.stderr + dom.stderr)[-3000:]
-    assert "Overall status by touchpoint and week" in dom.stdout
+    assert "Status by touchpoint and week" in dom.stdout
+    cell = 'data-cell="order_chat|2026-09-07"'
+    assert re.search(r'class="c s-green"[^>]*' + re.escape(cell), dom.stdout), "overall view"
+    assert re.search(r'class="c s-low_sample"[^>]*' + re.escape(cell), nps.stdout), "nps view"
