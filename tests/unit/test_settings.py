@@ -119,3 +119,34 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.output
         if cmd and cmd != ["warehouse"]:
             assert "--config" in result.output, cmd
+
+
+def _dotted_keys(model: type, prefix: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    keys = []
+    for name, field in model.model_fields.items():  # type: ignore[attr-defined]
+        if name == "config_file":
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(_dotted_keys(ann, f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def test_every_setting_is_documented() -> None:
+    from cxscore.settings import Settings
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    keys = _dotted_keys(Settings)
+    assert len(keys) > 40
+    missing = []
+    for key in keys:
+        parent, _, leaf = key.rpartition(".")
+        # grouped rows like `alerts.email.smtp_host` / `smtp_port` or `x.{a,b}` count
+        if f"`{key}`" in doc or (parent and f"`{parent}." in doc and leaf in doc):
+            continue
+        missing.append(key)
+    assert not missing, f"docs/configuration.md does not describe {missing}"
