@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['interaction_id'], 'unique': True}, {'columns': ['customer_id']}],
+    )
+}}
+
+-- Materialised once per run: the facts, survey links and attribution all read it.
 -- Touchpoint rules (seed touchpoint_rules): the lowest priority number that matches wins;
 -- no match -> unmapped_<channel>. Values compare exactly; match_value '*' = any non-empty
 -- value; source_system / channel '*' match anything; match_field '*' always matches.

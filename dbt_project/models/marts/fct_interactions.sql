@@ -9,10 +9,10 @@
             {'columns': ['_changed_at']},
             {'columns': ['started_at']},
         ],
-        post_hook=["{{ delete_vanished_facts('interaction_id', 'started_at', ref('int_interactions_unioned')) }}"],
+        post_hook=["{{ delete_vanished_facts('interaction_id', 'started_at', ref('int_interactions_mapped_to_touchpoints')) }}"],
     )
 }}
--- depends_on: {{ ref('int_interactions_unioned') }}
+-- depends_on: {{ ref('int_interactions_mapped_to_touchpoints') }}
 
 -- Incremental by difference: every run derives the current interactions and writes only
 -- the rows whose content hash changed (new, updated, re-identified, re-mapped, a window or

@@ -4,16 +4,14 @@ with source as (
 
 ),
 
-versions_ranked as (
+latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc nulls last, _batch_id desc, _line desc
-        ) as version_rank
+    -- one row per order_id: distinct on keeps the first row of each key in this order (and
+    -- gives the planner a good row estimate, unlike a ranking filter)
+    select distinct on (order_id) *
     from source
     where nullif(trim(order_id), '') is not null
+    order by order_id, updated_at desc nulls last, _batch_id desc, _line desc
 
 ),
 
@@ -30,8 +28,7 @@ final as (
         ordered_at,
         updated_at,
         _batch_id
-    from versions_ranked
-    where version_rank = 1
+    from latest
 
 )
 
