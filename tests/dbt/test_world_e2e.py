@@ -1,0 +1,99 @@
+"""End to end on a generated synthetic world: loaders -> dbt -> scorecard.
+
+The world (cxscore.generate) has an outage week, records no rule maps and unidentified
+callers; the scorecard must show them: the incident week worse than the week before, the
+unmapped touchpoints present (moment unknown, owner Data engineer, never complete).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.dbt import world as hand_world
+from tests.helpers import query
+
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+START = date(2026, 3, 2)
+DAYS = 28
+EMAIL, TOKEN = "demo@example.com", "demo-token"
+
+
+def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
+    from cxscore.demo import deliver
+    from cxscore.extract import extract_sources
+    from cxscore.generate import generate_world
+    from cxscore.generate.world import incident_start
+    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.transform import build_models
+
+    out = tmp_path / "world"
+    generate_world(out, days=DAYS, customers=300, seed=7, start=START, increments=1, progress=False)
+    deliveries = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["deliveries"]
+    landing = tmp_path / "landing"
+    for delivery in deliveries:
+        deliver(out, landing, delivery)
+    stub = start_stub(out, port=0, email=EMAIL, token=TOKEN, increment=len(deliveries))
+    try:
+        with hand_world.scratch_database(pg_server_url) as url:
+            settings = hand_world.make_settings(
+                tmp_path / "state",
+                CX_LANDING_DIR=str(landing),
+                CX_SOURCES__ZENDESK__BASE_URL=stub.base_url,
+                CX_SOURCES__ZENDESK__EMAIL=EMAIL,
+                CX_SOURCES__ZENDESK__API_TOKEN=TOKEN,
+            )
+            extract_sources(settings, None, url=url)
+            summary = build_models(settings, url=url, full_refresh=True)
+            assert summary["tests_failed"] == 0, summary["failures"]
+
+            incident = incident_start(START, DAYS)
+            assert incident is not None
+            before = incident - timedelta(days=7)
+            reds = dict(
+                query(
+                    url,
+                    "select period_start::text, count(*) from marts.touchpoint_scorecard"
+                    " where period_grain = 'week' and segment = 'all' and status = 'red'"
+                    " group by 1",
+                )
+            )
+            assert reds.get(incident.isoformat(), 0) > reds.get(before.isoformat(), 0), reds
+            problematic = dict(
+                query(
+                    url,
+                    "select period_start::text, value from marts.touchpoint_scorecard"
+                    " where period_grain = 'week' and segment = 'all'"
+                    " and touchpoint_id = 'phone_support' and metric = 'problematic_moment_pct'",
+                )
+            )
+            assert problematic[incident.isoformat()] > problematic[before.isoformat()]
+
+            unmapped = query(
+                url,
+                "select distinct touchpoint_id, moment_of_truth, owner"
+                " from marts.touchpoint_scorecard where touchpoint_id like 'unmapped%%'"
+                " and metric = 'interactions' and sample_size > 0",
+            )
+            assert unmapped, "no unmapped touchpoint in the scorecard"
+            assert {(m, o) for _, m, o in unmapped} == {("unknown", "Data engineer")}
+            # an unmapped interaction is never complete (scorecard.md)
+            assert query(
+                url,
+                "select count(*) from marts.touchpoint_scorecard where touchpoint_id like"
+                " 'unmapped%%' and metric = 'data_completeness_pct' and value <> 0",
+            ) == [(0,)]
+            # unidentified callers make completeness fall short of 100 for phone support
+            [(completeness,)] = query(
+                url,
+                "select value from marts.touchpoint_scorecard where period_grain = 'month'"
+                " and period_start = '2026-03-01' and segment = 'all'"
+                " and touchpoint_id = 'phone_support' and metric = 'data_completeness_pct'",
+            )
+            assert 0 < completeness < 100
+    finally:
+        stub.stop()
