@@ -313,10 +313,11 @@ def airflow_env(
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # Cosmos keeps dbt's partial-parse state here between runs (not in a shared /tmp)
+            "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-            "AIRFLOW__COSMOS__ENABLE_CACHE": "False",
             "AIRFLOW_CONN_CX_WAREHOUSE": connection_json_for_url(warehouse_url),
             "NO_PROXY": "*",
             "no_proxy": "*",
