@@ -428,7 +428,7 @@ JS = """
       td.className = 'c s-' + d[0] + sel2; td.textContent = d[1]; td.title = d[2];
     });
   });
-  var m = /^#metric=(\w+)$/.exec(location.hash);  // e.g. scorecard.html#metric=nps
+  var m = /^#metric=([A-Za-z0-9_]+)$/.exec(location.hash);  // e.g. scorecard.html#metric=nps
   if (m && data[m[1]]) { sel.value = m[1]; sel.dispatchEvent(new Event('change')); }
 })();
 document.querySelectorAll('.tabs').forEach(function(tabs){
