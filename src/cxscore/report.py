@@ -729,9 +729,10 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def write_report(settings: Settings, out: Path, *, url: str | None = None) -> dict[str, Any]:
     """Write the static page to ``out``; return the summary (plus ``path``)."""
-    from cxscore.warehouse import ensure_warehouse
+    from cxscore.warehouse import resolve_url
 
-    url = url or ensure_warehouse(settings)
+    # no initialisation (DDL): a read-only BI login is enough to write the report
+    url = url or resolve_url(settings)
     data = load_report_data(url)
     summary = summarize(data)
     page = render_html(data, summary)

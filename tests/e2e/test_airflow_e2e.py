@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
@@ -116,8 +117,6 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'create database "{dbname}"')
-    from urllib.parse import urlsplit
-
     url = urlsplit(pg_server_url)._replace(path="/" + dbname).geturl()
     init_warehouse(url)
     world = tmp / "world"
@@ -245,6 +244,32 @@ def test_second_delivery_updates_incrementally(e2e: E2E) -> None:
     e2e.marks["counts"] = counts
 
 
+SCORECARD_SNAPSHOT = """
+    select touchpoint_id, period_grain, period_start, segment, metric, value, numerator,
+           sample_size, target, status, owner, prior_value, ci_low, ci_high, change_significant
+    from marts.touchpoint_scorecard
+    order by touchpoint_id, period_grain, period_start, segment, metric
+"""
+
+
+def test_full_refresh_param_rebuilds_the_same_scorecard(e2e: E2E) -> None:
+    incremental = query(e2e.url, SCORECARD_SNAPSHOT)
+    rc, out = _dags_test(e2e, "cx_scorecard", conf={"full_refresh": True})
+    assert rc == 0, out[-6000:]
+    stale = query(
+        e2e.url,
+        "select count(*) from marts.touchpoint_scorecard where built_at <= %s",
+        (e2e.marks["built_at"],),
+    )[0][0]
+    assert stale == 0  # every row rebuilt
+    rebuilt = query(e2e.url, SCORECARD_SNAPSHOT)
+    assert len(rebuilt) == len(incremental)
+    assert rebuilt == incremental  # spec: full refresh == any sequence of incremental builds
+    e2e.marks["built_at"] = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[
+        0
+    ][0]
+
+
 def _write_bad_orders(e2e: E2E) -> Path:
     """A new orders file whose rows all lack customer_email (a required field)."""
     src = sorted((e2e.landing / "crm" / "orders").rglob("*.csv"))[0]
@@ -294,8 +319,15 @@ def test_report_from_the_warehouse(e2e: E2E, tmp_path: Path) -> None:
     from cxscore.report import write_report
     from cxscore.settings import load_settings
 
+    # as the BI role would: a login that only has cx_bi_reader (marts + check results)
+    role = f"cx_e2e_bi_{uuid.uuid4().hex[:6]}"
+    query(e2e.url, f'create role "{role}" login; grant cx_bi_reader to "{role}"')
+    bi_url = urlsplit(e2e.url)._replace(netloc=f"{role}@{urlsplit(e2e.url).netloc.split('@')[-1]}")
     out = tmp_path / "scorecard.html"
-    summary = write_report(load_settings(), out, url=e2e.url)
+    try:
+        summary = write_report(load_settings(), out, url=bi_url.geturl())
+    finally:
+        query(e2e.url, f'revoke cx_bi_reader from "{role}"; drop role "{role}"')
     page = out.read_text(encoding="utf-8")
     assert summary["touchpoints"] > 0 and summary["weeks"] >= 2
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
