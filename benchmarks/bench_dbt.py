@@ -135,11 +135,14 @@ select id, created_at, %(t1)s::timestamptz, 'solved', via_channel, requester_id,
 from raw.zendesk__tickets
 where _batch_id = 1 and status = 'open' and id %% 7 = 0
     and created_at >= %(t1)s::timestamptz - interval '14 days';
+"""
 
+# Ten customers change segment: their whole history moves between segment rows.
+SEGMENT_SQL = """
 insert into raw.zendesk__users (id, created_at, updated_at, payload, _batch_id)
 select id, created_at, %(t1)s::timestamptz,
        jsonb_set(payload, '{user_fields,segment}', '"platinum"'), %(batch)s
-from raw.zendesk__users where _batch_id = 1 and id %% 5000 = 0;
+from raw.zendesk__users where _batch_id = 1 and id %% (%(users)s / 10) = 0;
 """
 
 
@@ -221,18 +224,24 @@ def main() -> list[str]:
             interactions = cur.fetchone()[0]
             cur.execute("select count(*) from marts.touchpoint_scorecard")
             scorecard_rows = cur.fetchone()[0]
-        # one more day: new records of day `days` (a new batch) plus changes to old records
-        new_day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=days)
-        _load(
-            url,
-            WORLD_SQL.replace("%(u0)s, %(u1)s", "0, -1"),
-            {"t0": new_day.isoformat(), "days": 1, "users": users, "u0": 0, "u1": -1,
-             "i0": per_stream + 1, "i1": per_stream + per_day, "batch": 2},
-        )  # fmt: skip
-        updated = (new_day + timedelta(hours=23)).isoformat()
-        _load(url, UPDATES_SQL, {"t1": updated, "batch": 2})
-        incremental = build_models(settings, url=url)
+        # one more day (a new batch): new records plus updates of recent tickets
+        times = {}
+        for batch, day in ((2, days), (3, days + 1)):
+            new_day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day)
+            first = per_stream + (batch - 2) * per_day + 1
+            _load(
+                url,
+                WORLD_SQL.replace("%(u0)s, %(u1)s", "0, -1"),
+                {"t0": new_day.isoformat(), "days": 1, "users": users, "u0": 0, "u1": -1,
+                 "i0": first, "i1": first + per_day - 1, "batch": batch},
+            )  # fmt: skip
+            updated = (new_day + timedelta(hours=23)).isoformat()
+            _load(url, UPDATES_SQL, {"t1": updated, "batch": batch})
+            if batch == 3:  # the second day also re-segments ten customers
+                _load(url, SEGMENT_SQL, {"t1": updated, "batch": batch, "users": users})
+            times[batch] = build_models(settings, url=url)["seconds"]
         noop = build_models(settings, url=url)
+    incremental = {"seconds": times[2]}
     ratio = incremental["seconds"] / full["seconds"] if full["seconds"] else float("nan")
     return [
         f"world: {interactions:,} interactions over {days} days, {scorecard_rows:,} scorecard "
@@ -241,6 +250,7 @@ def main() -> list[str]:
         f"{full['tests_passed']} tests)",
         f"incremental after one more day (~{per_day * 2:,} interactions + updates): "
         f"{incremental['seconds']:.1f} s",
+        f"incremental, next day + ten customers changing segment: {times[3]:.1f} s",
         f"incremental with nothing new: {noop['seconds']:.1f} s",
         f"ratio incremental / full refresh: {ratio:.2f} (goal <= 0.20)",
     ]
