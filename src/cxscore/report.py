@@ -747,17 +747,26 @@ def write_report(settings: Settings, out: Path, *, url: str | None = None) -> di
     return summary
 
 
+def _listed(items: list[str], limit: int = 4) -> str:
+    """``a, b, c, d +3 more`` (or ``none``)."""
+    if not items:
+        return "none"
+    more = f" +{len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 def format_summary(summary: dict[str, Any]) -> list[str]:
     """A few plain lines for the terminal."""
     lines = [
         f"{summary.get('touchpoints', 0)} touchpoints x {summary.get('weeks', 0)} weeks; "
         f"latest complete week {summary.get('latest_week') or '–'}"
     ]
+    if summary.get("worst_touchpoints"):
+        lines.append("worst touchpoints (red metrics -> their owners):")
     for w in summary.get("worst_touchpoints") or []:
         owners = ", ".join(w["owners"]) or "–"
         lines.append(
-            f"  {w['touchpoint']}: red {', '.join(w['red']) or '–'}; "
-            f"amber {', '.join(w['amber']) or '–'} (owners: {owners})"
+            f"  {w['touchpoint']}: {_listed(w['red'])} red, {len(w['amber'])} amber -> {owners}"
         )
     if summary.get("incident_week"):
         lines.append(
