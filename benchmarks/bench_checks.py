@@ -21,65 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg2
 
-LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+from benchmarks import _pg
+
 SUITE = "amazon_connect__contact_records"
-
-
-def _reachable(url: str) -> bool:
-    try:
-        psycopg2.connect(url, connect_timeout=3).close()
-    except psycopg2.OperationalError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    explicit = os.environ.get("CX_BENCH_PG_URL")
-    if explicit:
-        yield explicit
-        return
-    if _reachable(LOCAL_PG):
-        yield LOCAL_PG
-        return
-    from cxscore.warehouse import start_embedded
-
-    tmp = Path(tempfile.mkdtemp(prefix="cxbench-pg-"))
-    try:
-        yield start_embedded(tmp / "pg")
-    finally:
-        import pgserver
-
-        with contextlib.suppress(Exception):
-            pgserver.get_server(tmp / "pg", cleanup_mode="stop").cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _database(server_url: str) -> Iterator[str]:
-    name = f"cxbench_checks_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield urlsplit(server_url)._replace(path="/" + name).geturl()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def _populate(url: str, rows: int) -> None:
@@ -180,7 +130,7 @@ def main() -> list[str]:
     from cxscore.warehouse import init_warehouse, sqlalchemy_url
 
     settings = load_settings(environ={})
-    with _server() as server, _database(server) as url:
+    with _pg.server() as server, _pg.scratch_database(server, "cxbench_checks") as url:
         init_warehouse(url)
         started = time.perf_counter()
         _populate(url, rows)

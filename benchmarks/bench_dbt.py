@@ -15,15 +15,12 @@ import contextlib
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg2
 
-LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+from benchmarks import _pg
+
 START = "2026-01-01 00:00:00+00"
 
 # Parameters: :n tickets/contacts per stream, :u users, :days, :first id, :batch, :t0 start.
@@ -146,51 +143,6 @@ from raw.zendesk__users where _batch_id = 1 and id %% (%(users)s / 10) = 0;
 """
 
 
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    explicit = os.environ.get("CX_BENCH_PG_URL")
-    if explicit:
-        yield explicit
-        return
-    try:
-        with contextlib.closing(psycopg2.connect(LOCAL_PG, connect_timeout=3)):
-            pass
-        yield LOCAL_PG
-        return
-    except psycopg2.OperationalError:
-        pass
-    from cxscore.warehouse import start_embedded
-
-    with tempfile.TemporaryDirectory(prefix="cxbench-") as tmp:
-        url = start_embedded(Path(tmp) / "pg")
-        try:
-            yield url
-        finally:
-            import pgserver
-
-            with contextlib.suppress(Exception):
-                pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop").cleanup()
-
-
-@contextlib.contextmanager
-def _database(server: str) -> Iterator[str]:
-    from cxscore.warehouse import init_warehouse
-
-    name = f"cxbench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(server)._replace(path="/" + name).geturl()
-    try:
-        init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
-
-
 def _load(url: str, sql: str, params: dict[str, object]) -> float:
     started = time.perf_counter()
     with contextlib.closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
@@ -208,7 +160,11 @@ def main() -> list[str]:
     per_stream = max(rows // 2, 10)
     users = max(rows // 20, 10)
     per_day = max(per_stream // days, 1)
-    with _server() as server, _database(server) as url, tempfile.TemporaryDirectory() as state:
+    with (
+        _pg.server() as server,
+        _pg.scratch_database(server, "cxbench_dbt") as url,
+        tempfile.TemporaryDirectory() as state,
+    ):
         settings = load_settings(
             environ={"CX_STATE_DIR": state, "CX_IDENTITY__HASH_KEY": "bench-key"}
         )

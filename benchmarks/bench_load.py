@@ -20,17 +20,14 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg2
 
+from benchmarks import _pg
 from cxscore.load.copy import encode_rows, escape_text
 from cxscore.sources import amazon_connect
 
-LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PER_FILE = 100_000
 TABLE = amazon_connect.TABLE
 COLUMNS = (*amazon_connect.COLUMNS, "_batch_id", "_source_file")
@@ -88,44 +85,6 @@ def _records(start: int, count: int) -> bytes:
             }
         )
     return "".join(parts).encode()
-
-
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    explicit = os.environ.get("CX_BENCH_PG_URL")
-    if explicit:
-        yield explicit
-        return
-    with contextlib.suppress(psycopg2.OperationalError):
-        psycopg2.connect(LOCAL_PG, connect_timeout=3).close()
-        yield LOCAL_PG
-        return
-    from cxscore.warehouse import start_embedded
-
-    tmp = Path(tempfile.mkdtemp(prefix="cxbench-pg-"))
-    try:
-        yield start_embedded(tmp / "pg")
-    finally:
-        import pgserver
-
-        with contextlib.suppress(Exception):
-            pgserver.get_server(tmp / "pg", cleanup_mode="stop").cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _database(server_url: str) -> Iterator[str]:
-    name = f"cxbench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield urlsplit(server_url)._replace(path="/" + name).geturl()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def _plain_copy(url: str, encoded: list[Path]) -> float:
@@ -189,7 +148,7 @@ def main() -> list[str]:
             n_fire = sum(1 for r in amazon_connect.parse_contact_records(fh) if type(r) is tuple)
         fire_seconds = time.process_time() - started
 
-        with _server() as server, _database(server) as url:
+        with _pg.server() as server, _pg.scratch_database(server, "cxbench_load") as url:
             init_warehouse(url)
             settings = load_settings(environ={"CX_LANDING_DIR": str(landing)})
             started = time.perf_counter()
