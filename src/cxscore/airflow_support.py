@@ -315,6 +315,7 @@ def airflow_env(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             # Cosmos keeps dbt's partial-parse state here between runs (not in a shared /tmp)
             "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",  # no calls home from a local run
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
