@@ -38,7 +38,7 @@ def run_pipeline(
             f"the scorecard was not rebuilt.\n{raw.describe()}\n"
             f"See: select * from quality.check_results where run_id = '{run_id}'"
         )
-    built = build_models(settings, url=url)
+    built = build_models(settings, url=url, run_id=run_id)
     marts = run_checks(settings, stage="marts", url=url, run_id=run_id)
     return {
         "run_id": run_id,

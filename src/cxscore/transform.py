@@ -221,6 +221,8 @@ def run_dbt(
 def _summarise(result: Any, seconds: float) -> dict[str, Any]:
     counts = {"models": 0, "seeds": 0, "tests_passed": 0, "tests_failed": 0, "tests_warned": 0}
     failures: list[dict[str, str]] = []
+    tested: list[str] = []
+    test_failures: list[dict[str, Any]] = []
     unit_tests = 0
     for item in getattr(result.result, "results", None) or []:
         node = item.node
@@ -239,6 +241,18 @@ def _summarise(result: Any, seconds: float) -> dict[str, Any]:
                 counts["tests_warned"] += 1
             elif status in ("fail", "error"):
                 counts["tests_failed"] += 1
+            if kind == "test":
+                tested.append(str(getattr(node, "unique_id", "?")))
+                if status in ("fail", "error", "warn"):
+                    test_failures.append(
+                        {
+                            "unique_id": str(getattr(node, "unique_id", "?")),
+                            "message": str(item.message or "").strip()[:500],
+                            "failures": getattr(item, "failures", None),
+                            "severity": "warn" if status == "warn" else "error",
+                            "relation": str(getattr(node, "attached_node", None) or "dbt"),
+                        }
+                    )
         if status in ("error", "fail", "runtime error"):
             failures.append(
                 {
@@ -251,6 +265,8 @@ def _summarise(result: Any, seconds: float) -> dict[str, Any]:
         **counts,
         "unit_tests": unit_tests,
         "failures": failures,
+        "tested": tested,
+        "test_failures": test_failures,
         "seconds": round(seconds, 1),
         "success": bool(result.success),
     }
@@ -279,8 +295,14 @@ def build_models(
     url: str | None = None,
     full_refresh: bool = False,
     select: str | None = None,
+    run_id: str | None = None,
+    alert: bool = True,
 ) -> dict[str, Any]:
     """``dbt build`` (seeds, models, data tests; never unit tests) on the warehouse.
+
+    dbt tests that start failing (or recover) are alerted through
+    :func:`cxscore.alerts.alert_dbt_test_failures` (same start/recover rule as the quality
+    checks); an alert delivery problem is logged and never hides the build's own outcome.
 
     Returns {"models", "seeds", "tests_passed", "tests_failed", "tests_warned", "failures",
     "seconds", "success"}. Raises TransformError (a CxError, exit 1) naming every failed
@@ -294,6 +316,8 @@ def build_models(
     started = time.monotonic()
     result = run_dbt(settings, args, url=url)
     summary = _summarise(result, time.monotonic() - started)
+    if alert and summary["tested"]:
+        _alert_test_failures(settings, summary, url=url, run_id=run_id)
     _raise_on_failure(summary, result, "dbt build")
     log.info(
         "dbt build: %s models, %s tests passed, %s failed in %.1f s",
@@ -303,6 +327,27 @@ def build_models(
         summary["seconds"],
     )
     return summary
+
+
+def _alert_test_failures(
+    settings: Settings, summary: dict[str, Any], *, url: str | None, run_id: str | None
+) -> None:
+    from cxscore.alerts import alert_dbt_test_failures
+
+    try:
+        sent, errors = alert_dbt_test_failures(
+            settings,
+            summary["test_failures"],
+            run_id or f"dbt__{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}",
+            url=url,
+            tested=summary["tested"],
+        )
+    except Exception:  # alerting must never mask the build outcome
+        log.exception("could not evaluate dbt test alerts")
+        return
+    summary["alerts_sent"] = sent
+    for error in errors:
+        log.warning("dbt test alert delivery failed: %s", error)
 
 
 def run_unit_tests(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
