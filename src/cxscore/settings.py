@@ -200,7 +200,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, tuple[list[str], str, s
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "CX_CONFIG":
             continue
-        if name.startswith(("CX_TEST_", "CX_BENCH_")):  # test/bench knobs, not settings
+        # reserved: test and benchmark knobs, and the generated dbt profile's variables
+        if name.startswith(("CX_TEST_", "CX_BENCH_", "CX_DBT_")):
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts):

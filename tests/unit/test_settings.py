@@ -150,3 +150,9 @@ def test_every_setting_is_documented() -> None:
             continue
         missing.append(key)
     assert not missing, f"docs/configuration.md does not describe {missing}"
+
+
+def test_reserved_prefixes_are_not_settings() -> None:
+    # the generated dbt profile exports CX_DBT_*; Cosmos copies them into os.environ
+    s = load_settings(environ={"CX_DBT_HOST": "h", "CX_TEST_PG_URL": "x", "CX_BENCH_ROWS": "1"})
+    assert s.warehouse.url is None
