@@ -498,3 +498,54 @@ def test_cli_generate_writes_a_world(tmp_path: Path) -> None:
     summary = json.loads(result.output)
     assert summary["days"] == 3 and summary["customers"] == 40
     assert (tmp_path / "cli" / "manifest.json").is_file()
+
+
+def test_touchpoint_quality_is_encoded_in_the_raw_records(busy_world: Path) -> None:
+    """The designed quality differences (docs/synthetic-world.md) show in the raw data: good
+    touchpoints are rarely followed by another contact within 24 h and know their callers;
+    the returns desk is chased within hours and billing has many anonymous callers."""
+    created: dict[int, tuple[datetime, int, str]] = {}
+    path = busy_world / "zendesk" / "tickets" / "delivery-0001.jsonl"
+    for line in path.read_text().splitlines():
+        tk = json.loads(line)["ticket"]
+        tp = tk["custom_fields"][0]["value"] or "unmapped"
+        created[tk["id"]] = (_z(tk["created_at"]), tk["requester_id"], tp)
+    by_customer: dict[int, list[datetime]] = defaultdict(list)
+    for at, who, _ in created.values():
+        by_customer[who].append(at)
+    again: dict[str, list[bool]] = defaultdict(list)
+    for at, who, tp in created.values():
+        day_later = at + timedelta(hours=24)
+        again[tp].append(any(at < other <= day_later for other in by_customer[who]))
+
+    def share(tps: tuple[str, ...]) -> float:
+        flags = [f for tp in tps for f in again[tp]]
+        assert len(flags) >= 100, tps
+        return sum(flags) / len(flags)
+
+    good = ("chat_presales", "chat_checkout_help", "web_presales_question", "app_onboarding")
+    assert share(good) < 0.03
+    assert share(("web_returns",)) > 0.15
+
+    m = _manifest(busy_world)
+    bad = _bad_lines(busy_world)
+    users = [
+        json.loads(x)
+        for x in (busy_world / "zendesk" / "users" / "delivery-0001.jsonl").read_text().splitlines()
+    ]
+    known = set()
+    for u in users:
+        digits = re.sub(r"\D", "", u["phone"] or "")
+        if digits:
+            known.add("+" + ("1" + digits if len(digits) == 10 else digits))
+    calls: dict[str, list[bool]] = defaultdict(list)
+    for f in m["deliveries"][0]["landing_files"]:
+        if f.startswith("ivr/"):
+            for r in read_ctr_file(busy_world / "landing" / f, bad.get(f, set())):
+                queue = (r["Queue"] or {}).get("Name")
+                if r["Channel"] == "VOICE" and r["InitiationMethod"] == "INBOUND" and queue:
+                    calls[queue].append(r["CustomerEndpoint"]["Address"] in known)
+    sales, billing = calls["Sales"], calls["Billing"]
+    assert len(sales) >= 100 and len(billing) >= 100
+    assert sum(sales) / len(sales) > 0.97
+    assert sum(billing) / len(billing) < 0.8

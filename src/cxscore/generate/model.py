@@ -23,21 +23,30 @@ AGENTS = 36
 
 # ----------------------------------------------------------------------------- journeys
 JOURNEY_RATES = {
-    "campaign": 0.005,  # LZMOT: reply to a social campaign
-    "shopping": 0.018,  # ZMOT/FMOT: pre-sales question, then buying with help
-    "support": 0.046,  # SMOT: phone / e-mail / chat / IVR support, recontacts when unresolved
-    "billing": 0.014,  # SMOT: billing line or IVR balance
+    "campaign": 0.003,  # LZMOT: reply to a social campaign
+    "shopping": 0.018,  # ZMOT/FMOT: pre-sales question, then (days later) buying with help
+    "support": 0.026,  # SMOT: phone / e-mail / chat / IVR support, recontacts when unresolved
+    "billing": 0.008,  # SMOT: billing line or IVR balance
     "returns": 0.003,  # SMOT: web returns questions without a return
-    "onboarding": 0.004,  # SMOT: app onboarding tickets
-    "review": 0.0025,  # UMOT: public reviews
-    "retention": 0.0015,  # phone "Retention" queue: matches no rule -> unmapped_phone
-    "general_web": 0.0015,  # web ticket with no known tag -> unmapped_web
-    "api_ticket": 0.0004,  # ticket created over the API -> channel other
+    "onboarding": 0.006,  # SMOT: app onboarding tickets
+    "review": 0.0018,  # UMOT: public reviews
+    "retention": 0.001,  # phone "Retention" queue: matches no rule -> unmapped_phone
+    "general_web": 0.001,  # web ticket with no known tag -> unmapped_web
+    "api_ticket": 0.0006,  # ticket created over the API -> channel other
     "outbound": 0.004,  # agent-initiated calls (loaded, not scored)
     "task": 0.001,  # Connect TASK contacts started by API (loaded, not scored)
-    "organic_order": 0.02,  # orders without any contact
+    "organic_order": 0.028,  # orders without any contact (by customers not in contact lately)
     "relationship_survey": 0.0012,  # surveys linked by e-mail + touchpoint only
 }
+# journeys that are contacts: a customer starts one only when quiet for QUIET_DAYS since the
+# last contact of their previous journey (most customers contact the brand rarely; quick
+# recontacts come from unresolved problems inside a journey, which is what the metric means)
+QUIET_JOURNEYS = frozenset(JOURNEY_RATES) - {"outbound", "task", "api_ticket"}  # not theirs
+QUIET_DAYS = 8
+PICK_TRIES = 6  # re-draws to find a quiet customer before the journey is dropped
+# days between planned journey steps (campaign reply -> shopping, pre-sales -> purchase):
+# longer than the FCR window, so the next step is not a recontact
+STEP_GAP_DAYS = (8, 21)
 # the weekday factor (Mon..Sun) and hour-of-day weights (UTC) by channel family
 WEEKDAY = (1.22, 1.1, 1.05, 1.0, 0.95, 0.6, 0.5)
 HOURLY = {
@@ -103,17 +112,17 @@ RESOLVE = {  # probability a handled contact solves the problem (lower during th
 # latent experience per touchpoint (0..1) before waits, recontacts and the incident
 BASE_MOOD = {
     "social_campaign_reply": 0.84,
-    "web_presales_question": 0.92,
-    "chat_presales": 0.9,
-    "phone_sales": 0.93,
-    "chat_checkout_help": 0.91,
+    "web_presales_question": 0.96,
+    "chat_presales": 0.96,
+    "phone_sales": 0.97,
+    "chat_checkout_help": 0.96,
     "phone_support": 0.87,
     "phone_billing": 0.75,
     "ivr_self_service": 0.8,
     "email_support": 0.78,
-    "chat_support": 0.87,
+    "chat_support": 0.91,
     "web_returns": 0.66,
-    "app_onboarding": 0.87,
+    "app_onboarding": 0.96,
     "social_review": 0.7,
     "unmapped_phone": 0.72,
     "unmapped_web": 0.76,
@@ -130,22 +139,66 @@ ZD_REPLY = {
     "chat_presales": (0.02, 0.6, 0.2),
     "chat_checkout_help": (0.02, 0.6, 0.15),
     "chat_support": (0.03, 0.7, 0.3),
-    "app_onboarding": (3.0, 0.7, 8.0),
+    "app_onboarding": (0.8, 0.6, 4.0),
     "unmapped_web": (6.0, 0.8, 20.0),
     "unmapped_social": (6.0, 0.8, 12.0),
     "unmapped_other": (10.0, 0.8, 24.0),
 }
-SURVEY_RESPONSE = {"VOICE": 0.16, "CHAT": 0.22, "email": 0.2, "web": 0.2, "mobile_app": 0.15}
+# survey response rate per touchpoint: in-app and post-chat surveys are answered, e-mailed
+# links after a bad experience mostly are not
+SURVEY_RESPONSE = {
+    "phone_sales": 0.95,  # short IVR survey right after the call
+    "chat_presales": 0.95,  # post-chat survey in the widget
+    "chat_checkout_help": 0.95,
+    "web_presales_question": 0.9,
+    "app_onboarding": 0.93,  # in-app survey
+    "chat_support": 0.8,
+    "phone_support": 0.6,
+    "ivr_self_service": 0.35,
+    "phone_billing": 0.18,
+    "email_support": 0.14,
+    "web_returns": 0.15,
+}
+SURVEY_RESPONSE_DEFAULT = 0.2
+# share of callers whose number no customer has, by queue (anonymous callers are mostly on
+# the busy lines; sales callers are nearly always known)
+UNKNOWN_CALLER = {"Sales": 0.005, "Support": 0.1, "Billing": 0.3, "Retention": 0.12}
+GUEST_CHAT_SHARE = {"Sales": 0.005, "Support": 0.03, "Billing": 0.15}
+# per-touchpoint ticket handling (reopens, second group, still open at the end)
+TICKET_QUALITY = {  # touchpoint: (reopen, transfer, still open)
+    "chat_presales": (0.01, 0.02, 0.003),
+    "chat_checkout_help": (0.01, 0.02, 0.003),
+    "web_presales_question": (0.015, 0.03, 0.005),
+    "app_onboarding": (0.01, 0.03, 0.003),
+    "email_support": (0.12, 0.12, 0.04),
+    "web_returns": (0.14, 0.1, 0.05),
+}
+# a ticket solves the problem (else the customer chases it: the returns desk often fails)
+TICKET_RESOLVE = {
+    "chat_presales": 0.95,
+    "chat_checkout_help": 0.95,
+    "web_presales_question": 0.95,
+    "app_onboarding": 0.95,
+    "web_returns": 0.55,
+}
 TICKET_REOPEN = 0.06
 TICKET_DELETED = 0.01
 TICKET_TRANSFER = 0.06  # group_stations 2
 TICKET_ESCALATED_TAG = 0.04
 TICKET_URGENT = 0.02
-UNKNOWN_CALLER_SHARE = 0.12  # calls from numbers no customer has
 GUEST_ORDER_SHARE = 0.08
 
 # ----------------------------------------------------------------------------- orders
-CONVERSION = {"phone_sales": 0.55, "chat_checkout_help": 0.5, "presales_only": 0.18}
+CONVERSION = {
+    "phone_sales": 0.45,
+    "chat_checkout_help": 0.42,
+    "presales_only": 0.22,
+    "app_onboarding": 0.22,  # first in-app order after onboarding help
+}
+# the sales team's conversion programme: assisted conversion rises by this share of its
+# starting value per week (steadily, not by luck: conversions follow the rate closely)
+CONVERSION_TREND_PER_WEEK = 0.08
+ASSISTED_GUEST_SHARE = 0.01  # an agent places the order on the customer's own account
 REFUND_RATE = {"phone_sales": 0.03, "chat_checkout_help": 0.10, "organic": 0.05, "other": 0.05}
 RETURN_SHARE_OF_REFUNDS = 0.6  # the rest are refunds without a return
 CANCEL_RATE = 0.03

@@ -303,10 +303,18 @@ class World:
         self.next_order = 1
         self.export_index = 0
         self._curves: dict[tuple[str, str, int], list[float]] = {}
+        self._conv_acc: dict[str, float] = defaultdict(float)
+        self._last_touch = 0  # latest contact planned by the journey being simulated
         self.counts: dict[str, int] = defaultdict(int)
+        for key in (  # always in the manifest, 0 when a small world has none
+            "contact_records", "duplicate_records", "tickets", "ticket_versions", "orders",
+            "order_rows", "survey_responses", "users", "user_versions",
+        ):  # fmt: skip
+            self.counts[key] = 0
         self._hour_cum = {k: list(accumulate(v)) for k, v in model.HOURLY.items()}
         rng = random.Random(f"{seed}:customers")
         self.customers = make_customers(rng, customers, self.start_ts, self.end_ts)
+        self.busy_until = [0] * len(self.customers)  # by Customer.idx: end of quiet time
         self._cum_activity = list(
             accumulate(model.SEGMENT_ACTIVITY[c.segment] for c in self.customers)
         )
@@ -346,6 +354,8 @@ class World:
         return self.start_ts + d * DAY + min(h, 23) * 3600 + rng.randrange(3600)
 
     def _add(self, plan: Plan) -> None:
+        if isinstance(plan, (CallPlan, TicketPlan)):
+            self._last_touch = max(self._last_touch, plan.t)
         d = (plan.t - self.start_ts) // DAY
         if d >= self.days:
             return
@@ -375,6 +385,23 @@ class World:
             ]
             self._curves[key] = curve
         return curve[min(23, sec // 3600)]
+
+    @staticmethod
+    def survey_rate(tp: str) -> float:
+        return model.SURVEY_RESPONSE.get(tp, model.SURVEY_RESPONSE_DEFAULT)
+
+    def converts(self, path: str, t: int, tp: str = "") -> bool:  # t: the contact's start
+        """Assisted conversion follows its (slowly rising) rate closely: an accumulator per
+        path, touchpoint and ISO week of the contact instead of a coin flip, so weekly rates
+        trend instead of jumping around (plans are made out of time order, hence the week)."""
+        weeks = max(0.0, (t - self.start_ts) / (7 * DAY))
+        key = f"{path}:{tp}:{(t // DAY + 3) // 7}"  # 1970-01-01 was a Thursday
+        acc = self._conv_acc[key] + model.CONVERSION[path] * (
+            1.0 + model.CONVERSION_TREND_PER_WEEK * weeks
+        )
+        hit = acc >= 1.0
+        self._conv_acc[key] = acc - 1.0 if hit else acc
+        return hit
 
     def pick(self, rng: random.Random) -> Customer:
         x = rng.random() * self._cum_activity[-1]
@@ -430,7 +457,7 @@ class World:
             "Billing": "phone_billing",
         }.get(queue, "unmapped_phone")
         address = cust.phone_at(t)
-        if address is None or rng.random() < model.UNKNOWN_CALLER_SHARE:
+        if address is None or rng.random() < model.UNKNOWN_CALLER.get(queue, 0.1):
             address = make_phone(rng)[1]
         plan.address = address
         plan.ivr_secs = rng.randint(15, 75) if method == "INBOUND" else 0
@@ -487,7 +514,7 @@ class World:
         if inc is not None and queue in ("Support", "Billing"):
             p_res -= 0.3 * (self._demand(inc) - 1.0) / 1.9
         resolved = rng.random() < p_res
-        if rng.random() < model.SURVEY_RESPONSE["VOICE"]:
+        if rng.random() < self.survey_rate(plan.tp):
             q = self.mood(
                 rng,
                 plan.tp,
@@ -512,7 +539,7 @@ class World:
         email = cust.email
         if r < 0.1:
             email = email.upper()
-        elif r < 0.18:
+        elif r < 0.1 + model.GUEST_CHAT_SHARE.get(queue, 0.08):
             email = f"guest{rng.randrange(10**6)}@example.com"
         plan.email = email
         plan.ivr_secs = rng.randint(5, 20)
@@ -535,7 +562,7 @@ class World:
         plan.handle = int(rng.lognormvariate(math.log(540), 0.5))
         plan.acw = rng.randint(10, 60)
         resolved = rng.random() < model.RESOLVE["chat"]
-        if rng.random() < model.SURVEY_RESPONSE["CHAT"]:
+        if rng.random() < self.survey_rate(plan.tp):
             q = self.mood(
                 rng, plan.tp, cust, t, wait_ratio=plan.wait / 600, hist=hist, resolved=resolved
             )
@@ -614,27 +641,30 @@ class World:
         p_res = model.RESOLVE["chat" if via in ("chat", "native_messaging") else "email"]
         if inc is not None:
             p_res -= 0.25 * (self._demand(inc) - 1.0) / 1.9
+        p_res = model.TICKET_RESOLVE.get(tp, p_res)
         resolved = rng.random() < p_res
         plan.solve = plan.reply + int(rng.lognormvariate(math.log(solve_h * 3600), 0.7))
-        if rng.random() < 0.04:  # still open at the end of the story
+        p_reopen, p_transfer, p_open = model.TICKET_QUALITY.get(
+            tp, (model.TICKET_REOPEN, model.TICKET_TRANSFER, 0.04)
+        )
+        if rng.random() < p_open:  # still open at the end of the story
             plan.solve = None
-        if plan.solve is not None and rng.random() < model.TICKET_REOPEN:
+        if plan.solve is not None and rng.random() < p_reopen:
             plan.reopen = plan.solve + rng.randint(3600, 3 * DAY)
             plan.solve2 = plan.reopen + rng.randint(1800, 2 * DAY)
             resolved = False
-        if rng.random() < model.TICKET_TRANSFER:
+        if rng.random() < p_transfer:
             plan.stations = 2
-        if rng.random() < model.TICKET_ESCALATED_TAG and group == "Support":
+        p_escalate = (
+            model.TICKET_ESCALATED_TAG if tp not in model.TICKET_QUALITY else p_transfer / 3
+        )
+        if rng.random() < p_escalate and group == "Support":
             plan.tags = [*plan.tags, "escalated"]
         if rng.random() < model.TICKET_URGENT:
             plan.priority = "urgent"
         elif rng.random() < 0.2:
             plan.priority = rng.choice(("low", "high"))
-        if (
-            survey_channel
-            and plan.solve is not None
-            and rng.random() < model.SURVEY_RESPONSE[survey_channel]
-        ):
+        if survey_channel and plan.solve is not None and rng.random() < self.survey_rate(tp):
             tolerance = 600 if via in ("chat", "native_messaging") else 24 * 3600
             plan.survey = self.mood(
                 rng,
@@ -654,11 +684,14 @@ class World:
         amount = rng.lognormvariate(math.log(model.ORDER_MEDIAN[seg]), 0.55)
         email = cust.email
         r = rng.random()
-        if r < model.GUEST_ORDER_SHARE:
+        guest = (
+            model.GUEST_ORDER_SHARE if path in ("organic", "other") else model.ASSISTED_GUEST_SHARE
+        )
+        if r < guest:
             email = f"guest{rng.randrange(10**7)}@example.org"
-        elif r < model.GUEST_ORDER_SHARE + 0.08:
+        elif r < guest + 0.08:
             email = email.upper()
-        elif r < model.GUEST_ORDER_SHARE + 0.1:
+        elif r < guest + 0.1:
             email = f" {email} "
         events: list[tuple[int, str]] = []
         if rng.random() < model.CANCEL_RATE:
@@ -669,28 +702,19 @@ class World:
             if rng.random() < model.REFUND_RATE.get(path, model.REFUND_RATE["other"]):
                 back = fulfil + rng.randint(3 * DAY, 18 * DAY)
                 if rng.random() < model.RETURN_SHARE_OF_REFUNDS:
+                    back += 6 * DAY  # the return ticket comes after the FCR window
                     events.append((back, "returned"))
-                    hist = Hist()
-                    self.ticket(
-                        rng,
-                        t + back - rng.randint(DAY, 3 * DAY),
-                        cust,
-                        "web_returns",
-                        "web",
-                        ["returns", "rma"],
-                        hist,
-                        survey_channel="web",
-                        group="Returns",
-                        ttype="task",
-                        subject="Return request",
-                    )
+                    self.returns_ticket(
+                        rng, t + back - rng.randint(DAY, 3 * DAY), cust, ["returns", "rma"],
+                        ttype="task", subject="Return request",
+                    )  # fmt: skip
                 else:
                     events.append((back, "refunded"))
             if rng.random() < 0.04:
                 happy = rng.random() < 0.6
                 self.ticket(
                     rng,
-                    t + fulfil + rng.randint(2 * DAY, 12 * DAY),
+                    t + fulfil + rng.randint(8 * DAY, 20 * DAY),
                     cust,
                     "social_review",
                     rng.choice(("twitter", "facebook", "instagram_dm")),
@@ -715,13 +739,14 @@ class World:
             survey_channel=None, group="Social", subject="Re: our latest campaign",
         )  # fmt: skip
         if rng.random() < 0.3:
-            self.j_shopping(rng, d, cust, t=t + rng.randint(DAY, 5 * DAY))
+            self.j_shopping(rng, d, cust, t=t + self.step_gap(rng))
 
     def j_shopping(self, rng: random.Random, d: int, cust: Customer, t: int | None = None) -> None:
         t = self._t(rng, d, "chat") if t is None else t
         hist = Hist()
         if rng.random() < 0.55:
             r = rng.random()
+            first = "web_presales_question" if r < 0.4 else "chat_presales"
             if r < 0.4:
                 end, _ = self.ticket(
                     rng, t, cust, "web_presales_question", rng.choice(("web", "web_form")),
@@ -736,21 +761,16 @@ class World:
                 )  # fmt: skip
             else:
                 end, _ = self.chat(rng, t, cust, "Sales", hist)
-            if rng.random() < 0.6:
-                gap = (
-                    rng.randint(DAY + 3600, 4 * DAY)
-                    if rng.random() < 0.6
-                    else rng.randint(1800, 6 * 3600)
-                )
-                t = end + gap
-                hist = Hist()  # buying is the next planned step, not a recontact
-            else:
-                if rng.random() < model.CONVERSION["presales_only"]:
-                    self.order(rng, end + rng.randint(3600, 5 * DAY), cust, "other")
+            if self.converts("presales_only", t, first):  # buys on their own after it
+                self.order(rng, end + rng.randint(3600, 2 * DAY), cust, "other")
                 return
-        if rng.random() < 0.55:
+            if rng.random() >= 0.35:
+                return
+            t = end + self.step_gap(rng)  # buying with help comes weeks later
+            hist = Hist()  # the next planned step, not a recontact
+        if rng.random() < 0.55 and cust.phone_at(t) is not None:
             end, ok = self.voice(rng, t, cust, "Sales", hist, ivr_menu="sales")
-            if ok and rng.random() < model.CONVERSION["phone_sales"]:
+            if ok and self.converts("phone_sales", t):
                 self.order(rng, end + rng.randint(300, 7200), cust, "phone_sales")
         else:
             end, ok = self.ticket(
@@ -758,7 +778,7 @@ class World:
                 ["checkout", "payment"], hist, survey_channel="CHAT", group="Sales",
                 subject="Help with checkout",
             )  # fmt: skip
-            if ok and rng.random() < model.CONVERSION["chat_checkout_help"]:
+            if ok and self.converts("chat_checkout_help", t):
                 self.order(rng, end + rng.randint(300, 7200), cust, "chat_checkout_help")
 
     def j_support(self, rng: random.Random, d: int, cust: Customer) -> None:
@@ -816,18 +836,53 @@ class World:
                 return
             t = end + int(rng.lognormvariate(math.log(6 * 3600), 1.0))
 
+    def step_gap(self, rng: random.Random) -> int:
+        lo, hi = model.STEP_GAP_DAYS
+        return rng.randint(lo * DAY, hi * DAY)
+
+    def returns_ticket(
+        self,
+        rng: random.Random,
+        t: int,
+        cust: Customer,
+        tags: list[str],
+        *,
+        ttype: str,
+        subject: str,
+    ) -> None:
+        """A web returns ticket; an unanswered one is chased within hours, on the web form
+        again or by e-mail (the returns desk is slow and often misses the point)."""
+        hist = Hist()
+        for _ in range(3):
+            _, ok = self.ticket(
+                rng, t, cust, "web_returns", "web", tags, hist, survey_channel="web",
+                group="Returns", ttype=ttype, subject=subject,
+            )  # fmt: skip
+            if ok or rng.random() < 0.3:
+                return
+            t += int(rng.lognormvariate(math.log(7 * 3600), 0.8))
+            if rng.random() < 0.3:
+                self.ticket(
+                    rng, t, cust, "email_support", "email", ["support", "returns"], hist,
+                    survey_channel="email", ttype="problem", subject="Where is my refund?",
+                )  # fmt: skip
+                return
+
     def j_returns(self, rng: random.Random, d: int, cust: Customer) -> None:
-        self.ticket(
-            rng, self._t(rng, d, "async"), cust, "web_returns", "web", ["returns"], Hist(),
-            survey_channel="web", group="Returns", ttype="question", subject="How do I return?",
+        self.returns_ticket(
+            rng, self._t(rng, d, "async"), cust, ["returns"], ttype="question",
+            subject="How do I return?",
         )  # fmt: skip
 
     def j_onboarding(self, rng: random.Random, d: int, cust: Customer) -> None:
-        self.ticket(
-            rng, self._t(rng, d, "chat"), cust, "app_onboarding", "mobile_sdk",
+        t = self._t(rng, d, "chat")
+        end, ok = self.ticket(
+            rng, t, cust, "app_onboarding", "mobile_sdk",
             ["onboarding", "app"], Hist(), survey_channel="mobile_app",
             subject="Getting started with the app",
         )  # fmt: skip
+        if ok and self.converts("app_onboarding", t):
+            self.order(rng, end + rng.randint(1800, 2 * DAY), cust, "app_onboarding")
 
     def j_review(self, rng: random.Random, d: int, cust: Customer) -> None:
         t = self._t(rng, d, "social")
@@ -914,11 +969,23 @@ class World:
                 elif name in ("shopping", "campaign", "organic_order"):
                     lam *= 0.85
             journey = getattr(self, f"j_{name}")
+            quiet = name in model.QUIET_JOURNEYS
             for _ in range(_poisson(rng, lam)):
                 cust = self.pick(rng)
+                if quiet:
+                    tries = 1
+                    while self.busy_until[cust.idx] > day_start and tries < model.PICK_TRIES:
+                        cust = self.pick(rng)
+                        tries += 1
+                    if self.busy_until[cust.idx] > day_start:
+                        continue
                 if cust.created >= day_start:  # signs up today: active from tomorrow
                     continue
+                self._last_touch = 0
                 journey(rng, d, cust)
+                if quiet and self._last_touch:
+                    until = self._last_touch + model.QUIET_DAYS * DAY
+                    self.busy_until[cust.idx] = max(self.busy_until[cust.idx], until)
 
     def render_day(self, d: int) -> None:
         rng = random.Random(f"{self.seed}:render:{d}")
