@@ -13,35 +13,4 @@
 }}
 -- depends_on: {{ ref('stg_crm__orders') }}
 
-with current_rows as (
-
-    select
-        attributed.*,
-        {{ row_hash('attributed') }} as _row_hash
-    from {{ ref('int_orders_attributed') }} as attributed
-
-),
-
-changed as (
-
-    select * from current_rows
-    {% if is_incremental() %}
-    where not exists (
-        select 1 from {{ this }} as existing
-        where existing.order_id = current_rows.order_id
-            and existing._row_hash = current_rows._row_hash
-    )
-    {% endif %}
-
-),
-
-final as (
-
-    select
-        changed.*,
-        now() as _changed_at
-    from changed
-
-)
-
-select * from final
+{{ select_changed_rows(ref('int_orders_attributed'), 'order_id') }}

@@ -13,35 +13,4 @@
 }}
 -- depends_on: {{ ref('stg_qualtrics__responses') }}
 
-with current_rows as (
-
-    select
-        linked.*,
-        {{ row_hash('linked') }} as _row_hash
-    from {{ ref('int_survey_responses_linked') }} as linked
-
-),
-
-changed as (
-
-    select * from current_rows
-    {% if is_incremental() %}
-    where not exists (
-        select 1 from {{ this }} as existing
-        where existing.response_id = current_rows.response_id
-            and existing._row_hash = current_rows._row_hash
-    )
-    {% endif %}
-
-),
-
-final as (
-
-    select
-        changed.*,
-        now() as _changed_at
-    from changed
-
-)
-
-select * from final
+{{ select_changed_rows(ref('int_survey_responses_linked'), 'response_id') }}
