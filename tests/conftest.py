@@ -14,12 +14,13 @@ import contextlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
+
+from tests.helpers import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -33,13 +34,6 @@ def _reachable(url: str) -> bool:
             return True
     except psycopg2.OperationalError:
         return False
-
-
-def _with_database(url: str, dbname: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return parts._replace(path="/" + dbname).geturl()
 
 
 @pytest.fixture(scope="session")
@@ -69,38 +63,16 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, initialised warehouse database for this test session (dropped afterwards)."""
-    from cxscore.warehouse import init_warehouse
-
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    dbname = f"cxtest_{worker}_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-    url = _with_database(pg_server_url, dbname)
-    init_warehouse(url)
-    try:
+    with scratch_database(pg_server_url, f"cxtest_{worker}") as url:
         yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        admin.close()
 
 
 @pytest.fixture
 def fresh_db(pg_server_url: str) -> Iterator[str]:
     """An empty (not initialised) database for one test, dropped afterwards."""
-    dbname = f"cxtest_fn_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(pg_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-    try:
-        yield _with_database(pg_server_url, dbname)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        admin.close()
+    with scratch_database(pg_server_url, "cxtest_fn", init=False) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
 
 from cxscore.settings import Settings, load_settings
+from tests.helpers import scratch_database
+
+__all__ = ["insert_world", "make_settings", "scratch_database"]
 
 HASH_KEY = "test-hmac-key"
 
@@ -697,26 +697,6 @@ def insert_world(
                         line + 1,
                     ),
                 )
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new initialised warehouse database on the test server, dropped afterwards."""
-    from cxscore.warehouse import init_warehouse
-
-    name = f"cxdbt_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(server_url)._replace(path="/" + name).geturl()
-    try:
-        init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
 
 
 def make_settings(state_dir: Path, **env: str) -> Settings:

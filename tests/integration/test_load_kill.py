@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from cxscore.extract import extract_source
 from cxscore.settings import load_settings
-from tests.helpers import query
+from tests.helpers import query, scratch_database
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -49,19 +48,8 @@ def _records(prefix: str, n: int) -> bytes:
 
 @pytest.fixture
 def clean_db(pg_server_url: str) -> Iterator[str]:
-    from urllib.parse import urlsplit
-
-    name = f"cxtest_clean_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    try:
-        yield urlsplit(pg_server_url)._replace(path="/" + name).geturl()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    with scratch_database(pg_server_url, "cxtest_clean", init=False) as url:
+        yield url
 
 
 def _copy_progress(url: str) -> int:

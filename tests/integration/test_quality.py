@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,32 +22,15 @@ from psycopg2.extras import execute_values
 
 from cxscore.quality import CheckOutcome, CheckResult, run_checks
 from cxscore.settings import ConfigError, Settings, load_settings
-from tests.helpers import query
+from tests.helpers import query, scratch_database
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@contextlib.contextmanager
-def _database(pg_server_url: str) -> Iterator[str]:
-    from urllib.parse import urlsplit
-
-    from cxscore.warehouse import init_warehouse
-
-    name = f"cxtest_quality_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(pg_server_url)._replace(path="/" + name).geturl()
-    try:
-        init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+def _database(pg_server_url: str) -> contextlib.AbstractContextManager[str]:
+    return scratch_database(pg_server_url, "cxtest_quality")
 
 
 def new_batch(url: str, source: str, stream: str) -> int:
