@@ -1,8 +1,24 @@
 -- Interaction-level derivations (scorecard.md): recontact / FCR look-ahead windows, the
--- linked survey scores, the moment class, attributed orders and completeness.
-with interactions as (
+-- linked survey scores, the moment class, attributed orders and completeness, for the
+-- interactions of this build's scope (int_facts_in_scope: all on a full build). The
+-- look-ahead reads each scoped customer's timeline from their earliest scoped interaction
+-- on; attributed orders come from fct_orders, already rebuilt for the orders in scope.
+with scope as (
+
+    select key as interaction_id from {{ ref('int_facts_in_scope') }} where entity = 'interaction'
+
+),
+
+mapped as (
 
     select * from {{ ref('int_interactions_mapped_to_touchpoints') }}
+
+),
+
+interactions as (
+
+    select * from mapped
+    where interaction_id in (select interaction_id from scope)
 
 ),
 
@@ -14,7 +30,26 @@ responses as (
 
 orders as (
 
-    select * from {{ ref('int_orders_attributed') }}
+    select * from {{ ref('fct_orders') }}
+
+),
+
+timeline_from as (
+
+    select customer_id, min(started_at) as started_from
+    from interactions
+    where customer_id is not null and started_at is not null
+    group by customer_id
+
+),
+
+timeline as (
+
+    select mapped.interaction_id, mapped.customer_id, mapped.started_at
+    from mapped
+    inner join timeline_from
+        on timeline_from.customer_id = mapped.customer_id
+        and mapped.started_at >= timeline_from.started_from
 
 ),
 
@@ -28,8 +63,7 @@ next_contact as (
             order by started_at
             range between interval '1 microsecond' following and unbounded following
         ) as next_started_at
-    from interactions
-    where customer_id is not null and started_at is not null
+    from timeline
 
 ),
 
@@ -59,7 +93,7 @@ attributed_orders as (
         min(currency) as attributed_currency_min,
         max(currency) as attributed_currency_max
     from orders
-    where attributed_interaction_id is not null
+    where attributed_interaction_id in (select interaction_id from scope)
     group by attributed_interaction_id
 
 ),

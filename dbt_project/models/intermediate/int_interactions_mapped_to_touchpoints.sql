@@ -1,11 +1,23 @@
 {{
     config(
-        materialized='table',
-        indexes=[{'columns': ['interaction_id'], 'unique': True}, {'columns': ['customer_id']}],
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['interaction_id'], 'unique': True},
+            {'columns': ['customer_id', 'started_at']},
+            {'columns': ['_changed_batch_id']},
+        ],
+        pre_hook=["{{ delete_rows_in_scope(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_cx__build_marks')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets', 'stg_zendesk__users', 'stg_amazon_connect__contact_records']) }}"],
     )
 }}
+-- depends_on: {{ ref('int_interactions_to_remap') }}
 
--- Materialised once per run: the facts, survey links and attribution all read it.
+-- The canonical interaction with its customer, segment and touchpoint; the facts, survey
+-- links and attribution read it. Incremental by scope: the pre-hook deletes the interactions
+-- listed in int_interactions_to_remap and this query inserts them again as they are now
+-- (int_interactions_unioned reads only those); _changed_batch_id marks what this build wrote.
 -- Touchpoint rules (seed touchpoint_rules): the lowest priority number that matches wins;
 -- no match -> unmapped_<channel>. Values compare exactly; match_value '*' = any non-empty
 -- value; source_system / channel '*' match anything; match_field '*' always matches.
@@ -78,7 +90,9 @@ final as (
         interactions.was_transferred,
         interactions.was_escalated,
         interactions.started_at,
-        interactions.ended_at
+        interactions.ended_at,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from interactions
     left join candidate_matches
         on candidate_matches.interaction_id = interactions.interaction_id

@@ -1,29 +1,40 @@
 -- The canonical interaction (sources.md): Zendesk tickets and inbound Amazon Connect
--- contacts in one shape. Customer and touchpoint are resolved downstream.
-with tickets as (
+-- contacts in one shape, for the interactions of this build's scope
+-- (int_interactions_to_remap: all of them on a full build, the touched ones on an
+-- incremental one). Customer and touchpoint are resolved downstream.
+with scope as (
 
-    select * from {{ ref('stg_zendesk__tickets') }} where not is_deleted
+    select interaction_id from {{ ref('int_interactions_to_remap') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('stg_zendesk__tickets') }}
+    where not is_deleted and interaction_id in (select interaction_id from scope)
 
 ),
 
 metric_sets as (
 
     select * from {{ ref('stg_zendesk__ticket_metric_sets') }}
+    where ticket_id in (select ticket_id from tickets)
 
 ),
 
 contacts as (
 
     select * from {{ ref('stg_amazon_connect__contact_records') }}
+    where interaction_id in (select interaction_id from scope)
 
 ),
 
 transfer_children as (
 
     select distinct previous_contact_id as contact_id
-    from contacts
+    from {{ ref('stg_amazon_connect__contact_records') }}
     where initiation_method in ('TRANSFER', 'QUEUE_TRANSFER')
-        and previous_contact_id is not null
+        and previous_contact_id in (select contact_id from contacts)
 
 ),
 

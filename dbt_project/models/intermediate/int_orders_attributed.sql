@@ -1,9 +1,17 @@
 -- Last-touch attribution (scorecard.md): for each non-cancelled order, the latest
 -- interaction of the same customer with started_at in [ordered_at - 7 days, ordered_at);
 -- ties on started_at break on the lower interaction_id.
-with orders as (
+-- Only the orders of this build's scope (int_facts_in_scope: all on a full build).
+with scope as (
+
+    select key as order_id from {{ ref('int_facts_in_scope') }} where entity = 'order'
+
+),
+
+orders as (
 
     select * from {{ ref('stg_crm__orders') }}
+    where order_id in (select order_id from scope)
 
 ),
 

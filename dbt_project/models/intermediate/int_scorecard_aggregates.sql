@@ -1,11 +1,44 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['period_grain', 'period_start', 'touchpoint_id', 'segment'], 'unique': True},
+        ],
+        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
+    )
+}}
+-- depends_on: {{ ref('int_scorecard_periods_in_scope') }}
+-- depends_on: {{ ref('int_scorecard_build_marks') }}
+
 -- Counts behind every scorecard metric, one row per touchpoint, period grain, period
 -- (business timezone) and segment (`all` plus the customer's segment) that has at least one
--- interaction or scored survey response. touchpoint_scorecard reads it with constant period
--- filters, which PostgreSQL pushes below the aggregation.
+-- interaction or scored survey response. Stored: an incremental run deletes (pre-hook) and
+-- recomputes only the periods in int_scorecard_periods_in_scope, reading the facts from the
+-- start of the earliest such period on (a constant bound, so PostgreSQL uses the started_at
+-- and submitted_at indexes); the scorecard reads the previous periods' counts from here.
+{% set since = none %}
+{% if is_incremental() and execute %}
+    {% set bound_sql %}
+        select cast(min(period_start) as text) from {{ ref('int_scorecard_periods_in_scope') }}
+    {% endset %}
+    {% set since = run_query(bound_sql).rows[0][0] %}
+{% endif %}
+{% set since_filter %}
+    {%- if since is none -%}false{%- else -%}
+    cast(cast('{{ since }}' as timestamp) at time zone '{{ var("business_timezone") }}' as timestamptz)
+    {%- endif -%}
+{% endset %}
+
 with interactions as (
 
     select * from {{ ref('fct_interactions') }}
     where started_at is not null
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}started_at >= {{ since_filter }}{% endif %}
+    {% endif %}
 
 ),
 
@@ -13,8 +46,19 @@ responses as (
 
     select * from {{ ref('fct_survey_responses') }}
     where is_scored and submitted_at is not null
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}submitted_at >= {{ since_filter }}{% endif %}
+    {% endif %}
 
 ),
+
+{% if is_incremental() %}
+scope as (
+
+    select period_grain, period_start from {{ ref('int_scorecard_periods_in_scope') }}
+
+),
+{% endif %}
 
 grains as (
 
@@ -35,13 +79,26 @@ interaction_periods as (
 
 ),
 
+interaction_periods_in_scope as (
+
+    select * from interaction_periods
+    {% if is_incremental() %}
+    where exists (
+        select 1 from scope
+        where scope.period_grain = interaction_periods.period_grain
+            and scope.period_start = interaction_periods.period_start
+    )
+    {% endif %}
+
+),
+
 interaction_segments as (
 
-    select interaction_periods.*, 'all' as segment_key
-    from interaction_periods
+    select interaction_periods_in_scope.*, 'all' as segment_key
+    from interaction_periods_in_scope
     union all
-    select interaction_periods.*, interaction_periods.segment as segment_key
-    from interaction_periods
+    select interaction_periods_in_scope.*, interaction_periods_in_scope.segment as segment_key
+    from interaction_periods_in_scope
 
 ),
 
@@ -94,13 +151,26 @@ response_periods as (
 
 ),
 
+response_periods_in_scope as (
+
+    select * from response_periods
+    {% if is_incremental() %}
+    where exists (
+        select 1 from scope
+        where scope.period_grain = response_periods.period_grain
+            and scope.period_start = response_periods.period_start
+    )
+    {% endif %}
+
+),
+
 response_segments as (
 
-    select response_periods.*, 'all' as segment_key
-    from response_periods
+    select response_periods_in_scope.*, 'all' as segment_key
+    from response_periods_in_scope
     union all
-    select response_periods.*, response_periods.segment as segment_key
-    from response_periods
+    select response_periods_in_scope.*, response_periods_in_scope.segment as segment_key
+    from response_periods_in_scope
 
 ),
 

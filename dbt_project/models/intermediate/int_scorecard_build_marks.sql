@@ -1,26 +1,11 @@
 {{ config(materialized='table') }}
 
 -- One row: what the scorecard will reflect once this build succeeds (the post-hook of
--- touchpoint_scorecard copies it into intermediate.cx_build_state): the highest safe load
--- batch, the latest fact change, and a hash of the seeds and vars the scorecard depends on.
-with touchpoints as (
+-- touchpoint_scorecard copies it into intermediate.cx_build_state): the build's safe load
+-- batch and configuration hash (stg_cx__build_marks) and the latest fact change.
+with marks as (
 
-    select string_agg(cast(t as {{ dbt.type_string() }}), '|' order by cast(t as {{ dbt.type_string() }})) as rows_text
-    from {{ ref('touchpoints') }} as t
-
-),
-
-rules as (
-
-    select string_agg(cast(r as {{ dbt.type_string() }}), '|' order by cast(r as {{ dbt.type_string() }})) as rows_text
-    from {{ ref('touchpoint_rules') }} as r
-
-),
-
-targets as (
-
-    select string_agg(cast(g as {{ dbt.type_string() }}), '|' order by cast(g as {{ dbt.type_string() }})) as rows_text
-    from {{ ref('scorecard_targets') }} as g
+    select * from {{ ref('stg_cx__build_marks') }}
 
 ),
 
@@ -39,17 +24,10 @@ fact_changes as (
 final as (
 
     select
-        {{ safe_max_batch_id(ref('stg_cx__batch_events'), ref('stg_cx__load_batches')) }}
-            as max_batch_id,
+        marks.max_batch_id,
         (select max(changed_at) from fact_changes) as max_changed_at,
-        md5(
-            coalesce((select rows_text from touchpoints), '') || '#'
-            || coalesce((select rows_text from rules), '') || '#'
-            || coalesce((select rows_text from targets), '') || '#'
-            || '{{ var("business_timezone") }}|{{ var("fcr_window_hours") }}|'
-            || '{{ var("recontact_window_hours") }}|{{ var("attribution_window_days") }}|'
-            || '{{ var("short_abandon_seconds") }}|{{ var("default_country") }}'
-        ) as config_hash
+        marks.config_hash
+    from marks
 
 )
 

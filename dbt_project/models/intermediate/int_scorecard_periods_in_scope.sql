@@ -4,10 +4,22 @@
 -- "Incremental builds"): periods of every fact row changed or deleted since the last
 -- scorecard build, of every raw row in a load batch the scorecard has not reflected, and of
 -- the look-back window on event time; plus each such period's successor (its prior_value
--- moved). A changed seed or var (configuration hash) puts every period in scope.
+-- moved), and the period of a changed interaction's possible predecessor (the transition into
+-- it is counted in the predecessor's period). A changed seed or var (configuration hash) puts every period in scope.
+{%- set consumers = ['int_scorecard_aggregates', 'touchpoint_scorecard', 'touchpoint_scorecard_wide', 'touchpoint_transitions'] %}
 with state as (
 
-    select * from intermediate.cx_build_state where model = 'touchpoint_scorecard'
+    -- what every consumer of this scope already reflects (the least of them); a consumer
+    -- without a state row, or built with another configuration, puts every period in scope
+    select
+        case when count(*) = {{ consumers | length }} then min(last_changed_at) end
+            as last_changed_at,
+        case when count(*) = {{ consumers | length }} then min(last_batch_id) end
+            as last_batch_id,
+        case when count(*) = {{ consumers | length }} and count(distinct config_hash) = 1
+            then min(config_hash) end as config_hash
+    from intermediate.cx_build_state
+    where model in ('{{ consumers | join("', '") }}')
 
 ),
 
@@ -42,6 +54,14 @@ changed_events as (
 
     union all
 
+    -- the transition into a changed interaction belongs to the period of the interaction
+    -- before it, up to the transition window earlier
+    select started_at - interval '{{ var("recontact_window_hours") }} hours'
+    from interactions
+    where _changed_at > (select changed_after from since)
+
+    union all
+
     select submitted_at
     from {{ ref('fct_survey_responses') }}
     where _changed_at > (select changed_after from since) or (select config_changed from since)
@@ -49,6 +69,12 @@ changed_events as (
     union all
 
     select event_at
+    from intermediate.cx_deleted_facts
+    where deleted_at > (select changed_after from since)
+
+    union all
+
+    select event_at - interval '{{ var("recontact_window_hours") }} hours'
     from intermediate.cx_deleted_facts
     where deleted_at > (select changed_after from since)
 

@@ -1,9 +1,17 @@
 -- Survey responses with their interaction, customer, segment and touchpoint (sources.md):
 -- the linked interaction wins; else the e-mail match and a valid embedded touchpoint; else
 -- unmapped_other.
-with responses as (
+-- Only the responses of this build's scope (int_facts_in_scope: all on a full build).
+with scope as (
+
+    select key as response_id from {{ ref('int_facts_in_scope') }} where entity = 'response'
+
+),
+
+responses as (
 
     select * from {{ ref('stg_qualtrics__responses') }}
+    where response_id in (select response_id from scope)
 
 ),
 

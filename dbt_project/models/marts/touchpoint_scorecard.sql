@@ -9,7 +9,7 @@
             {'columns': ['period_grain', 'period_start']},
         ],
         pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
-        post_hook=["{{ record_build_state('touchpoint_scorecard', ref('int_scorecard_build_marks')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
     )
 }}
 -- depends_on: {{ ref('int_scorecard_periods_in_scope') }}

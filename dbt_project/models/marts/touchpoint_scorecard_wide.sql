@@ -1,17 +1,33 @@
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
         contract={'enforced': true},
-        indexes=[{'columns': ['touchpoint_id', 'period_grain', 'period_start', 'segment'], 'unique': True}],
+        indexes=[
+            {'columns': ['touchpoint_id', 'period_grain', 'period_start', 'segment'], 'unique': True},
+            {'columns': ['period_grain', 'period_start']},
+        ],
+        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
     )
 }}
+-- depends_on: {{ ref('int_scorecard_periods_in_scope') }}
+-- depends_on: {{ ref('int_scorecard_build_marks') }}
 
 -- The scorecard for dashboards (scorecard.md): one row per touchpoint, grain, period and
 -- segment, one column per metric value, the status of each perspective (the worst of its
 -- metrics' green/amber/red, else no_data) and the overall status (the worst perspective).
+-- Incremental like the long table: only the periods in int_scorecard_periods_in_scope.
 with scorecard as (
 
-    select * from {{ ref('touchpoint_scorecard') }}
+    select * from {{ ref('touchpoint_scorecard') }} as s
+    {% if is_incremental() %}
+    where exists (
+        select 1 from {{ ref('int_scorecard_periods_in_scope') }} as scope
+        where scope.period_grain = s.period_grain and scope.period_start = s.period_start
+    )
+    {% endif %}
 
 ),
 

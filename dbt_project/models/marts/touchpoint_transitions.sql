@@ -1,18 +1,36 @@
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
         contract={'enforced': true},
         indexes=[{'columns': ['period_grain', 'period_start', 'from_touchpoint_id', 'to_touchpoint_id'], 'unique': True}],
+        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
     )
 }}
+-- depends_on: {{ ref('int_scorecard_periods_in_scope') }}
+-- depends_on: {{ ref('int_scorecard_build_marks') }}
+{% set since = none %}
+{% if is_incremental() and execute %}
+    {% set bound_sql %}
+        select cast(min(period_start) as text) from {{ ref('int_scorecard_periods_in_scope') }}
+    {% endset %}
+    {% set since = run_query(bound_sql).rows[0][0] %}
+{% endif %}
 
 -- Touchpoint-to-touchpoint hand-overs (scorecard.md): an interaction of a known customer
 -- whose next interaction (same customer, next started_at, ties by interaction_id) starts
--- within 24 hours; grain: the first interaction's period.
+-- within 24 hours; grain: the first interaction's period. Incremental like the scorecard:
+-- only the periods in int_scorecard_periods_in_scope, from the interactions that start in or
+-- after the earliest of them (the next interaction is always later).
 with interactions as (
 
     select * from {{ ref('fct_interactions') }}
     where customer_id is not null and started_at is not null
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}started_at >= cast(cast('{{ since }}' as timestamp) at time zone '{{ var("business_timezone") }}' as timestamptz){% endif %}
+    {% endif %}
 
 ),
 
@@ -54,6 +72,13 @@ bucketed as (
         transitions.*
     from transitions
     cross join grains
+    {% if is_incremental() %}
+    where exists (
+        select 1 from {{ ref('int_scorecard_periods_in_scope') }} as scope
+        where scope.period_grain = grains.period_grain
+            and scope.period_start = {{ period_start('grains.period_grain', 'transitions.started_at') }}
+    )
+    {% endif %}
 
 ),
 

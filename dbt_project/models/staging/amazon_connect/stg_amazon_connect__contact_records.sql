@@ -1,6 +1,33 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='contact_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['contact_id'], 'unique': True},
+            {'columns': ['interaction_id'], 'unique': True},
+            {'columns': ['_changed_batch_id']},
+            {'columns': ['previous_contact_id']},
+            {'columns': ['customer_phone_hash']},
+            {'columns': ['customer_email_hash']},
+            {'columns': ['_source_file']},
+        ],
+        post_hook=[
+            "{{ delete_rows_of_reloaded_files(ref('stg_cx__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+        ],
+    )
+}}
+{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+
+-- Incremental: a run re-stages only the records touched by new load batches (macro
+-- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
+-- intermediate layer which records this build (re)wrote.
+
 with source as (
 
-    select * from {{ source('raw', 'amazon_connect__contact_records') }}
+    {{ staging_rows_to_restage(source('raw', 'amazon_connect__contact_records'), 'contact_id', 'contact_id', state, from_files=true) }}
 
 ),
 
@@ -56,7 +83,10 @@ final as (
         initiation_timestamp as initiated_at,
         disconnect_timestamp as disconnected_at,
         last_update_timestamp as last_updated_at,
-        _batch_id
+        _batch_id,
+        _source_file,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from latest
 
 )

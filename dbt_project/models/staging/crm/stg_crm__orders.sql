@@ -1,6 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['order_id'], 'unique': True},
+            {'columns': ['_changed_batch_id']},
+            {'columns': ['customer_email_hash']},
+            {'columns': ['_source_file']},
+        ],
+        post_hook=[
+            "{{ delete_rows_of_reloaded_files(ref('stg_cx__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+        ],
+    )
+}}
+{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+
+-- Incremental: a run re-stages only the records touched by new load batches (macro
+-- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
+-- intermediate layer which records this build (re)wrote.
+
 with source as (
 
-    select * from {{ source('raw', 'crm__orders') }}
+    {{ staging_rows_to_restage(source('raw', 'crm__orders'), 'order_id', 'order_id', state, from_files=true) }}
 
 ),
 
@@ -27,7 +51,10 @@ final as (
         lower(trim(status)) = 'cancelled' as is_cancelled,
         ordered_at,
         updated_at,
-        _batch_id
+        _batch_id,
+        _source_file,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from latest
 
 )

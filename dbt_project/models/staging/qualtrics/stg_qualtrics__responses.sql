@@ -1,6 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='response_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['response_id'], 'unique': True},
+            {'columns': ['_changed_batch_id']},
+            {'columns': ['interaction_id']},
+            {'columns': ['customer_email_hash']},
+            {'columns': ['_source_file']},
+        ],
+        post_hook=[
+            "{{ delete_rows_of_reloaded_files(ref('stg_cx__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+        ],
+    )
+}}
+{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+
+-- Incremental: a run re-stages only the records touched by new load batches (macro
+-- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
+-- intermediate layer which records this build (re)wrote.
+
 with source as (
 
-    select * from {{ source('raw', 'qualtrics__responses') }}
+    {{ staging_rows_to_restage(source('raw', 'qualtrics__responses'), 'response_id', 'response_id', state, from_files=true) }}
 
 ),
 
@@ -31,7 +56,8 @@ answers as (
         trim(finished) in ('1', 'true', 'True', 'TRUE') as is_finished,
         trim(status) as response_status,
         end_date,
-        _batch_id
+        _batch_id,
+        _source_file
     from latest
 
 ),
@@ -61,7 +87,10 @@ final as (
             as is_ces_invalid,
         has_comment,
         end_date as submitted_at,
-        _batch_id
+        _batch_id,
+        _source_file,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from answers
 
 )

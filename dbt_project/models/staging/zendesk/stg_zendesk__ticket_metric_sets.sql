@@ -1,6 +1,27 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='ticket_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['ticket_id'], 'unique': True},
+            {'columns': ['_changed_batch_id']},
+        ],
+        post_hook=[
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+        ],
+    )
+}}
+{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+
+-- Incremental: a run re-stages only the records touched by new load batches (macro
+-- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
+-- intermediate layer which records this build (re)wrote.
+
 with source as (
 
-    select * from {{ source('raw', 'zendesk__ticket_metric_sets') }}
+    {{ staging_rows_to_restage(source('raw', 'zendesk__ticket_metric_sets'), 'ticket_id', 'ticket_id', state) }}
 
 ),
 
@@ -27,7 +48,9 @@ final as (
         {{ to_timestamp_utc(json_text('payload', 'solved_at')) }} as solved_at,
         created_at,
         updated_at,
-        _batch_id
+        _batch_id,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from latest
 
 )

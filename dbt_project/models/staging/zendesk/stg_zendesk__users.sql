@@ -1,6 +1,28 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='user_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['user_id'], 'unique': True},
+            {'columns': ['customer_id'], 'unique': True},
+            {'columns': ['_changed_batch_id']},
+        ],
+        post_hook=[
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+        ],
+    )
+}}
+{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+
+-- Incremental: a run re-stages only the records touched by new load batches (macro
+-- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
+-- intermediate layer which records this build (re)wrote.
+
 with source as (
 
-    select * from {{ source('raw', 'zendesk__users') }}
+    {{ staging_rows_to_restage(source('raw', 'zendesk__users'), 'id', 'user_id', state) }}
 
 ),
 
@@ -27,7 +49,9 @@ final as (
         ) as segment,
         created_at,
         updated_at,
-        _batch_id
+        _batch_id,
+        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+            as _changed_batch_id
     from latest
 
 )

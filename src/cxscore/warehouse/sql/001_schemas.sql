@@ -151,6 +151,14 @@ create index if not exists qualtrics__responses_file on raw.qualtrics__responses
 create index if not exists crm__orders_batch on raw.crm__orders (_batch_id);
 create index if not exists crm__orders_file on raw.crm__orders (_source_file);
 create index if not exists rejected_rows_file on raw.rejected_rows (_source_file);
+-- Record keys: an incremental dbt build re-reads every stored version of the records that a
+-- new load batch touched (the staging models pick the latest version per key).
+create index if not exists zendesk__tickets_id on raw.zendesk__tickets (id);
+create index if not exists zendesk__ticket_metric_sets_ticket on raw.zendesk__ticket_metric_sets (ticket_id);
+create index if not exists zendesk__users_id on raw.zendesk__users (id);
+create index if not exists amazon_connect__contact_records_contact on raw.amazon_connect__contact_records (contact_id);
+create index if not exists qualtrics__responses_response on raw.qualtrics__responses (response_id);
+create index if not exists crm__orders_order on raw.crm__orders (order_id);
 
 -- ---------------------------------------------------------------- quality
 create table if not exists quality.check_results (
