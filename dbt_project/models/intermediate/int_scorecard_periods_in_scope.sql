@@ -6,7 +6,7 @@
 -- the look-back window on event time; plus each such period's successor (its prior_value
 -- moved), and the period of a changed interaction's possible predecessor (the transition into
 -- it is counted in the predecessor's period). A changed seed or var (configuration hash) puts every period in scope.
-{%- set consumers = ['int_scorecard_aggregates', 'touchpoint_scorecard', 'touchpoint_scorecard_wide', 'touchpoint_transitions'] %}
+{%- set consumers = ['int_scorecard_day_aggregates', 'touchpoint_scorecard', 'touchpoint_scorecard_wide', 'touchpoint_transitions'] %}
 with state as (
 
     -- what every consumer of this scope already reflects (the least of them); a consumer

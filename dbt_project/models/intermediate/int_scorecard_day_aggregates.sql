@@ -1,0 +1,249 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['period_start', 'touchpoint_id', 'segment'], 'unique': True},
+        ],
+        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
+        post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
+    )
+}}
+-- depends_on: {{ ref('int_scorecard_periods_in_scope') }}
+-- depends_on: {{ ref('int_scorecard_build_marks') }}
+
+-- Additive counts and sums behind every scorecard metric per touchpoint, business day and
+-- segment (`all` plus the customer's segment), for days with at least one interaction or
+-- scored survey response; int_scorecard_aggregates rolls them up into weeks and months.
+-- Stored: an incremental run deletes (pre-hook) and recomputes only the days in
+-- int_scorecard_periods_in_scope, reading the facts from the earliest such day on (a
+-- constant bound, so PostgreSQL uses the started_at and submitted_at indexes). A day is a
+-- business-timezone date, so weeks and months are whole sets of days, across DST changes.
+{% set since = none %}
+{% if is_incremental() and execute %}
+    {% set bound_sql %}
+        select cast(min(period_start) as text) from {{ ref('int_scorecard_periods_in_scope') }}
+        where period_grain = 'day'
+    {% endset %}
+    {% set since = run_query(bound_sql).rows[0][0] %}
+{% endif %}
+{% set since_filter %}
+    {%- if since is none -%}false{%- else -%}
+    cast(cast('{{ since }}' as timestamp) at time zone '{{ var("business_timezone") }}' as timestamptz)
+    {%- endif -%}
+{% endset %}
+
+with interactions as (
+
+    select * from {{ ref('fct_interactions') }}
+    where started_at is not null
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}started_at >= {{ since_filter }}{% endif %}
+    {% endif %}
+
+),
+
+responses as (
+
+    select * from {{ ref('fct_survey_responses') }}
+    where is_scored and submitted_at is not null
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}submitted_at >= {{ since_filter }}{% endif %}
+    {% endif %}
+
+),
+
+{% if is_incremental() %}
+scope as (
+
+    select period_grain, period_start from {{ ref('int_scorecard_periods_in_scope') }}
+    where period_grain = 'day'
+
+),
+{% endif %}
+
+grains as (
+
+    select 'day' as period_grain
+
+),
+
+interaction_periods as (
+
+    select
+        interactions.*,
+        grains.period_grain,
+        {{ period_start('grains.period_grain', 'interactions.started_at') }} as period_start
+    from interactions
+    cross join grains
+
+),
+
+interaction_periods_in_scope as (
+
+    select * from interaction_periods
+    {% if is_incremental() %}
+    where exists (
+        select 1 from scope
+        where scope.period_grain = interaction_periods.period_grain
+            and scope.period_start = interaction_periods.period_start
+    )
+    {% endif %}
+
+),
+
+interaction_segments as (
+
+    select interaction_periods_in_scope.*, 'all' as segment_key
+    from interaction_periods_in_scope
+    union all
+    select interaction_periods_in_scope.*, interaction_periods_in_scope.segment as segment_key
+    from interaction_periods_in_scope
+
+),
+
+interaction_aggregates as (
+
+    select
+        interaction_segments.touchpoint_id,
+        interaction_segments.period_grain,
+        interaction_segments.period_start,
+        interaction_segments.segment_key as segment,
+        count(*) as n_interactions,
+        sum(case when moment_class = 'problematic' then 1 else 0 end) as n_problematic,
+        count(first_response_seconds) as n_first_response,
+        sum(first_response_seconds) as sum_first_response,
+        sum(case when was_queued and not is_short_abandon then 1 else 0 end) as n_queued,
+        sum(case when was_queued and not is_short_abandon and was_abandoned then 1 else 0 end)
+            as n_abandoned,
+        sum(case when channel = 'phone' then 1 else 0 end) as n_phone,
+        sum(case when channel = 'phone' and was_contained then 1 else 0 end) as n_contained,
+        count(handle_seconds) as n_handle,
+        sum(handle_seconds) as sum_handle,
+        sum(case when has_known_customer then 1 else 0 end) as n_known,
+        sum(case when has_known_customer and recontact_24h then 1 else 0 end) as n_recontact_24h,
+        sum(case when is_handled and has_known_customer then 1 else 0 end) as n_handled_known,
+        sum(case when first_contact_resolved then 1 else 0 end) as n_fcr,
+        sum(case when is_handled then 1 else 0 end) as n_handled,
+        sum(case when is_handled and (was_transferred or was_escalated) then 1 else 0 end)
+            as n_escalated,
+        sum(case when has_known_customer and is_assisted_conversion then 1 else 0 end)
+            as n_converted,
+        sum(attributed_orders) as n_attributed_orders,
+        sum(attributed_refunds) as n_attributed_refunds,
+        sum(attributed_amount) as sum_attributed_amount,
+        min(attributed_currency_min) as currency_min,
+        max(attributed_currency_max) as currency_max,
+        sum(case when is_complete then 1 else 0 end) as n_complete
+    from interaction_segments
+    group by 1, 2, 3, 4
+
+),
+
+response_periods as (
+
+    select
+        responses.*,
+        grains.period_grain,
+        {{ period_start('grains.period_grain', 'responses.submitted_at') }} as period_start
+    from responses
+    cross join grains
+
+),
+
+response_periods_in_scope as (
+
+    select * from response_periods
+    {% if is_incremental() %}
+    where exists (
+        select 1 from scope
+        where scope.period_grain = response_periods.period_grain
+            and scope.period_start = response_periods.period_start
+    )
+    {% endif %}
+
+),
+
+response_segments as (
+
+    select response_periods_in_scope.*, 'all' as segment_key
+    from response_periods_in_scope
+    union all
+    select response_periods_in_scope.*, response_periods_in_scope.segment as segment_key
+    from response_periods_in_scope
+
+),
+
+response_aggregates as (
+
+    select
+        response_segments.touchpoint_id,
+        response_segments.period_grain,
+        response_segments.period_start,
+        response_segments.segment_key as segment,
+        count(*) as n_responses,
+        sum(case when is_linked then 1 else 0 end) as n_linked,
+        count(csat) as n_csat,
+        sum(case when csat in (4, 5) then 1 else 0 end) as n_csat_satisfied,
+        count(nps) as n_nps,
+        sum(case when nps >= 9 then 1 else 0 end) as n_promoters,
+        sum(case when nps <= 6 then 1 else 0 end) as n_detractors,
+        count(ces) as n_ces,
+        sum(cast(ces as numeric)) as sum_ces,
+        sum(cast(ces as numeric) * cast(ces as numeric)) as sum_ces_squared
+    from response_segments
+    group by 1, 2, 3, 4
+
+),
+
+keyed as (
+
+    select
+        coalesce(i.touchpoint_id, r.touchpoint_id) as touchpoint_id,
+        coalesce(i.period_grain, r.period_grain) as period_grain,
+        coalesce(i.period_start, r.period_start) as period_start,
+        coalesce(i.segment, r.segment) as segment,
+        coalesce(i.n_interactions, 0) as n_interactions,
+        coalesce(i.n_problematic, 0) as n_problematic,
+        coalesce(i.n_first_response, 0) as n_first_response,
+        i.sum_first_response,
+        coalesce(i.n_queued, 0) as n_queued,
+        coalesce(i.n_abandoned, 0) as n_abandoned,
+        coalesce(i.n_phone, 0) as n_phone,
+        coalesce(i.n_contained, 0) as n_contained,
+        coalesce(i.n_handle, 0) as n_handle,
+        i.sum_handle,
+        coalesce(i.n_known, 0) as n_known,
+        coalesce(i.n_recontact_24h, 0) as n_recontact_24h,
+        coalesce(i.n_handled_known, 0) as n_handled_known,
+        coalesce(i.n_fcr, 0) as n_fcr,
+        coalesce(i.n_handled, 0) as n_handled,
+        coalesce(i.n_escalated, 0) as n_escalated,
+        coalesce(i.n_converted, 0) as n_converted,
+        coalesce(i.n_attributed_orders, 0) as n_attributed_orders,
+        coalesce(i.n_attributed_refunds, 0) as n_attributed_refunds,
+        i.sum_attributed_amount,
+        i.currency_min,
+        i.currency_max,
+        coalesce(i.n_complete, 0) as n_complete,
+        coalesce(r.n_responses, 0) as n_responses,
+        coalesce(r.n_linked, 0) as n_linked,
+        coalesce(r.n_csat, 0) as n_csat,
+        coalesce(r.n_csat_satisfied, 0) as n_csat_satisfied,
+        coalesce(r.n_nps, 0) as n_nps,
+        coalesce(r.n_promoters, 0) as n_promoters,
+        coalesce(r.n_detractors, 0) as n_detractors,
+        coalesce(r.n_ces, 0) as n_ces,
+        r.sum_ces,
+        r.sum_ces_squared
+    from interaction_aggregates as i
+    full outer join response_aggregates as r
+        on r.touchpoint_id = i.touchpoint_id
+        and r.period_grain = i.period_grain
+        and r.period_start = i.period_start
+        and r.segment = i.segment
+
+)
+
+select * from keyed
