@@ -2,8 +2,10 @@
 
 The hand-made world is loaded in three batches (late metric sets, a ticket deleted later, a
 duplicate contact copy, survey responses for earlier calls, an order refunded later, a
-customer whose segment changes and one who gains a phone number); the warehouse is built
-incrementally after each batch and compared, row by row, with a full refresh over all data.
+customer whose segment changes and one who gains a phone number), then a fourth batch
+replaces a landing file (the loader deletes the file's rows and loads its new version, here
+without contact C4); the warehouse is built incrementally after each batch and compared, row
+by row, with a full refresh over all data.
 """
 
 from __future__ import annotations
@@ -75,6 +77,27 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+def replace_contact_file(url: str, path: str, dropped: str, batch: int) -> None:
+    """What the loader does with a changed landing file: its rows are deleted and the new
+    version (here: the same records without `dropped`) is loaded under a new batch."""
+    query(
+        url,
+        "insert into raw.amazon_connect__contact_records (contact_id, channel,"
+        " initiation_method, initiation_timestamp, disconnect_timestamp,"
+        " last_update_timestamp, payload, _batch_id, _source_file, _line)"
+        " select contact_id, channel, initiation_method, initiation_timestamp,"
+        " disconnect_timestamp, last_update_timestamp, payload, %(batch)s, _source_file, _line"
+        " from raw.amazon_connect__contact_records"
+        " where _source_file = %(path)s and contact_id <> %(dropped)s;"
+        "delete from raw.amazon_connect__contact_records"
+        " where _source_file = %(path)s and _batch_id < %(batch)s;"
+        "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read,"
+        " rows_loaded, rows_rejected, batch_id) values ('amazon_connect', %(path)s, 1, 'x',"
+        " 0, 0, 0, %(batch)s) on conflict (source, path) do update set batch_id = %(batch)s",
+        {"path": path, "dropped": dropped, "batch": batch},
+    )
+
+
 def _table(url: str, name: str, key: str) -> list[tuple[Any, ...]]:
     columns = [
         c
@@ -129,6 +152,16 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
         ) == [("all",), ("gold",)]
         assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
                      " = 'zendesk:104'") == [(0,)]  # fmt: skip
+        # batch 4: ctr-2.jsonl is delivered again without C4
+        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+                     " = 'connect:C4'") == [(1,)]  # fmt: skip
+        replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
+        summary = build_models(settings, url=url)
+        assert summary["tests_failed"] == 0, summary["failures"]
+        assert query(url, "select count(*) from staging.stg_amazon_connect__contact_records"
+                     " where contact_id = 'C4'") == [(0,)]  # fmt: skip
+        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+                     " = 'connect:C4'") == [(0,)]  # fmt: skip
         for name, key in {**SCORECARD_TABLES, **FACT_TABLES}.items():
             incremental[name] = _table(url, name, key)
         # a run with nothing new changes nothing
@@ -138,6 +171,7 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
 
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
+        replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
         build_models(world.make_settings(tmp_path / "full"), url=url, full_refresh=True)
         for name, key in {**SCORECARD_TABLES, **FACT_TABLES}.items():
             full = _table(url, name, key)
