@@ -2,7 +2,10 @@
     {#- on-run-start: the small bookkeeping tables of the incremental build (idempotent).
         cx_build_state: per incremental consumer, what it has already reflected (load batch
         id, fact change time, configuration hash). cx_deleted_facts: event times of fact rows
-        removed by an incremental run, so that their scorecard periods are recomputed. -#}
+        removed by an incremental run, so that their scorecard periods are recomputed.
+        cx_removed_records: keys an incremental staging or canonical model removed (a record
+        of a replaced file, a deleted ticket), with the build's batch watermark, so that the
+        next layer removes them too without comparing whole tables. -#}
     create schema if not exists intermediate;
     create table if not exists intermediate.cx_build_state (
         model           text primary key,
@@ -11,6 +14,14 @@
         config_hash     text,
         updated_at      timestamptz not null default now()
     );
+    create table if not exists intermediate.cx_removed_records (
+        model       text        not null,
+        key         text        not null,
+        batch_id    bigint      not null,
+        removed_at  timestamptz not null default now()
+    );
+    create index if not exists cx_removed_records_batch
+        on intermediate.cx_removed_records (model, batch_id);
     create table if not exists intermediate.cx_deleted_facts (
         model       text        not null,
         event_at    timestamptz,

@@ -11,7 +11,8 @@
 -- (scorecard.md, "Incremental builds"). Full build: all of them. Incremental, driven by the
 -- records (re)written since the facts' last build (_changed_batch_id) and the facts' previous
 -- state:
--- - touched interactions (new, changed, re-identified, re-mapped, vanished), touched orders
+-- - touched interactions (new, changed, re-identified, re-mapped, removed: the log
+--   intermediate.cx_removed_records), touched orders
 --   and touched responses, each with its old and new customer and event time;
 -- - per customer the earliest affected instant: a touched interaction's start minus the
 --   longest look-ahead window (recontact / FCR), a touched order's time minus the attribution
@@ -83,6 +84,16 @@ previous_responses as (
 
 ),
 
+removed as (
+
+    -- records the canonical / staging layer removed since the facts' last build (a deleted
+    -- ticket, a record of a replaced file)
+    select model, key
+    from intermediate.cx_removed_records
+    where batch_id > {{ state.batch_after }}
+
+),
+
 changed_users as (
 
     select customer_id, email_hash
@@ -113,9 +124,9 @@ touched_interactions as (
     select previous_interactions.interaction_id, previous_interactions.customer_id,
         previous_interactions.started_at
     from previous_interactions
-    where not exists (
-        select 1 from mapped where mapped.interaction_id = previous_interactions.interaction_id
-    )
+    inner join removed
+        on removed.model = 'int_interactions_mapped_to_touchpoints'
+        and removed.key = previous_interactions.interaction_id
 
 ),
 
@@ -139,7 +150,8 @@ touched_orders as (
 
     select previous_orders.order_id, previous_orders.customer_id, previous_orders.ordered_at
     from previous_orders
-    where not exists (select 1 from orders where orders.order_id = previous_orders.order_id)
+    inner join removed
+        on removed.model = 'stg_crm__orders' and removed.key = previous_orders.order_id
 
 ),
 
@@ -160,9 +172,9 @@ touched_responses as (
 
     select previous_responses.response_id, previous_responses.claimed_interaction_id
     from previous_responses
-    where not exists (
-        select 1 from responses where responses.response_id = previous_responses.response_id
-    )
+    inner join removed
+        on removed.model = 'stg_qualtrics__responses'
+        and removed.key = previous_responses.response_id
 
 ),
 

@@ -9,7 +9,10 @@
             {'columns': ['_changed_batch_id']},
         ],
         pre_hook=["{{ delete_rows_in_scope(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_cx__build_marks')) }}"],
-        post_hook=["{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets', 'stg_zendesk__users', 'stg_amazon_connect__contact_records']) }}"],
+        post_hook=[
+            "{{ log_removed_records(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_cx__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets', 'stg_zendesk__users', 'stg_amazon_connect__contact_records']) }}",
+        ],
     )
 }}
 -- depends_on: {{ ref('int_interactions_to_remap') }}

@@ -54,7 +54,7 @@ users as (
 
 previous as (
 
-    select interaction_id, source_system, customer_id from {{ previous }}
+    select interaction_id, customer_id from {{ previous }}
 
 ),
 
@@ -127,12 +127,10 @@ final as (
 
     union
 
-    select previous.interaction_id
-    from previous
-    where previous.source_system = 'amazon_connect'
-        and not exists (
-            select 1 from contacts where contacts.interaction_id = previous.interaction_id
-        )
+    select 'connect:' || removed.key
+    from intermediate.cx_removed_records as removed
+    where removed.model = 'stg_amazon_connect__contact_records'
+        and removed.batch_id > {{ state.batch_after }}
 
 )
 

@@ -12,7 +12,7 @@
             {'columns': ['_source_file']},
         ],
         post_hook=[
-            "{{ delete_rows_of_reloaded_files(ref('stg_cx__build_marks')) }}",
+            "{{ delete_rows_of_reloaded_files('response_id', ref('stg_cx__build_marks')) }}",
             "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
         ],
     )
