@@ -40,44 +40,46 @@ final as (
 
 {% else %}
 
-mapped as (
+-- Import CTEs of big tables are NOT MATERIALIZED (PostgreSQL 12+): a CTE referenced
+-- twice would otherwise be copied whole before the key filters apply.
+mapped as not materialized (
 
     select * from {{ ref('int_interactions_mapped_to_touchpoints') }}
 
 ),
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('stg_crm__orders') }}
 
 ),
 
-responses as (
+responses as not materialized (
 
     select * from {{ ref('stg_qualtrics__responses') }}
 
 ),
 
-identities as (
+identities as not materialized (
 
     select * from {{ ref('int_customer_identities_resolved') }}
 
 ),
 
-previous_interactions as (
+previous_interactions as not materialized (
 
     select interaction_id, customer_id, started_at from {{ previous_relation('fct_interactions') }}
 
 ),
 
-previous_orders as (
+previous_orders as not materialized (
 
     select order_id, customer_id, ordered_at, attributed_interaction_id
     from {{ previous_relation('fct_orders') }}
 
 ),
 
-previous_responses as (
+previous_responses as not materialized (
 
     select response_id, claimed_interaction_id, customer_id
     from {{ previous_relation('fct_survey_responses') }}

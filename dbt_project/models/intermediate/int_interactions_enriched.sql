@@ -9,7 +9,9 @@ with scope as (
 
 ),
 
-mapped as (
+-- Import CTEs of big tables are NOT MATERIALIZED (PostgreSQL 12+): a CTE referenced
+-- twice would otherwise be copied whole before the key filters apply.
+mapped as not materialized (
 
     select * from {{ ref('int_interactions_mapped_to_touchpoints') }}
 

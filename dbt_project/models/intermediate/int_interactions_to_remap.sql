@@ -28,31 +28,33 @@ final as (
 
 {% else %}
 
-tickets as (
+-- Import CTEs of big tables are NOT MATERIALIZED (PostgreSQL 12+): a CTE referenced
+-- twice would otherwise be copied whole before the key filters apply.
+tickets as not materialized (
 
     select ticket_id, interaction_id, requester_id from {{ ref('stg_zendesk__tickets') }}
 
 ),
 
-metric_sets as (
+metric_sets as not materialized (
 
     select ticket_id, _changed_batch_id from {{ ref('stg_zendesk__ticket_metric_sets') }}
 
 ),
 
-contacts as (
+contacts as not materialized (
 
     select * from {{ ref('stg_amazon_connect__contact_records') }}
 
 ),
 
-users as (
+users as not materialized (
 
     select * from {{ ref('stg_zendesk__users') }}
 
 ),
 
-previous as (
+previous as not materialized (
 
     select interaction_id, customer_id from {{ previous }}
 
