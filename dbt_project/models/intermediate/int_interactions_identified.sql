@@ -1,18 +1,19 @@
 -- Identity resolution (sources.md): tickets through their requester (a Zendesk user),
 -- calls through the E.164 phone, chats and e-mails through the e-mail; unmatched -> null.
+-- The lookup tables are read twice each: NOT MATERIALIZED keeps them as index lookups.
 with interactions as (
 
     select * from {{ ref('int_interactions_unioned') }}
 
 ),
 
-users as (
+users as not materialized (
 
     select * from {{ ref('stg_zendesk__users') }}
 
 ),
 
-identities as (
+identities as not materialized (
 
     select * from {{ ref('int_customer_identities_resolved') }}
 
