@@ -20,26 +20,14 @@
 -- int_scorecard_periods_in_scope, reading the facts from the earliest such day on (a
 -- constant bound, so PostgreSQL uses the started_at and submitted_at indexes). A day is a
 -- business-timezone date, so weeks and months are whole sets of days, across DST changes.
-{% set since = none %}
-{% if is_incremental() and execute %}
-    {% set bound_sql %}
-        select cast(min(period_start) as text) from {{ ref('int_scorecard_periods_in_scope') }}
-        where period_grain = 'day'
-    {% endset %}
-    {% set since = run_query(bound_sql).rows[0][0] %}
-{% endif %}
-{% set since_filter %}
-    {%- if since is none -%}false{%- else -%}
-    cast(cast('{{ since }}' as timestamp) at time zone '{{ var("business_timezone") }}' as timestamptz)
-    {%- endif -%}
-{% endset %}
+{% set since = scope_start(ref('int_scorecard_periods_in_scope'), 'day') if is_incremental() else none %}
 
 with interactions as (
 
     select * from {{ ref('fct_interactions') }}
     where started_at is not null
     {% if is_incremental() %}
-        and {% if since is none %}false{% else %}started_at >= {{ since_filter }}{% endif %}
+        and {% if since is none %}false{% else %}started_at >= {{ since }}{% endif %}
     {% endif %}
 
 ),
@@ -49,7 +37,7 @@ responses as (
     select * from {{ ref('fct_survey_responses') }}
     where is_scored and submitted_at is not null
     {% if is_incremental() %}
-        and {% if since is none %}false{% else %}submitted_at >= {{ since_filter }}{% endif %}
+        and {% if since is none %}false{% else %}submitted_at >= {{ since }}{% endif %}
     {% endif %}
 
 ),

@@ -11,13 +11,7 @@
 }}
 -- depends_on: {{ ref('int_scorecard_periods_in_scope') }}
 -- depends_on: {{ ref('int_scorecard_build_marks') }}
-{% set since = none %}
-{% if is_incremental() and execute %}
-    {% set bound_sql %}
-        select cast(min(period_start) as text) from {{ ref('int_scorecard_periods_in_scope') }}
-    {% endset %}
-    {% set since = run_query(bound_sql).rows[0][0] %}
-{% endif %}
+{% set since = scope_start(ref('int_scorecard_periods_in_scope')) if is_incremental() else none %}
 
 -- Touchpoint-to-touchpoint hand-overs (scorecard.md): an interaction of a known customer
 -- whose next interaction (same customer, next started_at, ties by interaction_id) starts
@@ -29,7 +23,7 @@ with interactions as (
     select * from {{ ref('fct_interactions') }}
     where customer_id is not null and started_at is not null
     {% if is_incremental() %}
-        and {% if since is none %}false{% else %}started_at >= cast(cast('{{ since }}' as timestamp) at time zone '{{ var("business_timezone") }}' as timestamptz){% endif %}
+        and {% if since is none %}false{% else %}started_at >= {{ since }}{% endif %}
     {% endif %}
 
 ),
