@@ -25,6 +25,7 @@ from cxscore.airflow_support import (  # stdlib-only module: light at parse time
     dbt_manifest_path,
     dbt_project_dir,
     raw_asset_uri,
+    relay_only_watched_nodes,
 )
 
 POOL = "cx_warehouse"
@@ -208,11 +209,18 @@ def cx_scorecard() -> None:
     # The per-node sensors start once the producer's single `dbt build` has finished and read
     # each node's result from XCom (green/red per model and test). Starting them alongside
     # the producer would only add live progress, and deadlocks `airflow dags test`, which
-    # runs one task at a time.
+    # runs one task at a time. They also run when the producer was skipped ("none_failed";
+    # Cosmos' own DbtDag wiring uses "always"): Cosmos skips a retried producer (one dbt
+    # build per run), and the sensors then fall back to running their own node (`dbt run` /
+    # `dbt test --select`). With the default rule the skip cascaded to every task, and a
+    # failed dbt build (a failing data test included) ended the run "successful" without
+    # building anything.
     producer = dbt.children["dbt.dbt_producer_watcher"]
+    relay_only_watched_nodes(producer)
     for root in dbt.get_roots():
         if root is not producer:
             producer >> root
+            root.trigger_rule = "none_failed"
 
     raw_checks_gate() >> dbt >> scorecard_checks() >> publish()
 

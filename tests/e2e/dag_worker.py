@@ -4,8 +4,8 @@ Airflow reads its configuration when first imported, so the tests cannot run ``d
 in the pytest process; spawning ``airflow dags test`` per run re-imports Airflow, GX and dbt
 every time (~40 s each on a loaded 2-core machine). This worker is started once with the
 isolated Airflow environment and runs one DAG per request, in-process, with the demo's
-runner: request ``{"dag_id": ..., "conf": {...}}`` per stdin line, answer
-``{"ok": bool, "seconds": float, "log": path}`` per stdout line.
+runner: request ``{"dag_id": ..., "conf": {...}, "logical_date": ISO 8601 or absent}`` per
+stdin line, answer ``{"ok": bool, "seconds": float, "log": path}`` per stdout line.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 
@@ -28,7 +29,13 @@ def main() -> int:
             continue
         request = json.loads(line)
         count += 1
-        ok, seconds, log = runner.run(request["dag_id"], f"{count:02d}", request.get("conf"))
+        when = request.get("logical_date")
+        ok, seconds, log = runner.run(
+            request["dag_id"],
+            f"{count:02d}",
+            request.get("conf"),
+            logical_date=datetime.fromisoformat(when) if when else None,
+        )
         protocol.write(json.dumps({"ok": ok, "seconds": seconds, "log": str(log)}) + "\n")
     return 0
 
