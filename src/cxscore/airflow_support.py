@@ -358,6 +358,10 @@ def airflow_env(
             # Cosmos keeps dbt's partial-parse state here between runs (not in a shared /tmp)
             "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",  # no calls home from a local run
+            # Cosmos re-compresses ALL of the producer's XComs into a Variable on every push
+            # (O(n^2), 4 s of a 16 s producer on the demo); with False the backup is written
+            # once, by the producer's failure/retry callback (docs/operating.md).
+            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
