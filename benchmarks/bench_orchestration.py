@@ -120,7 +120,7 @@ def main() -> list[str]:
 
 
 def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: int) -> list[str]:
-    from cxscore.airflow_support import airflow_bin, airflow_env
+    from cxscore.airflow_support import airflow_bin
     from cxscore.generate import generate_world
     from cxscore.sources.zendesk_api_stub import start_stub
 
@@ -160,29 +160,14 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
             plain_inner = float(found.group(1)) if found else 0.0
             # (b) the two DAGs, each a cold `airflow dags test`
             home = tmp / "airflow"
-            shutil.copytree(template, home)
-            af_env = airflow_env(
-                home,
-                warehouse_url=dag_url,
-                zendesk=(stub.base_url, EMAIL, TOKEN),
-                extra={**common, "CX_STATE_DIR": str(tmp / "dag-state")},
-                base=base_env,
-            )
-            af_env.pop("CX_WAREHOUSE__URL", None)
+            af_env = _airflow_home(template, home, dag_url, stub.base_url, common, base_env)
             dag_test = [airflow_bin(), "dags", "test"]
             ingest_s, _ = _timed([*dag_test, "cx_ingest"], af_env, tmp)
             scorecard_s, _ = _timed([*dag_test, "cx_scorecard"], af_env, tmp)
             # (c) the two DAGs with dag.test() in one cold process
-            home_one = tmp / "airflow-one"
-            shutil.copytree(template, home_one)
-            one_env = airflow_env(
-                home_one,
-                warehouse_url=one_url,
-                zendesk=(stub.base_url, EMAIL, TOKEN),
-                extra={**common, "CX_STATE_DIR": str(tmp / "one-state")},
-                base=base_env,
+            one_env = _airflow_home(
+                template, tmp / "airflow-one", one_url, stub.base_url, common, base_env
             )
-            one_env.pop("CX_WAREHOUSE__URL", None)
             one_s, _ = _timed(
                 [sys.executable, "-c", ONE_PROCESS, str(tmp / "one-logs")], one_env, tmp
             )
@@ -227,6 +212,30 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
         f"(c) cx_ingest + cx_scorecard with dag.test() in one cold process: {one_s:.1f} s",
         f"ratio (b)/(a) = {dag_s / plain_s:.2f}x, (c)/(a) = {one_s / plain_s:.2f}x (goal <= 1.5x)",
     ]
+
+
+def _airflow_home(
+    template: Path,
+    home: Path,
+    url: str,
+    zendesk_url: str,
+    common: dict[str, str],
+    base_env: dict[str, str],
+) -> dict[str, str]:
+    """A fresh AIRFLOW_HOME copied from the migrated template, and the environment of a run
+    against warehouse `url` (connection cx_warehouse; cxscore state next to the home)."""
+    from cxscore.airflow_support import airflow_env
+
+    shutil.copytree(template, home)
+    env = airflow_env(
+        home,
+        warehouse_url=url,
+        zendesk=(zendesk_url, EMAIL, TOKEN),
+        extra={**common, "CX_STATE_DIR": str(home.parent / f"{home.name}-state")},
+        base=base_env,
+    )
+    env.pop("CX_WAREHOUSE__URL", None)
+    return env
 
 
 def _is_sensor(task_id: str) -> bool:

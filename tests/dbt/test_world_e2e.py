@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cxscore.settings import Settings
 from tests.dbt import world as hand_world
 from tests.helpers import query
 
@@ -21,6 +22,18 @@ pytestmark = [pytest.mark.pg, pytest.mark.slow]
 START = date(2026, 3, 2)
 DAYS = 28
 EMAIL, TOKEN = "demo@example.com", "demo-token"
+
+
+def _settings(tmp_path: Path, landing: Path, zendesk_url: str, **env: str) -> Settings:
+    """Settings of a generated-world test: its landing dir and the Zendesk stand-in."""
+    return hand_world.make_settings(
+        tmp_path / "state",
+        CX_LANDING_DIR=str(landing),
+        CX_SOURCES__ZENDESK__BASE_URL=zendesk_url,
+        CX_SOURCES__ZENDESK__EMAIL=EMAIL,
+        CX_SOURCES__ZENDESK__API_TOKEN=TOKEN,
+        **env,
+    )
 
 
 def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
@@ -40,13 +53,7 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
     stub = start_stub(out, port=0, email=EMAIL, token=TOKEN, increment=len(deliveries))
     try:
         with hand_world.scratch_database(pg_server_url) as url:
-            settings = hand_world.make_settings(
-                tmp_path / "state",
-                CX_LANDING_DIR=str(landing),
-                CX_SOURCES__ZENDESK__BASE_URL=stub.base_url,
-                CX_SOURCES__ZENDESK__EMAIL=EMAIL,
-                CX_SOURCES__ZENDESK__API_TOKEN=TOKEN,
-            )
+            settings = _settings(tmp_path, landing, stub.base_url)
             extract_sources(settings, None, url=url)
             summary = build_models(settings, url=url, full_refresh=True)
             assert summary["tests_failed"] == 0, summary["failures"]
@@ -111,7 +118,6 @@ def test_generated_world_incremental_deliveries_equal_a_full_refresh(
     from cxscore.generate import generate_world
     from cxscore.sources.zendesk_api_stub import start_stub
     from cxscore.transform import build_models
-    from tests.dbt.test_incremental import FACT_TABLES, SCORECARD_TABLES, _table
 
     out = tmp_path / "world"
     generate_world(
@@ -121,31 +127,19 @@ def test_generated_world_incremental_deliveries_equal_a_full_refresh(
     assert len(deliveries) == 4
     landing = tmp_path / "landing"
     stub = start_stub(out, port=0, email=EMAIL, token=TOKEN, increment=1)
-    tables = {**SCORECARD_TABLES, **FACT_TABLES}
     try:
         with hand_world.scratch_database(pg_server_url) as url:
-            settings = hand_world.make_settings(
-                tmp_path / "state",
-                CX_LANDING_DIR=str(landing),
-                CX_SOURCES__ZENDESK__BASE_URL=stub.base_url,
-                CX_SOURCES__ZENDESK__EMAIL=EMAIL,
-                CX_SOURCES__ZENDESK__API_TOKEN=TOKEN,
-                CX_SCORECARD__LOOKBACK_DAYS="0",
-            )
+            settings = _settings(tmp_path, landing, stub.base_url, CX_SCORECARD__LOOKBACK_DAYS="0")
             for k, delivery in enumerate(deliveries, start=1):
                 deliver(out, landing, delivery)
                 stub.set_increment(k)
                 extract_sources(settings, None, url=url)
                 summary = build_models(settings, url=url, full_refresh=k == 1)
                 assert summary["tests_failed"] == 0, summary["failures"]
-            incremental = {name: _table(url, name, key) for name, key in tables.items()}
+            incremental = hand_world.marts_snapshot(url)
             summary = build_models(settings, url=url, full_refresh=True)
             assert summary["tests_failed"] == 0, summary["failures"]
-            for name, key in tables.items():
-                full = _table(url, name, key)
-                assert len(full) == len(incremental[name]), name
-                for a, b in zip(full, incremental[name], strict=True):
-                    assert a == b, f"{name}: full {a} != incremental {b}"
+            hand_world.assert_same_marts(hand_world.marts_snapshot(url), incremental)
             assert len(incremental["touchpoint_scorecard"]) > 5000
             assert len(incremental["fct_interactions"]) > 400
     finally:
