@@ -45,26 +45,19 @@ responses as (
 {% if is_incremental() %}
 scope as (
 
-    select period_grain, period_start from {{ ref('int_scorecard_periods_in_scope') }}
+    select period_start from {{ ref('int_scorecard_periods_in_scope') }}
     where period_grain = 'day'
 
 ),
 {% endif %}
 
-grains as (
-
-    select 'day' as period_grain
-
-),
-
 interaction_periods as (
 
     select
         interactions.*,
-        grains.period_grain,
-        {{ period_start('grains.period_grain', 'interactions.started_at') }} as period_start
+        'day' as period_grain,
+        {{ period_start("'day'", 'interactions.started_at') }} as period_start
     from interactions
-    cross join grains
 
 ),
 
@@ -72,11 +65,7 @@ interaction_periods_in_scope as (
 
     select * from interaction_periods
     {% if is_incremental() %}
-    where exists (
-        select 1 from scope
-        where scope.period_grain = interaction_periods.period_grain
-            and scope.period_start = interaction_periods.period_start
-    )
+    where period_start in (select period_start from scope)
     {% endif %}
 
 ),
@@ -133,10 +122,9 @@ response_periods as (
 
     select
         responses.*,
-        grains.period_grain,
-        {{ period_start('grains.period_grain', 'responses.submitted_at') }} as period_start
+        'day' as period_grain,
+        {{ period_start("'day'", 'responses.submitted_at') }} as period_start
     from responses
-    cross join grains
 
 ),
 
@@ -144,11 +132,7 @@ response_periods_in_scope as (
 
     select * from response_periods
     {% if is_incremental() %}
-    where exists (
-        select 1 from scope
-        where scope.period_grain = response_periods.period_grain
-            and scope.period_start = response_periods.period_start
-    )
+    where period_start in (select period_start from scope)
     {% endif %}
 
 ),
