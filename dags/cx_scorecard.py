@@ -21,7 +21,9 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
 from cxscore.airflow_support import (  # stdlib-only module: light at parse time
     RAW_TABLES,
+    alert_dbt_tests_after_build,
     cx_warehouse_profile_mapping,
+    dbt_executable,
     dbt_manifest_path,
     dbt_project_dir,
     raw_asset_uri,
@@ -150,7 +152,9 @@ def cx_scorecard() -> None:
             profile_mapping=cx_warehouse_profile_mapping(),
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=dbt_executable(),
         ),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
         operator_args={
@@ -217,6 +221,9 @@ def cx_scorecard() -> None:
     # building anything.
     producer = dbt.children["dbt.dbt_producer_watcher"]
     relay_only_watched_nodes(producer)
+    # after the build (failed or not): alert dbt tests that started failing or recovered,
+    # as `cxscore build` does (warn-level failures do not fail any task)
+    producer.callback = alert_dbt_tests_after_build
     for root in dbt.get_roots():
         if root is not producer:
             producer >> root

@@ -215,6 +215,15 @@ def dbt_project_dir() -> Path:
     return Path(os.environ.get("CXSCORE_DBT_PROJECT_DIR") or REPO_ROOT / "dbt_project")
 
 
+def dbt_executable() -> str:
+    """The dbt CLI the watcher producer runs: ``CXSCORE_DBT_EXECUTABLE``, else the one next to
+    this Python (the project's virtualenv), else ``dbt`` on PATH."""
+    override = os.environ.get("CXSCORE_DBT_EXECUTABLE")
+    if override:
+        return override
+    return shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+
+
 def dbt_manifest_path() -> Path:
     return dbt_project_dir() / "target" / "manifest.json"
 
@@ -279,6 +288,34 @@ def relay_only_watched_nodes(producer: Any) -> None:
         return relay
 
     producer._make_parse_callable = make_filtered
+
+
+def alert_dbt_tests_after_build(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos ``callback`` of the watcher producer (run after its ``dbt build``, also when
+    the build failed): the dbt tests that started failing or recovered are alerted exactly
+    as ``cxscore build`` alerts them (same channels, same start/recover rule), from the
+    ``run_results.json`` the build left in Cosmos' temporary copy of the project. Warn-level
+    test failures do not fail the task, so without this nobody would hear of them on the
+    scheduled path. Never raises: alerting must not change the build's outcome."""
+    try:
+        from cxscore.transform import alert_test_failures, summarise_run_results
+        from cxscore.warehouse import ensure_warehouse
+
+        summary = summarise_run_results(Path(project_dir) / "target")
+        if not summary["tested"]:
+            return
+        settings = settings_from_connections()
+        run_id = str(context["run_id"]) if context and "run_id" in context else None
+        alert_test_failures(settings, summary, url=ensure_warehouse(settings), run_id=run_id)
+        log.info(
+            "dbt build: %s tests passed, %s warned, %s failed; alerts sent: %s",
+            summary["tests_passed"],
+            summary["tests_warned"],
+            summary["tests_failed"],
+            summary.get("alerts_sent", 0),
+        )
+    except Exception:
+        log.exception("could not evaluate the dbt test results for alerts")
 
 
 def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:

@@ -219,16 +219,63 @@ def run_dbt(
 
 
 def _summarise(result: Any, seconds: float) -> dict[str, Any]:
+    """The build summary of an in-process dbt run (a ``dbtRunnerResult``)."""
+    items = []
+    for item in getattr(result.result, "results", None) or []:
+        node = item.node
+        resource_type = getattr(node, "resource_type", "")
+        items.append(
+            {
+                "kind": str(getattr(resource_type, "value", resource_type)).lower(),
+                "status": str(getattr(item.status, "value", item.status)).lower(),
+                "unique_id": str(getattr(node, "unique_id", "?")),
+                "message": str(item.message or ""),
+                "failures": getattr(item, "failures", None),
+                "relation": str(getattr(node, "attached_node", None) or "dbt"),
+            }
+        )
+    return _summarise_items(items, bool(result.success), seconds)
+
+
+def summarise_run_results(target_dir: Path) -> dict[str, Any]:
+    """The same build summary from what a dbt run left in its target directory:
+    ``run_results.json`` (and ``manifest.json`` for the model each test is attached to). The
+    Airflow path uses it: Cosmos' watcher producer runs ``dbt build`` itself.
+    Raises FileNotFoundError when there is no ``run_results.json``."""
+    results = json.loads((target_dir / "run_results.json").read_text(encoding="utf-8"))
+    attached: dict[str, str] = {}
+    manifest_path = target_dir / "manifest.json"
+    if manifest_path.exists():
+        nodes = json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {})
+        attached = {k: n["attached_node"] for k, n in nodes.items() if n.get("attached_node")}
+    items = []
+    for item in results.get("results") or []:
+        unique_id = str(item.get("unique_id") or "?")
+        items.append(
+            {
+                "kind": unique_id.split(".", 1)[0],
+                "status": str(item.get("status") or "").lower(),
+                "unique_id": unique_id,
+                "message": str(item.get("message") or ""),
+                "failures": item.get("failures"),
+                "relation": attached.get(unique_id, "dbt"),
+            }
+        )
+    success = all(i["status"] not in _FAILED_STATUSES for i in items)
+    return _summarise_items(items, success, float(results.get("elapsed_time") or 0.0))
+
+
+_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+def _summarise_items(items: list[dict[str, Any]], success: bool, seconds: float) -> dict[str, Any]:
     counts = {"models": 0, "seeds": 0, "tests_passed": 0, "tests_failed": 0, "tests_warned": 0}
     failures: list[dict[str, str]] = []
     tested: list[str] = []
     test_failures: list[dict[str, Any]] = []
     unit_tests = 0
-    for item in getattr(result.result, "results", None) or []:
-        node = item.node
-        resource_type = getattr(node, "resource_type", "")
-        kind = str(getattr(resource_type, "value", resource_type)).lower()
-        status = str(getattr(item.status, "value", item.status)).lower()
+    for item in items:
+        kind, status = item["kind"], item["status"]
         if kind == "model":
             counts["models"] += status == "success"
         elif kind == "seed":
@@ -242,23 +289,23 @@ def _summarise(result: Any, seconds: float) -> dict[str, Any]:
             elif status in ("fail", "error"):
                 counts["tests_failed"] += 1
             if kind == "test":
-                tested.append(str(getattr(node, "unique_id", "?")))
+                tested.append(item["unique_id"])
                 if status in ("fail", "error", "warn"):
                     test_failures.append(
                         {
-                            "unique_id": str(getattr(node, "unique_id", "?")),
-                            "message": str(item.message or "").strip()[:500],
-                            "failures": getattr(item, "failures", None),
+                            "unique_id": item["unique_id"],
+                            "message": item["message"].strip()[:500],
+                            "failures": item["failures"],
                             "severity": "warn" if status == "warn" else "error",
-                            "relation": str(getattr(node, "attached_node", None) or "dbt"),
+                            "relation": item["relation"],
                         }
                     )
-        if status in ("error", "fail", "runtime error"):
+        if status in _FAILED_STATUSES:
             failures.append(
                 {
-                    "node": str(getattr(node, "unique_id", "?")),
+                    "node": item["unique_id"],
                     "status": status,
-                    "message": str(item.message or "").strip()[:2000],
+                    "message": item["message"].strip()[:2000],
                 }
             )
     return {
@@ -268,7 +315,7 @@ def _summarise(result: Any, seconds: float) -> dict[str, Any]:
         "tested": tested,
         "test_failures": test_failures,
         "seconds": round(seconds, 1),
-        "success": bool(result.success),
+        "success": success,
     }
 
 
@@ -317,7 +364,7 @@ def build_models(
     result = run_dbt(settings, args, url=url)
     summary = _summarise(result, time.monotonic() - started)
     if alert and summary["tested"]:
-        _alert_test_failures(settings, summary, url=url, run_id=run_id)
+        alert_test_failures(settings, summary, url=url, run_id=run_id)
     _raise_on_failure(summary, result, "dbt build")
     log.info(
         "dbt build: %s models, %s tests passed, %s failed in %.1f s",
@@ -329,9 +376,11 @@ def build_models(
     return summary
 
 
-def _alert_test_failures(
+def alert_test_failures(
     settings: Settings, summary: dict[str, Any], *, url: str | None, run_id: str | None
 ) -> None:
+    """Alert the dbt tests of a build summary that started failing or recovered; a problem
+    here is logged, never raised (alerting must not mask the build's outcome)."""
     from cxscore.alerts import alert_dbt_test_failures
 
     try:

@@ -72,6 +72,9 @@ PROBE = textwrap.dedent(
                     "downstream": sorted(t.downstream_task_ids),
                     "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets),
                     "trigger_rule": str(t.trigger_rule),
+                    "invocation_mode": str(getattr(t, "invocation_mode", None)),
+                    "dbt_executable": getattr(t, "dbt_executable_path", None),
+                    "callback": cb_names(getattr(t, "callback", None)),
                 }
                 for t in dag.tasks
             },

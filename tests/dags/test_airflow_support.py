@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,22 @@ def test_dag_files_agree_with_airflow_support() -> None:
             assert f'"{table}"' in text
     assert raw_asset_uri("crm__orders") == "cxscore://cx_warehouse/raw.crm__orders"
     assert 'uri=f"cxscore://cx_warehouse/raw.{table}"' in text
+
+
+def test_dbt_executable_is_the_projects(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxscore.airflow_support import dbt_executable
+
+    monkeypatch.delenv("CXSCORE_DBT_EXECUTABLE", raising=False)
+    assert dbt_executable() == str(Path(sys.executable).parent / "dbt")
+    monkeypatch.setenv("CXSCORE_DBT_EXECUTABLE", "/opt/dbt/bin/dbt")
+    assert dbt_executable() == "/opt/dbt/bin/dbt"
+
+
+def test_dbt_alert_callback_never_fails_the_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cxscore.airflow_support import alert_dbt_tests_after_build
+
+    # no run_results.json (dbt died before writing it): logged, not raised
+    alert_dbt_tests_after_build(str(tmp_path), context={"run_id": "r1"})
+    assert "could not evaluate the dbt test results" in caplog.text

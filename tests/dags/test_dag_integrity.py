@@ -86,6 +86,12 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     producer = tasks["dbt.dbt_producer_watcher"]
     assert producer["upstream"] == ["raw_checks_gate"]
     assert producer["retries"] >= 1 and producer["exponential"]
+    # one `dbt build` in its own process (dbt's threads never wait on the XCom writes), the
+    # project's dbt, and the dbt-test alerts of `cxscore build` after it
+    assert producer["invocation_mode"] == "InvocationMode.SUBPROCESS"
+    assert Path(producer["dbt_executable"]).name == "dbt"
+    assert Path(producer["dbt_executable"]).exists()
+    assert producer["callback"] == ["alert_dbt_tests_after_build"]
     # every dbt model of the manifest is an Airflow task
     manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     models = {

@@ -335,6 +335,46 @@ def test_backfill_of_a_past_date_changes_nothing(e2e: E2E) -> None:
     ][0]
 
 
+DBT_WARN_TEST = "test.cxscore.accepted_values_stg_crm__orders_status"
+INJECTED_ORDER = """
+    insert into raw.crm__orders (order_id, customer_email, ordered_at, amount, currency, status,
+                                 updated_at, payload, _batch_id, _source_file, _line)
+    select 'E2E-WARN-1', 'e2e-warn@example.com', now() - interval '1 day', 10, 'USD', 'shipped',
+           now() - interval '1 day', '{}', max(_batch_id), 'e2e-injected.csv', 2
+    from raw.crm__orders
+"""
+
+
+def test_dbt_test_failures_on_the_scheduled_path_alert_the_owners(e2e: E2E) -> None:
+    """A warn-level dbt test that starts failing in cx_scorecard's build (an order status
+    outside the documented set) fails no task, so the producer's post-build callback must
+    alert it, as `cxscore build` does; and its recovery once the row is gone."""
+    query(e2e.url, INJECTED_ORDER)
+    e2e.alerts.clear()
+    try:
+        rc, out = _dags_test(e2e, "cx_scorecard", conf={"full_refresh": True})
+        assert rc == 0, out[-6000:]  # a warning does not fail the run
+        failed = [a for a in e2e.alerts if a.get("event") == "dbt_tests_failed"]
+        assert len(failed) == 1, e2e.alerts
+        assert DBT_WARN_TEST in json.dumps(failed[0])
+        assert failed[0]["severity"] == "warning"
+        state = query(
+            e2e.url,
+            "select failing from quality.alert_state where check_key like %s",
+            (f"dbt|{DBT_WARN_TEST}%",),
+        )
+        assert state == [(True,)]
+    finally:
+        query(e2e.url, "delete from raw.crm__orders where order_id = 'E2E-WARN-1'")
+    e2e.alerts.clear()
+    rc, out = _dags_test(e2e, "cx_scorecard", conf={"full_refresh": True})
+    assert rc == 0, out[-6000:]
+    assert [a["event"] for a in e2e.alerts] == ["dbt_tests_recovered"], e2e.alerts
+    e2e.marks["built_at"] = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[
+        0
+    ][0]
+
+
 def _write_bad_orders(e2e: E2E) -> Path:
     """A new orders file whose rows all lack customer_email (a required field)."""
     src = sorted((e2e.landing / "crm" / "orders").rglob("*.csv"))[0]
