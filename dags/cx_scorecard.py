@@ -3,10 +3,11 @@ astronomer-cosmos), scorecard checks, publish.
 
 Wiring only. The dbt graph is rendered from ``dbt_project/target/manifest.json`` (written by
 ``dbt parse``; a build artefact, not committed) with ``LoadMode.DBT_MANIFEST``: parsing this
-file never runs dbt. ``ExecutionMode.WATCHER`` runs ONE ``dbt build`` in the producer task;
-every model/seed/test task is a sensor that turns green or red as dbt finishes that node, so
-the overhead over a plain ``cxscore build`` stays small. Cosmos is the only heavy import
-(measured in tests/dags); the cxscore pieces are imported inside the tasks.
+file never runs dbt. ``ExecutionMode.WATCHER`` runs ONE ``dbt build`` (a dbt subprocess) in
+the producer task; every model/seed/test task is a sensor that turns green or red as dbt
+finishes that node, so the overhead over a plain ``cxscore build`` stays small. Cosmos is
+the only heavy import (measured in tests/dags); the cxscore pieces are imported inside the
+tasks.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ Scheduled on the raw Assets that `cx_ingest` publishes after its raw checks pass
 1. `raw_checks_gate`: fails (no retries) if the newest raw check run in
    `quality.check_results` has a critical failure, so the daily run never builds on bad data.
 2. `dbt`: the dbt project rendered from `dbt_project/target/manifest.json` by Cosmos;
-   `dbt_producer_watcher` runs one `dbt build`, each model/test task shows its node's result.
-   Param `full_refresh=true` rebuilds the incremental models and marts from scratch.
+   `dbt_producer_watcher` runs one `dbt build` (a dbt subprocess), each model/test task shows
+   its node's result; dbt tests that start failing or recover (warnings included) are
+   alerted after the build. Param `full_refresh=true` rebuilds the incremental models and
+   marts from scratch.
 3. `scorecard_checks`: the GX suite on the marts (results in `quality.check_results`).
 4. `publish`: writes the static report (param `report_path`, default
    `<state_dir>/reports/scorecard.html`) and records the published build.
