@@ -27,6 +27,7 @@ from cxscore.airflow_support import (  # stdlib-only module: light at parse time
     dbt_executable,
     dbt_manifest_path,
     dbt_project_dir,
+    dbt_runtime_settings,
     raw_asset_uri,
     relay_only_watched_nodes,
 )
@@ -56,26 +57,6 @@ def _alert_on_failure(context: Any) -> None:
     from cxscore.alerts import airflow_failure_callback
 
     airflow_failure_callback(context)
-
-
-def _dbt_runtime_settings(context: Any) -> None:
-    """pre_execute hook of the dbt producer: dbt vars and env (the HMAC pads for the PII
-    hashes, PGOPTIONS) from the cxscore settings, resolved at run time, exactly as
-    ``cxscore build`` passes them. The warehouse comes from the cx_warehouse connection."""
-    operator = context["task"]
-    if not operator.task_id.endswith("dbt_producer_watcher"):
-        return  # the per-node sensors do not run dbt
-    from cxscore.airflow_support import settings_from_connections
-    from cxscore.transform import dbt_env, dbt_vars
-    from cxscore.warehouse import ensure_warehouse
-
-    settings = settings_from_connections()
-    url = ensure_warehouse(settings)
-    operator.vars = {**dbt_vars(settings), **(operator.vars or {})}
-    # CX_DBT_* feed cxscore's own profiles.yml; Cosmos renders its profile from the
-    # connection, and CX_* names left in the environment would be read back as settings.
-    env = {k: v for k, v in dbt_env(settings, url).items() if not k.startswith("CX_")}
-    operator.env = {**(operator.env or {}), **env}
 
 
 RETRYING = {
@@ -165,7 +146,7 @@ def cx_scorecard() -> None:
             "install_deps": False,
             "pool": POOL,
             "execution_timeout": timedelta(minutes=60),
-            "pre_execute": _dbt_runtime_settings,
+            "pre_execute": dbt_runtime_settings,
             "poke_interval": 2,
             # what `cxscore build` runs: seeds, models, data tests; unit tests run in CI only
             "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],

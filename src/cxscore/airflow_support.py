@@ -248,6 +248,45 @@ def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
     )
 
 
+def apply_dbt_runtime_settings(operator: Any) -> None:
+    """Give a Cosmos dbt operator what ``cxscore build`` gives dbt, resolved now from the
+    cxscore settings and the connections: the dbt vars, and the environment (the HMAC pads
+    for the PII hashes, PGOPTIONS). The warehouse itself comes from the cx_warehouse
+    connection through Cosmos' profile."""
+    from cxscore.transform import dbt_env, dbt_vars
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = settings_from_connections()
+    url = ensure_warehouse(settings)
+    operator.vars = {**dbt_vars(settings), **(operator.vars or {})}
+    # CX_DBT_* feed cxscore's own profiles.yml; Cosmos renders its profile from the
+    # connection, and CX_* names left in the environment would be read back as settings.
+    env = {k: v for k, v in dbt_env(settings, url).items() if not k.startswith("CX_")}
+    operator.env = {**(operator.env or {}), **env}
+
+
+def dbt_runtime_settings(context: Any) -> None:
+    """``pre_execute`` of every task of the dbt group. The producer runs dbt: it gets the
+    settings now. A node task normally only reads its node's result; it runs dbt itself
+    only when it falls back to building its own node (the producer failed or was skipped on
+    a retry), so it gets them then, in its ``build_and_run_cmd``, and the common path loads
+    no settings."""
+    operator = context["task"]
+    if operator.task_id.endswith("dbt_producer_watcher"):
+        apply_dbt_runtime_settings(operator)
+        return
+    run = getattr(operator, "build_and_run_cmd", None)
+    if run is None or getattr(run, "_cx_runtime_settings", False):
+        return
+
+    def build_and_run_cmd(*args: Any, **kwargs: Any) -> Any:
+        apply_dbt_runtime_settings(operator)
+        return run(*args, **kwargs)
+
+    build_and_run_cmd._cx_runtime_settings = True  # type: ignore[attr-defined]
+    operator.build_and_run_cmd = build_and_run_cmd
+
+
 # dbt node events that only mark progress; the terminal one is NodeFinished
 _DBT_PROGRESS_EVENTS = frozenset({"NodeStart", "NodeCompiling", "NodeExecuting"})
 

@@ -75,6 +75,8 @@ PROBE = textwrap.dedent(
                     "invocation_mode": str(getattr(t, "invocation_mode", None)),
                     "dbt_executable": getattr(t, "dbt_executable_path", None),
                     "callback": cb_names(getattr(t, "callback", None)),
+                    "pre_execute": cb_names(getattr(t, "_pre_execute_hook", None)),
+                    "runs_dbt": callable(getattr(t, "build_and_run_cmd", None)),
                 }
                 for t in dag.tasks
             },

@@ -123,3 +123,50 @@ def test_dbt_alert_callback_never_fails_the_build(
     # no run_results.json (dbt died before writing it): logged, not raised
     alert_dbt_tests_after_build(str(tmp_path), context={"run_id": "r1"})
     assert "could not evaluate the dbt test results" in caplog.text
+
+
+class _NodeTask:
+    """The attributes of a Cosmos dbt operator that the runtime-settings hook uses."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.vars: dict[str, object] | None = None
+        self.env: dict[str, str] | None = {"KEEP": "1"}
+        self.ran_with: list[tuple[dict[str, object], dict[str, str]]] = []
+
+    def build_and_run_cmd(self, context: object, cmd_flags: list[str] | None = None) -> str:
+        self.ran_with.append((dict(self.vars or {}), dict(self.env or {})))
+        return "ran"
+
+
+@pytest.mark.pg
+def test_dbt_tasks_get_the_settings_when_they_run_dbt(
+    pg_server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The producer gets the dbt vars and environment before it runs; a node task only
+    when it falls back to running its own node (a producer retry), never on the common
+    path where it only reads its node's result."""
+    from cxscore.airflow_support import dbt_runtime_settings
+    from tests.helpers import scratch_database
+
+    monkeypatch.setenv("CX_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("CX_SCORECARD__LOOKBACK_DAYS", "30")
+    monkeypatch.setenv("CX_IDENTITY__HASH_KEY", "runtime-settings-test-key-0123456789")
+    with scratch_database(pg_server_url) as url:
+        monkeypatch.setenv("AIRFLOW_CONN_CX_WAREHOUSE", connection_json_for_url(url))
+        producer = _NodeTask("dbt.dbt_producer_watcher")
+        dbt_runtime_settings({"task": producer})
+        assert producer.vars is not None and producer.vars["lookback_days"] == 30
+        assert producer.env is not None and "cx.hmac_ipad=" in producer.env["PGOPTIONS"]
+        assert producer.env["KEEP"] == "1"
+        assert not any(k.startswith("CX_") for k in producer.env)  # not read back as settings
+
+        node = _NodeTask("dbt.stg_zendesk__users_run")
+        dbt_runtime_settings({"task": node})
+        dbt_runtime_settings({"task": node})  # pre_execute again (a retry): wrapped once
+        assert node.vars is None and node.env == {"KEEP": "1"}  # nothing loaded yet
+        assert node.build_and_run_cmd({}, cmd_flags=["--select", "stg_zendesk__users"]) == "ran"
+        assert len(node.ran_with) == 1
+        ran_vars, ran_env = node.ran_with[0]
+        assert ran_vars == producer.vars
+        assert ran_env == producer.env

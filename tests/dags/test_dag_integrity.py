@@ -92,6 +92,11 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     assert Path(producer["dbt_executable"]).name == "dbt"
     assert Path(producer["dbt_executable"]).exists()
     assert producer["callback"] == ["alert_dbt_tests_after_build"]
+    # every task that can run dbt (the producer; a node task falling back to its own node)
+    # resolves the dbt vars and environment at run time
+    runs_dbt = {t for t, v in tasks.items() if v["runs_dbt"]}
+    assert len(runs_dbt) > 30
+    assert {t for t in runs_dbt if tasks[t]["pre_execute"] != ["dbt_runtime_settings"]} == set()
     # every dbt model of the manifest is an Airflow task
     manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
     models = {
