@@ -29,7 +29,6 @@ from cxscore.airflow_support import (  # stdlib-only module: light at parse time
     dbt_project_dir,
     dbt_runtime_settings,
     raw_asset_uri,
-    relay_only_watched_nodes,
 )
 
 POOL = "cx_warehouse"
@@ -204,7 +203,6 @@ def cx_scorecard() -> None:
     # failed dbt build (a failing data test included) ended the run "successful" without
     # building anything.
     producer = dbt.children["dbt.dbt_producer_watcher"]
-    relay_only_watched_nodes(producer)
     # after the build (failed or not): alert dbt tests that started failing or recovered,
     # as `cxscore build` does (warn-level failures do not fail any task)
     producer.callback = alert_dbt_tests_after_build
