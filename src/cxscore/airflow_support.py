@@ -216,8 +216,8 @@ def dbt_project_dir() -> Path:
 
 
 def dbt_executable() -> str:
-    """The dbt CLI the watcher producer runs: ``CXSCORE_DBT_EXECUTABLE``, else the one next to
-    this Python (the project's virtualenv), else ``dbt`` on PATH."""
+    """The dbt CLI the watcher producer and ``dbt parse`` run: ``CXSCORE_DBT_EXECUTABLE``,
+    else the one next to this Python (the project's virtualenv), else ``dbt`` on PATH."""
     override = os.environ.get("CXSCORE_DBT_EXECUTABLE")
     if override:
         return override
@@ -327,7 +327,7 @@ def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
         )
         if manifest.stat().st_mtime >= newest:
             return manifest
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+    dbt = dbt_executable()
     profiles = project / "target" / "_parse_profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     (profiles / "profiles.yml").write_text(_parse_profile(project), encoding="utf-8")
