@@ -20,8 +20,13 @@ $(CURDIR)/.cxscore/tools/bin/uv:
 	$(PYTHON) -m venv .cxscore/tools
 	.cxscore/tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+# --compile-bytecode: write every package's .pyc at install time. Python only reads them at
+# import; where PYTHONDONTWRITEBYTECODE is set (as on this project's CI machines) it would
+# otherwise compile Airflow, dbt and GX from source in every process, every time
+# (docs/performance.md, "Bytecode"). The Makefile is a prerequisite so that a change to this
+# command re-syncs an existing .venv.
+$(VENV)/.installed: pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install the locked dependency set (idempotent)
