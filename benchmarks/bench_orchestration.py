@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -199,6 +200,7 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
     dag_s = ingest_s + scorecard_s
     plain_s, plain_inner, one_s, one_runs = pairs[-1]
     ratios = sorted(one / plain for plain, _, one, _ in pairs)
+    median = statistics.median(ratios)
     lines = [
         f"-- {customers} customers x {days} days: {sum(next(iter(counts)))} raw rows, "
         f"scorecard rows {sorted(rows)}, every side the same raw counts and scorecard rows: "
@@ -219,7 +221,7 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
     ]
     if len(pairs) > 1:
         lines.append(
-            f"(c)/(a) over {len(pairs)} pairs: median {ratios[len(ratios) // 2]:.2f}x, "
+            f"(c)/(a) over {len(pairs)} pairs: median {median:.2f}x, "
             f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x"
         )
     return lines
