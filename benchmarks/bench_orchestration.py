@@ -22,6 +22,10 @@ every source, raw checks, dbt build, scorecard checks):
 ``CX_BENCH_ORCH_REPEAT=N`` (default 1) measures N pairs and adds the median and range of
 (c)/(a): on a shared machine one pair can be 15% off. (b) runs once, after them.
 
+(d), opt-in (``CX_BENCH_ORCH_DEPLOYED=1``): a running local Airflow (api-server, scheduler,
+dag-processor, LocalExecutor) runs cx_ingest and the cx_scorecard run its Assets trigger,
+each task in its own process, against (a') a ``cxscore run`` with the same warm-up.
+
 Reported: (b)/(a) and (c)/(a) (goal <= 1.5x), and where (b)'s and (c)'s time goes, from
 Airflow's metadata database (task durations, the gaps between tasks, and the process time
 outside the DAG runs: start, imports, DAG parsing). The results are checked to be the same
@@ -33,13 +37,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
+import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -192,6 +200,11 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
             scorecard_s, _ = _timed([*dag_test, "cx_scorecard"], af_env, tmp)
             counts.add(_query(dag_url, RAW_COUNTS))
             rows.add(_query(dag_url, "select count(*) from marts.touchpoint_scorecard")[0])
+        deployed = (
+            _deployed(server_url, template, tmp, stub.base_url, common, base_env)
+            if os.environ.get("CX_BENCH_ORCH_DEPLOYED")
+            else []
+        )
         load_after = _loadavg()
         runs = _dag_runs(home / "airflow.db")
     finally:
@@ -224,7 +237,133 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
             f"(c)/(a) over {len(pairs)} pairs: median {median:.2f}x, "
             f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x"
         )
-    return lines
+    return lines + deployed
+
+
+def _deployed(
+    server_url: str,
+    template: Path,
+    tmp: Path,
+    zendesk_url: str,
+    common: dict[str, str],
+    base_env: dict[str, str],
+) -> list[str]:
+    """(d), opt-in (CX_BENCH_ORCH_DEPLOYED=1): a running local Airflow (api-server, scheduler,
+    dag-processor; LocalExecutor, parallelism 4, SQLite) as deployed, each task its own
+    process. Unpausing cx_scorecard starts its latest daily run (catchup=False) on the empty
+    warehouse: that run is the warm-up, and (a') gets the same (`cxscore build` on the empty
+    warehouse) before its timed `cxscore run`. Timed: from unpausing cx_ingest (which starts
+    its latest hourly run) to the end of the cx_scorecard run its Assets trigger."""
+    from cxscore.airflow_support import airflow_bin
+
+    cli = str(Path(sys.executable).parent / "cxscore")
+    procs: list[subprocess.Popen[bytes]] = []
+    with (
+        scratch_database(server_url, "cxbench_orch_plain_warm") as plain_url,
+        scratch_database(server_url, "cxbench_orch_deployed") as dep_url,
+    ):
+        plain_env = {
+            **base_env,
+            **common,
+            "CX_WAREHOUSE__URL": plain_url,
+            "CX_STATE_DIR": str(tmp / "plain-warm-state"),
+        }
+        _timed([cli, "build"], plain_env, tmp)
+        plain_s, _ = _timed([cli, "run", "--json"], plain_env, tmp)
+        home = tmp / "airflow-deployed"
+        env = _airflow_home(template, home, dep_url, zendesk_url, common, base_env)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env.update(
+            {
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            }
+        )
+        airflow = airflow_bin()
+        db = home / "airflow.db"
+        try:
+            _timed([airflow, "dags", "reserialize"], env, tmp)
+            for component in (
+                ["api-server", "--port", str(port)],
+                ["scheduler"],
+                ["dag-processor"],
+            ):
+                with (tmp / f"deployed-{component[0]}.log").open("wb") as log:
+                    procs.append(
+                        subprocess.Popen(
+                            [airflow, *component],
+                            env=env,
+                            cwd=tmp,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        )
+                    )
+            # a task queued before the api-server listens fails without running
+            _wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health")
+            _timed([airflow, "dags", "unpause", "cx_scorecard"], env, tmp)
+            # the daily run that unpausing starts (the warm-up), then its end
+            _wait(db, "select count(*) >= 1 from dag_run", timeout=180)
+            _wait(db, "select sum(state in ('success', 'failed')) = count(*) from dag_run")
+            started = time.perf_counter()
+            _timed([airflow, "dags", "unpause", "cx_ingest"], env, tmp)
+            _wait(
+                db,
+                "select count(*) = 1 and sum(state in ('success', 'failed')) = 1 from dag_run "
+                "where dag_id = 'cx_scorecard' and run_type = 'asset_triggered'",
+            )
+            dep_s = time.perf_counter() - started
+            states = _sqlite(db, "select dag_id, run_type, state from dag_run order by id")
+            same = _query(plain_url, RAW_COUNTS) == _query(dep_url, RAW_COUNTS)
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+    runs = _dag_runs(db)
+    return [
+        f"(a') cxscore run after a dbt build on the empty warehouse: {plain_s:.1f} s",
+        f"(d) deployed local Airflow, unpause cx_ingest -> asset-triggered cx_scorecard done: "
+        f"{dep_s:.1f} s; runs {states}; same raw counts as (a'): {same}",
+        "    (tasks run in parallel here: 'between tasks' is run time minus the sum of task "
+        "times, negative when they overlap)",
+        *_breakdown(runs, dep_s, "scheduling between the two DAGs"),
+        f"ratio (d)/(a') = {dep_s / plain_s:.2f}x",
+    ]
+
+
+def _sqlite(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _wait_http(url: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as response:
+            if response.status == 200:
+                return
+        time.sleep(1)
+    raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def _wait(db: Path, sql: str, timeout: float = 1800) -> None:
+    """Poll the Airflow metadata until `sql` returns a true first value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        with contextlib.suppress(sqlite3.Error):
+            if _sqlite(db, sql)[0][0]:
+                return
+    raise TimeoutError(f"the deployed Airflow did not finish in {timeout:.0f} s ({sql})")
 
 
 def _breakdown(runs: dict[str, dict[str, Any]], total_s: float, outside: str) -> list[str]:
