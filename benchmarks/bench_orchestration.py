@@ -20,7 +20,7 @@ every source, raw checks, dbt build, scorecard checks):
 
 (a) and (c) run as interleaved pairs, each pair on fresh databases;
 ``CX_BENCH_ORCH_REPEAT=N`` (default 1) measures N pairs and adds the median and range of
-(c)/(a): on a shared machine one pair can be 15% off. (b) runs once, after them.
+(c)/(a): on a shared machine one pair can be 30% off. (b) runs once, after them.
 
 (d), opt-in (``CX_BENCH_ORCH_DEPLOYED=1``): a running local Airflow (api-server, scheduler,
 dag-processor, LocalExecutor) runs cx_ingest and the cx_scorecard run its Assets trigger,
