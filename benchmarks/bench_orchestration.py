@@ -170,12 +170,7 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
                 scratch_database(server_url, "cxbench_orch_plain") as plain_url,
                 scratch_database(server_url, "cxbench_orch_one") as one_url,
             ):
-                plain_env = {
-                    **base_env,
-                    **common,
-                    "CX_WAREHOUSE__URL": plain_url,
-                    "CX_STATE_DIR": str(tmp / f"plain-state-{i}"),
-                }
+                plain_env = _plain_env(base_env, common, plain_url, tmp / f"plain-state-{i}")
                 plain_s, out = _timed([str(bin_dir / "cxscore"), "run", "--json"], plain_env, tmp)
                 # dbt also prints to stdout; the summary is the JSON object at the end
                 found = re.search(r'"seconds":\s*([0-9.]+)', out)
@@ -262,12 +257,7 @@ def _deployed(
         scratch_database(server_url, "cxbench_orch_plain_warm") as plain_url,
         scratch_database(server_url, "cxbench_orch_deployed") as dep_url,
     ):
-        plain_env = {
-            **base_env,
-            **common,
-            "CX_WAREHOUSE__URL": plain_url,
-            "CX_STATE_DIR": str(tmp / "plain-warm-state"),
-        }
+        plain_env = _plain_env(base_env, common, plain_url, tmp / "plain-warm-state")
         _timed([cli, "build"], plain_env, tmp)
         plain_s, _ = _timed([cli, "run", "--json"], plain_env, tmp)
         home = tmp / "airflow-deployed"
@@ -383,6 +373,13 @@ def _breakdown(runs: dict[str, dict[str, Any]], total_s: float, outside: str) ->
         f"between tasks {scorecard['gaps']:.1f} s",
         f"    outside the DAG runs ({outside}): {total_s - ingest['run'] - scorecard['run']:.1f} s",
     ]
+
+
+def _plain_env(
+    base_env: dict[str, str], common: dict[str, str], url: str, state_dir: Path
+) -> dict[str, str]:
+    """The environment of a plain ``cxscore`` run against warehouse ``url``."""
+    return {**base_env, **common, "CX_WAREHOUSE__URL": url, "CX_STATE_DIR": str(state_dir)}
 
 
 def _airflow_home(
