@@ -26,7 +26,8 @@ every source, raw checks, dbt build, scorecard checks):
 dag-processor, LocalExecutor) runs cx_ingest and the cx_scorecard run its Assets trigger,
 each task in its own process, against (a') a ``cxscore run`` with the same warm-up.
 
-Reported: (b)/(a) and (c)/(a) (goal <= 1.5x), and where (b)'s and (c)'s time goes, from
+Reported: (b)/(a) and (c)/(a) (goal <= 1.5x), (c) - (a) and the plain run time from which
+(c)/(a) meets 1.5x (twice that difference), and where (b)'s and (c)'s time goes, from
 Airflow's metadata database (task durations, the gaps between tasks, and the process time
 outside the DAG runs: start, imports, DAG parsing). The results are checked to be the same
 (raw row counts, scorecard rows).
@@ -232,6 +233,13 @@ def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: i
             f"(c)/(a) over {len(pairs)} pairs: median {median:.2f}x, "
             f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x"
         )
+    # the orchestrated side's extra time hardly grows with the data (docs/performance.md), so
+    # the ratio meets 1.5x once the plain run takes twice that long
+    extra = statistics.median(one - plain for plain, _, one, _ in pairs)
+    lines.append(
+        f"(c) - (a) = {extra:.1f} s (median): (c)/(a) <= 1.5x needs a plain run of "
+        f">= {2 * extra:.0f} s on this machine"
+    )
     return lines + deployed
 
 
