@@ -176,9 +176,9 @@ def main() -> list[str]:
         )  # fmt: skip
         full = build_models(settings, url=url, full_refresh=True)
         with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
-            cur.execute("select count(*) from marts.fct_interactions")
+            cur.execute("select count(*) from marts_build.fct_interactions")
             interactions = cur.fetchone()[0]
-            cur.execute("select count(*) from marts.touchpoint_scorecard")
+            cur.execute("select count(*) from marts_build.touchpoint_scorecard")
             scorecard_rows = cur.fetchone()[0]
         # one more day (a new batch): new records plus updates of recent tickets
         times = {}

@@ -49,19 +49,23 @@ RETRYING = {
 DOC = """
 ### cx_ingest: raw loads and raw checks (hourly)
 
-One task group per source (`zendesk`, `amazon_connect`, `qualtrics`, `orders`):
+One task group per source (`zendesk`, `amazon_connect`, `qualtrics`, `orders`), independent
+of each other: one source's failed extract or check never stops the others.
 
 1. `extract` loads new data into `raw.*`, driven by the loaders' own state
    (`meta.extract_state` cursors for the Zendesk API, `meta.loaded_files` for landing files):
    a re-run or a backfill of any date loads nothing twice. A source that is not configured
-   is skipped.
-2. `raw_checks` runs the GX suites on the new load batches and appends every result to
-   `quality.check_results`. A critical failure fails the task (no retries: the data would not
-   change), alerts, and stops here.
-3. `publish` (per group) emits the Asset events of the source's raw tables
-   (`cxscore://cx_warehouse/raw.<table>`) only after the checks passed; they trigger
-   `cx_scorecard`.
+   is skipped (and so are its check and publish).
+2. `check` runs the GX suites of the source's raw tables on its new load batches (also after
+   a failed extract: what did load is checked) and appends every result to
+   `quality.check_results`. A critical failure quarantines the batch (`quality.gate`) and
+   fails the task (no retries: the data would not change), alerts, and stops this source.
+3. `publish` emits the Asset events of the source's raw tables
+   (`cxscore://cx_warehouse/raw.<table>`) only when its extract succeeded and its checks
+   passed; they trigger `cx_scorecard`, whose gate refuses to build while any quarantine is
+   open.
 
+A run with a failed source ends failed (and alerted) after the other sources are published.
 Connections: `cx_warehouse` (postgres), `zendesk_default` (http: host = base URL, login =
 e-mail, password = API token). Pool: `cx_warehouse`.
 """
@@ -84,33 +88,6 @@ e-mail, password = API token). Pool: `cx_warehouse`.
     },
 )
 def cx_ingest() -> None:
-    @task(
-        retries=0,
-        execution_timeout=timedelta(minutes=30),
-        trigger_rule="none_failed_min_one_success",  # unconfigured sources are skipped
-    )
-    def raw_checks(extracted: list[Any]) -> dict[str, Any]:
-        """Run the raw GX suites; a critical failure raises (exit code 3 in the CLI)."""
-        from airflow.sdk import get_current_context
-
-        from cxscore.airflow_support import settings_from_connections
-        from cxscore.errors import QualityGateFailed
-        from cxscore.quality import run_checks
-        from cxscore.warehouse import ensure_warehouse
-
-        settings = settings_from_connections()
-        url = ensure_warehouse(settings)
-        run_id = str(get_current_context()["run_id"])
-        outcome = run_checks(settings, stage="raw", url=url, run_id=run_id)
-        print(outcome.describe())
-        if outcome.critical_failures:
-            raise QualityGateFailed(
-                f"{len(outcome.critical_failures)} critical raw check(s) failed in run "
-                f"{run_id}; the raw Assets are not published, the scorecard is not rebuilt. "
-                f"See: select * from quality.check_results where run_id = '{run_id}'"
-            )
-        return dict(outcome.summary())
-
     @task(task_id="extract")
     def extract(source: str) -> dict[str, Any]:
         """Extract + load one source, incrementally (`cxscore extract SOURCE`)."""
@@ -130,20 +107,32 @@ def cx_ingest() -> None:
         keys = ("rows_read", "rows_loaded", "rows_rejected", "files", "pages")
         return {k: summary.get(k) for k in keys}
 
+    @task(
+        task_id="check",
+        retries=0,
+        execution_timeout=timedelta(minutes=30),
+        trigger_rule="none_skipped",  # also after a failed extract: check what did load
+    )
+    def check(source: str) -> dict[str, Any]:
+        """The source's raw GX suites (`cxscore check`); raises (no publish) while one of
+        its batches is quarantined."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.airflow_support import check_source
+
+        return check_source(source, str(get_current_context()["run_id"]))
+
     @task(task_id="publish", retries=0, execution_timeout=timedelta(minutes=5))
     def publish(source: str) -> str:
         """Emit the source's raw-table Asset events (reached only when the checks passed)."""
         return f"{source}: raw tables published"
 
-    loads = []
-    publishers = []
     for source in RAW_TABLES:
-        with TaskGroup(group_id=source, tooltip=f"extract + load {source}"):
-            loads.append(extract(source))
-            publishers.append(publish.override(outlets=RAW_ASSETS[source])(source))
-    checks = raw_checks(loads)
-    for loaded, published in zip(loads, publishers, strict=True):
-        [loaded, checks] >> published  # skipped with its source; only after the checks
+        with TaskGroup(group_id=source, tooltip=f"extract + load + check {source}"):
+            loaded = extract(source)
+            checked = check(source)
+            loaded >> checked
+            [loaded, checked] >> publish.override(outlets=RAW_ASSETS[source])(source)
 
 
 cx_ingest()

@@ -72,16 +72,21 @@ Scheduled on the raw Assets that `cx_ingest` publishes after its raw checks pass
 (`cxscore://cx_warehouse/raw.<table>`, any of them), and daily at 05:00 UTC
 (`AssetOrTimeSchedule`).
 
-1. `raw_checks_gate`: fails (no retries) if the newest raw check run in
-   `quality.check_results` has a critical failure, so the daily run never builds on bad data.
-2. `dbt`: the dbt project rendered from `dbt_project/target/manifest.json` by Cosmos;
+1. `raw_checks_gate`: the quality gate (`cxscore quality status`): fails (no retries) while
+   any load batch is quarantined (`quality.gate`), so neither the asset trigger, the daily
+   schedule, a backfill nor a re-run builds on data that failed its checks; batches that
+   were never checked are checked first.
+2. `dbt`: the dbt project rendered from `dbt_project/target/manifest.json` by Cosmos, built
+   into the internal schema `marts_build`;
    `dbt_producer_watcher` runs one `dbt build` (a dbt subprocess), each model/test task shows
    its node's result; dbt tests that start failing or recover (warnings included) are
    alerted after the build. Param `full_refresh=true` rebuilds the incremental models and
    marts from scratch.
-3. `scorecard_checks`: the GX suite on the marts (results in `quality.check_results`).
-4. `publish`: writes the static report (param `report_path`, default
-   `<state_dir>/reports/scorecard.html`) and records the published build.
+3. `scorecard_checks`: the GX suites on the build (results in `quality.check_results`); a
+   critical failure fails the task and nothing is published.
+4. `publish`: copies the checked build to `marts` (what BI reads) in one transaction,
+   records it in `meta.published_builds`, and writes the static report (param
+   `report_path`, default `<state_dir>/reports/scorecard.html`).
 
 Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
 """
@@ -112,13 +117,18 @@ Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
     },
 )
 def cx_scorecard() -> None:
-    @task(retries=0, execution_timeout=timedelta(minutes=5))
+    @task(retries=0, execution_timeout=timedelta(minutes=30))
     def raw_checks_gate() -> dict[str, Any]:
-        """Stop when the latest raw checks failed critically."""
-        from cxscore.airflow_support import assert_raw_checks_passed, settings_from_connections
+        """Stop while any load batch is quarantined (the one gate of cxscore.quality.gate)."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.quality.gate import enforce_gate
         from cxscore.warehouse import ensure_warehouse
 
-        return assert_raw_checks_passed(ensure_warehouse(settings_from_connections()))
+        settings = settings_from_connections()
+        run_id = str(get_current_context()["run_id"])
+        return enforce_gate(settings, url=ensure_warehouse(settings), run_id=run_id)
 
     project = ProjectConfig(
         dbt_project_path=dbt_project_dir(), manifest_path=MANIFEST, install_dbt_deps=False
@@ -154,44 +164,45 @@ def cx_scorecard() -> None:
 
     @task(retries=0, execution_timeout=timedelta(minutes=30))
     def scorecard_checks() -> dict[str, Any]:
-        """GX suite on the scorecard marts (`cxscore check --stage marts`)."""
+        """GX suites on the build in marts_build (`cxscore check --stage marts`); a critical
+        failure raises: nothing is published."""
         from airflow.sdk import get_current_context
 
         from cxscore.airflow_support import settings_from_connections
-        from cxscore.errors import QualityGateFailed
-        from cxscore.quality import run_checks
+        from cxscore.pipeline import check_scorecard
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()
-        url = ensure_warehouse(settings)
         run_id = str(get_current_context()["run_id"])
-        outcome = run_checks(settings, stage="marts", url=url, run_id=run_id)
+        outcome = check_scorecard(settings, url=ensure_warehouse(settings), run_id=run_id)
         print(outcome.describe())
-        if outcome.critical_failures:
-            raise QualityGateFailed(
-                f"{len(outcome.critical_failures)} critical scorecard check(s) failed in run "
-                f"{run_id}; see quality.check_results"
-            )
         return dict(outcome.summary())
 
     @task(execution_timeout=timedelta(minutes=10))
     def publish() -> dict[str, Any]:
-        """Write the static scorecard page (`cxscore report`)."""
+        """Publish the checked build to marts, then write the static scorecard page."""
         from pathlib import Path
 
         from airflow.sdk import get_current_context
 
         from cxscore.airflow_support import settings_from_connections
+        from cxscore.pipeline import publish_scorecard
         from cxscore.report import write_report
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()
-        params = get_current_context()["params"]
+        url = ensure_warehouse(settings)
+        context = get_current_context()
+        published = publish_scorecard(url, run_id=str(context["run_id"]))
+        params = context["params"]
         out = Path(params.get("report_path") or Path(settings.state_dir) / "reports")
         if out.suffix != ".html":
             out = out / "scorecard.html"
-        summary = write_report(settings, out, url=ensure_warehouse(settings))
-        return {k: v for k, v in summary.items() if isinstance(v, (str, int, float))}
+        summary = write_report(settings, out, url=url)
+        return {
+            "published_rows": sum(published["relations"].values()),
+            **{k: v for k, v in summary.items() if isinstance(v, (str, int, float))},
+        }
 
     # The per-node sensors start once the producer's single `dbt build` has finished and read
     # each node's result from XCom (green/red per model and test). Starting them alongside

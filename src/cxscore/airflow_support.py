@@ -1,5 +1,5 @@
 """Glue between Airflow and cxscore: connections -> Settings, the raw-table Assets, the dbt
-profile for Cosmos, the scorecard gate, and an isolated Airflow environment for the demo,
+profile for Cosmos, the per-source check task, and an isolated Airflow environment for the demo,
 the tests and the benchmark.
 
 Everything here is light at import time (stdlib only): the DAG files import this module
@@ -148,63 +148,29 @@ def settings_from_connections(
     return settings
 
 
-# --------------------------------------------------------------------------- scorecard gate
+# --------------------------------------------------------------------------- raw checks
 
 
-def latest_raw_check_failures(url: str) -> tuple[str | None, list[dict[str, Any]]]:
-    """The run id of the newest raw-stage check run in ``quality.check_results`` and its
-    failed critical expectations (empty when it passed or no run exists)."""
-    import contextlib
-
-    from cxscore.warehouse import connect
-
-    with contextlib.closing(connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(
-            """
-            select run_id from quality.check_results
-            where table_name not like 'marts.%%' and suite not like '%%marts%%'
-              and suite not like '%%scorecard%%'
-            order by checked_at desc, result_id desc limit 1
-            """
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None, []
-        run_id = row[0]
-        cur.execute(
-            """
-            select suite, table_name, expectation, column_name, observed_value, threshold
-            from quality.check_results
-            where run_id = %s and severity = 'critical' and not success
-              and table_name not like 'marts.%%' and suite not like '%%marts%%'
-              and suite not like '%%scorecard%%'
-            order by result_id
-            """,
-            (run_id,),
-        )
-        cols = [d[0] for d in cur.description or []]
-        return run_id, [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-def assert_raw_checks_passed(url: str) -> dict[str, Any]:
-    """Raise QualityGateFailed when the latest raw checks failed critically (the gate the
-    scorecard DAG runs first, so that neither the asset trigger nor the daily schedule builds
-    on data that failed its checks)."""
+def check_source(source: str, run_id: str) -> dict[str, Any]:
+    """The ``check`` task of a source in cx_ingest: the raw suites of the source's tables
+    (new batches, and its quarantined ones again), then the gate for this source. Raises
+    QualityGateFailed (the source is not published) while one of its batches is
+    quarantined; other sources are not concerned."""
     from cxscore.errors import QualityGateFailed
+    from cxscore.quality.gate import run_raw_checks
+    from cxscore.warehouse import ensure_warehouse
 
-    run_id, failures = latest_raw_check_failures(url)
-    if failures:
-        listed = "; ".join(
-            f"{f['table_name']}.{f['column_name'] or '*'} {f['expectation']} "
-            f"(observed {f['observed_value']}, threshold {f['threshold']})"
-            for f in failures[:10]
-        )
+    settings = settings_from_connections()
+    url = ensure_warehouse(settings)
+    outcome, gate = run_raw_checks(settings, url=url, run_id=run_id, sources=[source])
+    print(outcome.describe())
+    held = gate.for_sources([source])
+    if outcome.critical_failures or held.is_open:
         raise QualityGateFailed(
-            f"the latest raw checks (run {run_id}) have {len(failures)} critical failure(s): "
-            f"{listed}. The scorecard is not rebuilt until a new load passes them. "
-            f"See: select * from quality.check_results where run_id = '{run_id}'"
+            f"{source}: critical raw check(s) failed in run {run_id}; its raw Assets are not "
+            f"published and the scorecard is not rebuilt.\n{held.describe()}"
         )
-    return {"raw_check_run_id": run_id, "critical_failures": 0}
+    return {**outcome.summary(), "gate_open_elsewhere": gate.is_open}
 
 
 # --------------------------------------------------------------------------- dbt via Cosmos

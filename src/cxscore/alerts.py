@@ -256,6 +256,13 @@ def build_check_alert(
         lines.append(f"- ... and {len(results) - MAX_LISTED} more")
     if failed and severity == "critical":
         lines.append("The scorecard was not rebuilt from this data (critical check).")
+        batches = sorted({r.batch_id for r in results if r.batch_id is not None})
+        if batches:
+            lines.append(
+                f"Quarantined: load batch(es) {', '.join(map(str, batches))}; no build until a "
+                "corrected version passes or `cxscore quality release <id> --reason ...`"
+                " (cxscore quality status)"
+            )
     return Alert(
         event=event,
         severity=severity,
@@ -357,6 +364,74 @@ def _mark_alerted(url: str, run_id: str, keys: list[str]) -> None:
             "update quality.alert_state set last_alerted_at = now() where check_key = any(%s)",
             (keys,),
         )
+
+
+def build_quarantine_alert(
+    settings: Settings,
+    *,
+    batch_id: int,
+    failures: list[dict[str, Any]],
+    run_id: str,
+    closed: str | None = None,
+) -> Alert:
+    """A load batch entered quarantine (critical, says what to do), or its quarantine closed
+    (``closed`` = why: released by whom and why, superseded, passed)."""
+    from cxscore.quality.gate import what_to_do
+
+    dag_id = os.environ.get("AIRFLOW_CTX_DAG_ID")
+    links = _see_more(settings, run_id, dag_id)
+    links[0] = f"More: select * from quality.check_results where batch_id = {batch_id}"
+    if closed is not None:
+        return Alert(
+            event="quarantine_closed",
+            severity="info",
+            title=f"load batch {batch_id}: quarantine closed, the scorecard can be built again",
+            run_id=run_id,
+            dag_id=dag_id,
+            task_id=os.environ.get("AIRFLOW_CTX_TASK_ID"),
+            batch_id=batch_id,
+            observed=closed,
+            expected="no open critical failure",
+            lines=[f"Closed: {closed}", "See the gate: cxscore quality status"],
+            links=links,
+        )
+    first = failures[0]
+    lines = [f"Load batch {batch_id} ({first.get('source')}/{first.get('stream')}) failed:"]
+    lines += [
+        f"- {f['expectation']}"
+        + (f" ({f['column_name']})" if f.get("column_name") else "")
+        + f" on {f['table_name']}: observed {f['observed_value']}; expected {f['threshold']}"
+        for f in failures[:MAX_LISTED]
+    ]
+    lines.append("No scorecard build (any DAG run, CLI, backfill) until the quarantine closes.")
+    lines += [line.strip() for line in what_to_do([batch_id])]
+    return Alert(
+        event="batch_quarantined",
+        severity="critical",
+        title=f"load batch {batch_id} quarantined: {len(failures)} critical check(s) failed",
+        run_id=run_id,
+        dag_id=dag_id,
+        task_id=os.environ.get("AIRFLOW_CTX_TASK_ID"),
+        suite=str(first.get("suite")),
+        table=str(first.get("table_name")),
+        batch_id=batch_id,
+        observed=str(first.get("observed_value")),
+        expected=str(first.get("threshold")),
+        failed_expectations=[
+            {
+                "expectation": f["expectation"],
+                "column": f.get("column_name"),
+                "severity": "critical",
+                "observed": f["observed_value"],
+                "expected": f["threshold"],
+                "batch_id": batch_id,
+                "table": f["table_name"],
+            }
+            for f in failures[:MAX_LISTED]
+        ],
+        lines=lines,
+        links=links,
+    )
 
 
 # ---------------------------------------------------------------------------- dbt tests

@@ -41,6 +41,12 @@ warehouse_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(warehouse_app, name="warehouse")
+quality_app = typer.Typer(
+    help="The quality gate: open critical failures (quarantined load batches), releases.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(quality_app, name="quality")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -173,6 +179,63 @@ def warehouse_url(
     out.print(url if show_password else redact_url(url), highlight=False, soft_wrap=True)
 
 
+# --------------------------------------------------------------------------- quality gate
+
+
+@quality_app.command("status")
+def quality_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print what quality.gate holds: quarantined load batches and their failed critical
+    checks, failing table-level checks, batches not checked yet. Exit code 3 while the
+    gate holds the scorecard back, 0 otherwise."""
+    from cxscore.quality.gate import gate_state
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = _settings(config)
+    url = _run(lambda: ensure_warehouse(settings))
+    state = _run(lambda: gate_state(url))
+    _emit(state.summary(), as_json, lambda: out.print(state.describe(), highlight=False))
+    if state.is_open:
+        raise typer.Exit(3)
+
+
+@quality_app.command("release")
+def quality_release(
+    batch: Annotated[int, typer.Argument(help="The quarantined load batch id.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the batch may be built as it is (recorded).")
+    ],
+    user: Annotated[
+        str | None, typer.Option("--user", help="Who releases (default: the OS login).")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Release a quarantined load batch by hand: recorded in quality.releases with time,
+    user and reason; the recovery alert goes out; the next run builds."""
+    from cxscore.quality.gate import release_batch
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = _settings(config)
+    url = _run(lambda: ensure_warehouse(settings))
+    summary = _run(
+        lambda: release_batch(settings, url=url, batch_id=batch, reason=reason, user=user)
+    )
+    _emit(
+        summary,
+        as_json,
+        lambda: out.print(
+            f"batch {batch} released by {summary['released_by']} "
+            f"({summary['failures_accepted']} failure(s) accepted): {summary['reason']}; "
+            + (
+                "the gate is open"
+                if summary["gate_open"]
+                else f"still quarantined: {summary['still_quarantined']}"
+            ),
+            highlight=False,
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -283,20 +346,39 @@ def extract(
 @app.command("check")
 def check(
     suite: Annotated[
-        str | None, typer.Argument(help="One suite name (default: all raw suites).")
+        str | None, typer.Argument(help="One suite name (default: all suites of --stage).")
     ] = None,
     stage: Annotated[str, typer.Option(help="raw or marts (when no SUITE is given).")] = "raw",
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the Great Expectations suites; results go to quality.check_results.
-    Exit code 3 when a critical expectation fails."""
+    Exit code 3 when a critical expectation fails or (raw) a quarantine is open."""
+    from cxscore.pipeline import new_run_id
     from cxscore.quality import run_checks
+    from cxscore.quality.gate import run_raw_checks
+    from cxscore.warehouse import ensure_warehouse
 
     settings = _settings(config)
-    outcome = _run(lambda: run_checks(settings, suites=[suite] if suite else None, stage=stage))
-    _emit(outcome.summary(), as_json, lambda: out.print(outcome.describe(), highlight=False))
-    if outcome.critical_failures:
+    if stage not in ("raw", "marts"):
+        _fail(f"unknown check stage {stage!r}; choose raw or marts", 2)
+    suites = [suite] if suite else None
+    run_id = new_run_id("check")
+    if stage == "marts" and not suite:
+        outcome = _run(lambda: run_checks(settings, stage="marts", run_id=run_id))
+        _emit(outcome.summary(), as_json, lambda: out.print(outcome.describe(), highlight=False))
+        if outcome.critical_failures:
+            raise typer.Exit(3)
+        return
+    url = _run(lambda: ensure_warehouse(settings))
+    outcome, gate = _run(lambda: run_raw_checks(settings, url=url, run_id=run_id, suites=suites))
+    summary = {**outcome.summary(), "gate": gate.summary()}
+    _emit(
+        summary,
+        as_json,
+        lambda: out.print(f"{outcome.describe()}\n{gate.describe()}", highlight=False),
+    )
+    if outcome.critical_failures or gate.is_open:
         raise typer.Exit(3)
 
 
@@ -309,18 +391,27 @@ def build(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run `dbt build` (models, seeds, tests) against the configured warehouse."""
-    from cxscore.transform import build_models
+    """The quality gate, then `dbt build` (models, seeds, tests) into marts_build, the
+    scorecard checks, and publish to marts. Exit code 3 when the gate holds (open
+    quarantine) or a critical scorecard check fails (nothing published)."""
+    from cxscore.pipeline import build_scorecard, new_run_id
+    from cxscore.warehouse import ensure_warehouse
 
     settings = _settings(config)
-    summary = _run(lambda: build_models(settings, full_refresh=full_refresh, select=select))
+    url = _run(lambda: ensure_warehouse(settings))
+    run_id = new_run_id("build")
+    summary = _run(
+        lambda: build_scorecard(
+            settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select
+        )
+    )
     _emit(summary, as_json, lambda: out.print(_format_counts("built", summary)))
 
 
 @app.command("run")
 def run(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """One full pipeline run in-process: extract every configured source, raw checks,
-    dbt build, scorecard checks."""
+    """One full pipeline run in-process: extract every configured source, raw checks, the
+    quality gate, dbt build, scorecard checks, publish."""
     from cxscore.pipeline import run_pipeline
 
     settings = _settings(config)

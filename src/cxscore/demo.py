@@ -217,8 +217,8 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
         airflow_env,
         ensure_dbt_manifest,
         init_airflow_home,
-        latest_raw_check_failures,
     )
+    from cxscore.quality.gate import gate_state
     from cxscore.report import format_summary, write_report
     from cxscore.sources.zendesk_api_stub import start_stub
     from cxscore.warehouse import ensure_warehouse, redact_url
@@ -288,14 +288,14 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
                 ok, secs, log_file = runner.run("cx_ingest", label)
             timings[f"{label}_ingest"] = secs
             if not ok:
-                run_id, failures = latest_raw_check_failures(url)
-                if not failures:
+                gate = gate_state(url)
+                if not gate.is_open:
                     raise CxError(f"cx_ingest failed for delivery {k}; see {log_file}")
                 gated.append(k)
                 console.print(
-                    f"[yellow]delivery {k}: {len(failures)} critical raw check(s) failed "
-                    f"(run {run_id}): the scorecard is not rebuilt and the alert was recorded "
-                    f"(quality.check_results); log {log_file}",
+                    f"[yellow]delivery {k}: quarantined load batch(es) "
+                    f"{sorted(gate.quarantined)}: the scorecard is not rebuilt and the alert "
+                    f"was sent (cxscore quality status); log {log_file}",
                     highlight=False,
                 )
                 state["delivered"] = k

@@ -1,52 +1,134 @@
 """One complete pipeline run in-process: the path `cxscore run` and the tests drive.
 
-extract + load every configured source -> raw checks (a critical failure stops here, the
-last good scorecard stays, exit code 3) -> dbt build -> scorecard checks. The Airflow DAGs
-call the same functions task by task.
+extract + load every configured source (one failing source never stops the others) -> raw
+checks -> the quality gate (an open quarantine stops here: exit code 3, the last good
+scorecard stays) -> dbt build into ``marts_build`` -> scorecard checks (a critical failure
+stops here: exit code 3, nothing is published) -> publish to ``marts``. The Airflow DAGs
+call the same functions task by task; ``cxscore build`` is :func:`build_scorecard`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cxscore.errors import QualityGateFailed
+from cxscore.errors import CxError, QualityGateFailed
 from cxscore.settings import Settings
+
+if TYPE_CHECKING:
+    from cxscore.quality.results import CheckOutcome
+
+log = logging.getLogger(__name__)
 
 
 def new_run_id(prefix: str = "cli") -> str:
     return f"{prefix}__{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}__{uuid.uuid4().hex[:8]}"
 
 
+def check_scorecard(settings: Settings, *, url: str, run_id: str) -> CheckOutcome:
+    """The scorecard suites on the build candidate (``marts_build``). Raises
+    QualityGateFailed (exit code 3) on a critical failure: the build is not published."""
+    from cxscore.quality import run_checks
+
+    outcome = run_checks(settings, stage="marts", url=url, run_id=run_id)
+    if outcome.critical_failures:
+        raise QualityGateFailed(
+            f"run {run_id}: {len(outcome.critical_failures)} critical scorecard check(s) "
+            "failed on the new build (schema marts_build); it was NOT published: the marts "
+            f"BI reads keep the last good build.\n{outcome.describe()}"
+        )
+    return outcome
+
+
+def publish_scorecard(url: str, *, run_id: str) -> dict[str, Any]:
+    """Copy the checked build to ``marts`` in one transaction (cxscore.publish)."""
+    from cxscore.publish import publish_marts
+
+    return publish_marts(url, run_id=run_id)
+
+
+def build_scorecard(
+    settings: Settings,
+    *,
+    url: str,
+    run_id: str,
+    full_refresh: bool = False,
+    select: str | None = None,
+) -> dict[str, Any]:
+    """gate -> dbt build -> scorecard checks -> publish (``cxscore build``)."""
+    from cxscore.quality.gate import enforce_gate
+    from cxscore.transform import build_models
+
+    enforce_gate(settings, url=url, run_id=run_id)
+    built = build_models(settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select)
+    marts = check_scorecard(settings, url=url, run_id=run_id)
+    published = publish_scorecard(url, run_id=run_id)
+    return {
+        **built,
+        "run_id": run_id,
+        "scorecard_checks": len(marts.results),
+        "scorecard_checks_failed_warning": len(marts.warning_failures),
+        "published": sum(published["relations"].values()),
+    }
+
+
+def extract_all(
+    settings: Settings, *, url: str, run_id: str, progress: bool = False
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Extract every configured source; a source that fails (any exception) is recorded and
+    the others still run. Returns (totals, {source: error})."""
+    from cxscore.extract import configured_sources, extract_source
+
+    totals: dict[str, Any] = {"rows_loaded": 0, "rows_rejected": 0, "sources": {}}
+    failed: dict[str, str] = {}
+    for source in configured_sources(settings):
+        try:
+            summary = extract_source(settings, source, url=url, run_id=run_id, progress=progress)
+        except Exception as exc:  # one source never stops the others
+            log.exception("extract of %s failed; the other sources go on", source)
+            failed[source] = f"{type(exc).__name__}: {exc}"
+            continue
+        totals["sources"][source] = {
+            k: summary.get(k) for k in ("rows_read", "rows_loaded", "rows_rejected", "files")
+        }
+        totals["rows_loaded"] += int(summary.get("rows_loaded") or 0)
+        totals["rows_rejected"] += int(summary.get("rows_rejected") or 0)
+    return totals, failed
+
+
 def run_pipeline(
     settings: Settings, *, progress: bool = False, run_id: str | None = None
 ) -> dict[str, Any]:
-    from cxscore.extract import extract_sources
-    from cxscore.quality import run_checks
-    from cxscore.transform import build_models
+    from cxscore.quality.gate import run_raw_checks
     from cxscore.warehouse import ensure_warehouse
 
     run_id = run_id or new_run_id()
     url = ensure_warehouse(settings)
     started = time.monotonic()
-    extracted = extract_sources(settings, None, url=url, run_id=run_id, progress=progress)
-    raw = run_checks(settings, stage="raw", url=url, run_id=run_id)
-    if raw.critical_failures:
-        raise QualityGateFailed(
-            f"run {run_id}: {len(raw.critical_failures)} critical quality check(s) failed; "
-            f"the scorecard was not rebuilt.\n{raw.describe()}\n"
-            f"See: select * from quality.check_results where run_id = '{run_id}'"
-        )
-    built = build_models(settings, url=url, run_id=run_id)
-    marts = run_checks(settings, stage="marts", url=url, run_id=run_id)
-    return {
+    extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
+    raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
+    failed_note = "".join(f"\nextract of {s} failed: {e}" for s, e in sorted(failed.items()))
+    try:
+        built = build_scorecard(settings, url=url, run_id=run_id)
+    except QualityGateFailed as exc:
+        raise QualityGateFailed(f"{exc}{failed_note}") from exc
+    summary = {
         "run_id": run_id,
         "seconds": round(time.monotonic() - started, 1),
-        "rows_loaded": extracted.get("rows_loaded", 0),
-        "rows_rejected": extracted.get("rows_rejected", 0),
+        "rows_loaded": extracted["rows_loaded"],
+        "rows_rejected": extracted["rows_rejected"],
         "raw_checks_failed_warning": len(raw.warning_failures),
         "models_built": built.get("models", 0),
         "dbt_tests_failed": built.get("tests_failed", 0),
-        "scorecard_checks_failed": len(marts.critical_failures) + len(marts.warning_failures),
+        "scorecard_checks_failed": built["scorecard_checks_failed_warning"],
+        "published_rows": built["published"],
+        "sources_failed": sorted(failed),
     }
+    if failed:
+        raise CxError(
+            f"run {run_id}: {len(failed)} source(s) failed to extract; the others were "
+            f"loaded, checked, built and published.{failed_note}"
+        )
+    return summary

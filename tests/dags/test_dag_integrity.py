@@ -17,7 +17,7 @@ ALLOWED_TAGS = {"cxscore", "ingest", "scorecard"}
 # Budgets beyond the shared `import airflow.sdk`, with margin over the measured figures
 # (docs/performance.md, "Orchestration overhead"): cx_ingest ~0.1 s, cx_scorecard ~0.9 s.
 PARSE_BUDGET = {"cx_ingest.py": 0.5, "cx_scorecard.py": 2.0}
-CHECK_TASKS = {"raw_checks", "raw_checks_gate", "scorecard_checks"}
+CHECK_TASKS = {f"{s}.check" for s in RAW_TABLES} | {"raw_checks_gate", "scorecard_checks"}
 
 
 def _dag(probe: dict[str, Any], dag_id: str) -> dict[str, Any]:
@@ -62,17 +62,23 @@ def test_ingest_structure(dagbag_probe: dict[str, Any]) -> None:
     dag = _dag(dagbag_probe, "cx_ingest")
     tasks = dag["tasks"]
     assert dag["schedule_summary"] in ("@hourly", "0 * * * *")
-    expected = {f"{s}.{t}" for s in RAW_TABLES for t in ("extract", "publish")} | {"raw_checks"}
+    steps = ("extract", "check", "publish")
+    expected = {f"{s}.{t}" for s in RAW_TABLES for t in steps}
     assert set(tasks) == expected
     for source, tables in RAW_TABLES.items():
         extract = tasks[f"{source}.extract"]
         assert extract["retries"] >= 2 and extract["exponential"], source
+        check = tasks[f"{source}.check"]
+        # each source is checked on its own (one source's failure never stops another), also
+        # after its own failed extract (what did load is checked), not when it is skipped
+        assert check["upstream"] == [f"{source}.extract"]
+        assert check["trigger_rule"].lower().endswith("none_skipped")
+        assert check["retries"] == 0
         publish = tasks[f"{source}.publish"]
-        # the raw Assets are published only after the checks (and the source's own load)
-        assert publish["upstream"] == sorted([f"{source}.extract", "raw_checks"])
+        # the raw Assets are published only after the source's own load and checks
+        assert publish["upstream"] == sorted([f"{source}.extract", f"{source}.check"])
+        assert publish["trigger_rule"].lower().endswith("all_success")
         assert publish["outlets"] == sorted(raw_asset_uri(t) for t in tables)
-    assert tasks["raw_checks"]["upstream"] == sorted(f"{s}.extract" for s in RAW_TABLES)
-    assert tasks["raw_checks"]["trigger_rule"].lower().endswith("none_failed_min_one_success")
 
 
 def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -> None:

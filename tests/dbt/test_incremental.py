@@ -100,40 +100,40 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
             if batch == 1:
                 [(january_built,)] = query(
                     url,
-                    "select max(built_at) from marts.touchpoint_scorecard"
+                    "select max(built_at) from marts_build.touchpoint_scorecard"
                     " where period_start < '2026-02-01'",
                 )
         # the January periods were not rebuilt by the incremental runs
         [(january_after,)] = query(
             url,
-            "select max(built_at) from marts.touchpoint_scorecard"
+            "select max(built_at) from marts_build.touchpoint_scorecard"
             " where period_start < '2026-02-01'",
         )
         assert january_after == january_built
         # re-identification and segment change reached the facts
         [(c2_customer, c2_segment)] = query(
             url,
-            "select customer_id, segment from marts.fct_interactions"
+            "select customer_id, segment from marts_build.fct_interactions"
             " where interaction_id = 'connect:C2'",
         )
         assert (c2_customer, c2_segment) == ("zendesk:3", "gold")
         assert query(
             url,
-            "select segment from marts.touchpoint_scorecard where touchpoint_id ="
+            "select segment from marts_build.touchpoint_scorecard where touchpoint_id ="
             " 'phone_billing' and period_grain = 'day' and metric = 'interactions'"
             " order by segment",
         ) == [("all",), ("gold",)]
-        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+        assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'zendesk:104'") == [(0,)]  # fmt: skip
         # batch 4: ctr-2.jsonl is delivered again without C4
-        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+        assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(1,)]  # fmt: skip
         replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
         summary = build_models(settings, url=url)
         assert summary["tests_failed"] == 0, summary["failures"]
         assert query(url, "select count(*) from staging.stg_amazon_connect__contact_records"
                      " where contact_id = 'C4'") == [(0,)]  # fmt: skip
-        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+        assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(0,)]  # fmt: skip
         incremental = world.marts_snapshot(url)
         # a run with nothing new changes nothing

@@ -360,7 +360,9 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def _rows(url: str, where: str, params: tuple[object, ...]) -> dict[str, tuple[Any, ...]]:
-    rows = query(url, f"select {COLUMNS} from marts.touchpoint_scorecard where {where}", params)
+    rows = query(
+        url, f"select {COLUMNS} from marts_build.touchpoint_scorecard where {where}", params
+    )
     return {row[0]: row[1:] for row in rows}
 
 
@@ -381,7 +383,7 @@ def test_exact_numeric_values_on_boundaries(built_world: str) -> None:
     # stored exactly (numeric, not float): 1/3 of 100 to full numeric precision
     [(value,)] = query(
         built_world,
-        "select value from marts.touchpoint_scorecard where touchpoint_id = 'phone_support'"
+        "select value from marts_build.touchpoint_scorecard where touchpoint_id = 'phone_support'"
         " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'all'"
         " and metric = 'abandonment_pct'",
     )
@@ -389,7 +391,7 @@ def test_exact_numeric_values_on_boundaries(built_world: str) -> None:
     # chat FRT exactly 120 s against the chat target 120 -> green; owner from the touchpoint
     [(status, owner, target)] = query(
         built_world,
-        "select status, owner, target from marts.touchpoint_scorecard where touchpoint_id ="
+        "select status, owner, target from marts_build.touchpoint_scorecard where touchpoint_id ="
         " 'chat_checkout_help' and period_grain = 'day' and period_start = '2026-03-02'"
         " and segment = 'all' and metric = 'first_response_avg_seconds'",
     )
@@ -401,7 +403,7 @@ def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
         query(
             built_world,
             "select segment || '/' || period_grain || '/' || period_start, value"
-            " from marts.touchpoint_scorecard"
+            " from marts_build.touchpoint_scorecard"
             " where touchpoint_id = 'phone_support' and metric = 'interactions'",
         )
     )
@@ -425,7 +427,7 @@ def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
         tp: n
         for tp, n in query(
             built_world,
-            "select touchpoint_id, count(distinct metric) from marts.touchpoint_scorecard"
+            "select touchpoint_id, count(distinct metric) from marts_build.touchpoint_scorecard"
             " group by touchpoint_id",
         )
     }
@@ -446,7 +448,7 @@ def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
     assert survey_only["csat_pct"][:3] == (0, 0, 1)
     [(period_end,)] = query(
         built_world,
-        "select distinct period_end::text from marts.touchpoint_scorecard"
+        "select distinct period_end::text from marts_build.touchpoint_scorecard"
         " where period_grain = 'month' and period_start = '2026-03-01'",
     )
     assert period_end == "2026-04-01"
@@ -460,7 +462,7 @@ def test_interaction_level_flags(built_world: str) -> None:
             "select interaction_id, touchpoint_id, customer_id, segment, recontact_24h,"
             " first_contact_resolved, moment_class, was_transferred, was_abandoned,"
             " is_short_abandon, is_complete, attributed_orders"
-            " from marts.fct_interactions",
+            " from marts_build.fct_interactions",
         )
     }
     assert set(rows) == {
@@ -488,12 +490,12 @@ def test_interaction_level_flags(built_world: str) -> None:
     )  # fmt: skip
     [(refunds,)] = query(
         built_world,
-        "select attributed_refunds from marts.fct_interactions where interaction_id ="
+        "select attributed_refunds from marts_build.fct_interactions where interaction_id ="
         " 'zendesk:106'",
     )
     assert refunds == 1
     orders = dict(
-        query(built_world, "select order_id, attributed_interaction_id from marts.fct_orders")
+        query(built_world, "select order_id, attributed_interaction_id from marts_build.fct_orders")
     )
     assert orders == {"O1": "connect:C1", "O2": "zendesk:106", "O3": None, "O4": "connect:C5"}
 
@@ -503,14 +505,14 @@ def test_wide_statuses(built_world: str) -> None:
         built_world,
         "select interactions, first_response_avg_seconds, customer_status,"
         " operations_status, financial_status, data_quality_status, overall_status"
-        " from marts.touchpoint_scorecard_wide where touchpoint_id = 'phone_support'"
+        " from marts_build.touchpoint_scorecard_wide where touchpoint_id = 'phone_support'"
         " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'all'",
     )
     assert row == (Decimal(4), Decimal(30), "no_data", "amber", "no_data", "red", "red")
     [row] = query(
         built_world,
         "select customer_status, operations_status, data_quality_status, overall_status"
-        " from marts.touchpoint_scorecard_wide where touchpoint_id = 'ivr_self_service'"
+        " from marts_build.touchpoint_scorecard_wide where touchpoint_id = 'ivr_self_service'"
         " and period_grain = 'day' and period_start = '2026-03-02' and segment = 'gold'",
     )
     # C5: completeness 100 >= 98 (green, min sample 1); everything else low sample/no data
@@ -521,7 +523,7 @@ def test_transitions(built_world: str) -> None:
     rows = query(
         built_world,
         "select from_touchpoint_id, to_touchpoint_id, transitions, avg_gap_minutes,"
-        " problematic_after_pct from marts.touchpoint_transitions"
+        " problematic_after_pct from marts_build.touchpoint_transitions"
         " where period_grain = 'day' and period_start = '2026-03-02' order by 1, 2",
     )
     assert [(a, b, n, float(gap), float(pct)) for a, b, n, gap, pct in rows] == [
@@ -571,14 +573,19 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
         "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
         "touchpoint_transitions",
     ]  # fmt: skip
+    from cxscore.publish import publish_marts
+
+    published = publish_marts(built_world, run_id="t-bi")
+    assert sorted(published["relations"]) == sorted(marts)
     with contextlib.closing(psycopg2.connect(built_world)) as conn:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("set role cx_bi_reader")
             for name in marts:
                 cur.execute(f"select count(*) from marts.{name}")
-                assert cur.fetchone()[0] > 0, name
+                assert cur.fetchone()[0] == published["relations"][name] > 0, name
             for relation in (
+                "marts_build.touchpoint_scorecard",  # the unchecked build candidate
                 "raw.zendesk__users",
                 "raw.crm__orders",
                 "staging.stg_zendesk__users",

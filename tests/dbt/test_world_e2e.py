@@ -64,7 +64,7 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
             reds = dict(
                 query(
                     url,
-                    "select period_start::text, count(*) from marts.touchpoint_scorecard"
+                    "select period_start::text, count(*) from marts_build.touchpoint_scorecard"
                     " where period_grain = 'week' and segment = 'all' and status = 'red'"
                     " group by 1",
                 )
@@ -73,7 +73,7 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
             problematic = dict(
                 query(
                     url,
-                    "select period_start::text, value from marts.touchpoint_scorecard"
+                    "select period_start::text, value from marts_build.touchpoint_scorecard"
                     " where period_grain = 'week' and segment = 'all'"
                     " and touchpoint_id = 'phone_support' and metric = 'problematic_moment_pct'",
                 )
@@ -83,7 +83,7 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
             unmapped = query(
                 url,
                 "select distinct touchpoint_id, moment_of_truth, owner"
-                " from marts.touchpoint_scorecard where touchpoint_id like 'unmapped%%'"
+                " from marts_build.touchpoint_scorecard where touchpoint_id like 'unmapped%%'"
                 " and metric = 'interactions' and sample_size > 0",
             )
             assert unmapped, "no unmapped touchpoint in the scorecard"
@@ -91,13 +91,13 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
             # an unmapped interaction is never complete (scorecard.md)
             assert query(
                 url,
-                "select count(*) from marts.touchpoint_scorecard where touchpoint_id like"
+                "select count(*) from marts_build.touchpoint_scorecard where touchpoint_id like"
                 " 'unmapped%%' and metric = 'data_completeness_pct' and value <> 0",
             ) == [(0,)]
             # unidentified callers make completeness fall short of 100 for phone support
             [(completeness,)] = query(
                 url,
-                "select value from marts.touchpoint_scorecard where period_grain = 'month'"
+                "select value from marts_build.touchpoint_scorecard where period_grain = 'month'"
                 " and period_start = '2026-03-01' and segment = 'all'"
                 " and touchpoint_id = 'phone_support' and metric = 'data_completeness_pct'",
             )

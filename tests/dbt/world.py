@@ -724,11 +724,11 @@ def marts_snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
         for name, key in MART_KEYS.items():
             cur.execute(
                 "select column_name from information_schema.columns where table_schema ="
-                " 'marts' and table_name = %s order by ordinal_position",
+                " 'marts_build' and table_name = %s order by ordinal_position",
                 (name,),
             )
             columns = [c for (c,) in cur.fetchall() if c not in WRITE_TIME_COLUMNS]
-            cur.execute(f"select {', '.join(columns)} from marts.{name} order by {key}")
+            cur.execute(f"select {', '.join(columns)} from marts_build.{name} order by {key}")
             snapshot[name] = cur.fetchall()
     return snapshot
 

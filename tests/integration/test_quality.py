@@ -422,9 +422,17 @@ def test_next_run_checks_only_the_new_batch(world: dict[str, Any]) -> None:
     outcome = run_checks(
         check_settings(), suites=["zendesk__tickets"], url=url, run_id="t-run-2", alert=False
     )
-    assert outcome.batches == {"zendesk__tickets": [g]}
+    # the new batch is validated; the quarantined batch of the same Zendesk stream (it
+    # failed its required-field check in t-run-1) is closed: a newer version passed
+    assert outcome.batches == {"zendesk__tickets": [g, world["tickets_b"]]}
     assert outcome.critical_failures == []
-    assert {r.batch_id for r in outcome.results} == {None, g}
+    assert {r.batch_id for r in outcome.results} == {None, g, world["tickets_b"]}
+    (closed,) = [r for r in outcome.results if r.batch_id == world["tickets_b"]]
+    assert (closed.expectation, closed.success, closed.observed_value) == (
+        "quarantine_superseded",
+        True,
+        f"superseded by batch {g} of zendesk/tickets, which passed",
+    )
     # history is appended, never overwritten
     assert query(url, "select count(distinct run_id) from quality.check_results") == [(2,)]
 
@@ -438,10 +446,10 @@ def test_marts_stage_reports_missing_tables_then_checks_them(world: dict[str, An
     ]
     query(
         url,
-        "create table marts.touchpoint_scorecard (touchpoint_id text, period_grain text, "
+        "create table marts_build.touchpoint_scorecard (touchpoint_id text, period_grain text, "
         "period_start date, segment text, perspective text, metric text, value numeric, "
         "sample_size bigint, status text);"
-        "insert into marts.touchpoint_scorecard values "
+        "insert into marts_build.touchpoint_scorecard values "
         "('phone_support','day','2026-03-02','all','customer','csat_pct',120,40,'green'),"
         "('phone_support','day','2026-03-02','all','customer','nps',30,40,'green'),"
         "('phone_support','day','2026-03-02','all','customer','nps',31,40,'green')",

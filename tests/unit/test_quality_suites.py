@@ -72,8 +72,8 @@ def test_one_suite_per_raw_table_plus_the_marts(suites: dict[str, Suite]) -> Non
         "zendesk__ticket_metric_sets": ("raw", "raw.zendesk__ticket_metric_sets"),
         "zendesk__tickets": ("raw", "raw.zendesk__tickets"),
         "zendesk__users": ("raw", "raw.zendesk__users"),
-        "touchpoint_scorecard": ("marts", "marts.touchpoint_scorecard"),
-        "touchpoint_scorecard_wide": ("marts", "marts.touchpoint_scorecard_wide"),
+        "touchpoint_scorecard": ("marts", "marts_build.touchpoint_scorecard"),
+        "touchpoint_scorecard_wide": ("marts", "marts_build.touchpoint_scorecard_wide"),
     }
 
 

@@ -24,6 +24,7 @@ class CheckResult:
     threshold: str | None
     batch_id: int | None
     details: dict[str, Any] = field(default_factory=dict)
+    stage: str = "raw"  # raw (a raw table) or marts (a scorecard build)
 
     @property
     def check_key(self) -> str:
@@ -126,6 +127,7 @@ def write_results(url: str, run_id: str, results: list[CheckResult], checked_at:
             checked_at,
             r.batch_id,
             json.dumps(r.details, default=str),
+            r.stage,
         )
         for r in results
     ]
@@ -134,6 +136,6 @@ def write_results(url: str, run_id: str, results: list[CheckResult], checked_at:
             cur,
             "insert into quality.check_results (run_id, suite, table_name, expectation, "
             "column_name, severity, success, observed_value, threshold, checked_at, batch_id, "
-            "details) values %s",
+            "details, stage) values %s",
             rows,
         )

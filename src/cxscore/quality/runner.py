@@ -8,7 +8,12 @@ data source serves every suite of a run. Per suite:
    table asset;
 3. ``batch`` scope: every load batch not yet checked for this suite (``meta.load_batches``
    rows whose ``_batch_id`` has rows in the table and no result in quality.check_results)
-   is validated on its own query asset, so yesterday's good rows cannot hide today's gap.
+   is validated on its own query asset, so yesterday's good rows cannot hide today's gap;
+4. quarantined batches (``quality.gate``, kind ``quarantine``) are looked at again: one
+   with no rows left (its files were replaced by new versions), or a stream batch (Zendesk)
+   followed by a later batch of the same stream that passed, is closed with a passing
+   ``quarantine_superseded`` result; any other is validated again (a partly replaced batch
+   may pass now). A batch released by a person is no longer quarantined.
 
 Results are appended to quality.check_results; alerts go out on state changes.
 """
@@ -70,7 +75,8 @@ def run_checks(
     from cxscore.warehouse import ensure_warehouse
 
     started = time.monotonic()
-    now = datetime.now(UTC).replace(microsecond=0)
+    # microseconds kept: the latest check of a batch is the one with the newest checked_at
+    now = datetime.now(UTC)
     if stage not in STAGES:
         raise ConfigError(f"unknown check stage {stage!r}; choose one of {', '.join(STAGES)}")
     available = load_suites(settings, now)
@@ -86,6 +92,7 @@ def run_checks(
         selected = [s for s in available.values() if s.stage == stage]
     run_id = run_id or new_run_id("check")
     url = url or ensure_warehouse(settings)
+    _ensure_gate_objects(url)
     outcome = CheckOutcome(run_id=run_id, stage=stage)
 
     validator = _Validator(url)
@@ -114,6 +121,17 @@ def run_checks(
         outcome.alert_errors = errors
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _ensure_gate_objects(url: str) -> None:
+    """A warehouse initialised before the gate existed gets its objects (idempotent)."""
+    from cxscore.warehouse import init_warehouse, transaction
+
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('quality.gate') is null")
+        row = cur.fetchone()
+    if row is not None and row[0]:
+        init_warehouse(url)
 
 
 class _Validator:
@@ -230,6 +248,7 @@ class _Validator:
                         else "run cxscore warehouse init"
                     )
                 },
+                stage=suite.stage,
             )
         ]
         if not exists:
@@ -237,23 +256,120 @@ class _Validator:
         table_specs = suite.scoped("table")
         if table_specs:
             asset = self.source.add_table_asset(
-                name=f"{suite.name}__table", table_name=suite.table, schema_name=suite.schema
+                name=f"{suite.name}__table",
+                table_name=suite.table,
+                schema_name=suite.checked_schema,
             )
             batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
             results += self._validate(suite, batch, table_specs, None)
         batch_specs = suite.scoped("batch")
         batches = self._new_batches(suite) if batch_specs else []
+        passed: dict[int, bool] = {}
         for batch_id in batches:
-            derived = "".join(f", ({expr}) as {name}" for name, expr in suite.derived.items())
-            query = (
-                f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
-                f"WHERE t.{suite.batch_column} = {int(batch_id)}"
-            )
-            self._bare_queries.add(query)
-            asset = self.source.add_query_asset(name=f"{suite.name}__batch_{batch_id}", query=query)
-            batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
-            results += self._validate(suite, batch, batch_specs, batch_id)
-        return results, batches
+            found = self._validate_batch(suite, batch_specs, batch_id)
+            passed[batch_id] = not any(r.severity == "critical" and not r.success for r in found)
+            results += found
+        rechecked = []
+        for batch_id, source, stream in self._quarantined(suite) if batch_specs else []:
+            if batch_id in passed:
+                continue
+            rechecked.append(batch_id)
+            results += self._recheck(suite, batch_specs, batch_id, source, stream, passed)
+        return results, batches + rechecked
+
+    def _validate_batch(
+        self, suite: Suite, specs: list[ExpectationSpec], batch_id: int
+    ) -> list[CheckResult]:
+        derived = "".join(f", ({expr}) as {name}" for name, expr in suite.derived.items())
+        query = (
+            f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
+            f"WHERE t.{suite.batch_column} = {int(batch_id)}"
+        )
+        self._bare_queries.add(query)
+        name = f"{suite.name}__batch_{batch_id}"
+        if name in {a.name for a in self.source.assets}:
+            self.source.delete_asset(name)
+        asset = self.source.add_query_asset(name=name, query=query)
+        batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
+        return self._validate(suite, batch, specs, batch_id)
+
+    def _quarantined(self, suite: Suite) -> list[tuple[int, str, str]]:
+        """The batches this suite holds in quarantine (quality.gate), oldest first."""
+        rows = self._fetch(
+            "select distinct g.batch_id, coalesce(b.source, ''), coalesce(b.stream, '') "
+            "from quality.gate g left join meta.load_batches b on b.batch_id = g.batch_id "
+            "where g.kind = 'quarantine' and g.suite = %s order by 1",
+            (suite.name,),
+        )
+        return [(int(b), str(src), str(stream)) for b, src, stream in rows]
+
+    def _recheck(
+        self,
+        suite: Suite,
+        specs: list[ExpectationSpec],
+        batch_id: int,
+        source: str,
+        stream: str,
+        passed: dict[int, bool],
+    ) -> list[CheckResult]:
+        """Look at a quarantined batch again: superseded (closed), or validated again."""
+        from cxscore.extract import FILE_SOURCES
+
+        assert suite.batch_column is not None
+        left = self._fetch(
+            f"select count(*) from {suite.qualified_table} where {suite.batch_column} = %s",
+            (batch_id,),
+        )[0][0]
+        if not left:
+            return [
+                _superseded(
+                    suite,
+                    batch_id,
+                    f"no rows of batch {batch_id} left in {suite.qualified_table}: "
+                    "its file(s) were replaced by a new version",
+                )
+            ]
+        if source and source not in FILE_SOURCES:
+            later = self._later_passing_batch(suite, source, stream, batch_id, passed)
+            if later is not None:
+                return [
+                    _superseded(
+                        suite,
+                        batch_id,
+                        f"superseded by batch {later} of {source}/{stream}, which passed",
+                    )
+                ]
+        return self._validate_batch(suite, specs, batch_id)
+
+    def _later_passing_batch(
+        self, suite: Suite, source: str, stream: str, batch_id: int, passed: dict[int, bool]
+    ) -> int | None:
+        """A later batch of the same stream whose latest check of this suite passed."""
+        rows = self._fetch(
+            """
+            select n.batch_id,
+                   exists (select 1 from quality.check_results r
+                           where r.suite = %s and r.batch_id = n.batch_id),
+                   exists (select 1 from quality.check_results r
+                           where r.suite = %s and r.batch_id = n.batch_id
+                             and r.severity = 'critical' and not r.success
+                             and r.checked_at = (select max(x.checked_at)
+                                                 from quality.check_results x
+                                                 where x.suite = r.suite
+                                                   and x.batch_id = r.batch_id))
+            from meta.load_batches n
+            where n.source = %s and n.stream = %s and n.batch_id > %s
+            order by n.batch_id desc
+            """,
+            (suite.name, suite.name, source, stream, batch_id),
+        )
+        for later, checked, failing in rows:
+            if int(later) in passed:
+                if passed[int(later)]:
+                    return int(later)
+            elif checked and not failing:
+                return int(later)
+        return None
 
     def _validate(
         self, suite: Suite, batch: Any, specs: list[ExpectationSpec], batch_id: int | None
@@ -319,6 +435,23 @@ class _Validator:
             raise ConfigError(f"{spec.where}: invalid arguments for {spec.type}: {exc}") from exc
 
 
+def _superseded(suite: Suite, batch_id: int, observed: str) -> CheckResult:
+    """The passing result that closes a batch's quarantine without validating it again."""
+    return CheckResult(
+        suite=suite.name,
+        table_name=suite.qualified_table,
+        expectation="quarantine_superseded",
+        column_name=None,
+        severity="critical",
+        success=True,
+        observed_value=observed,
+        threshold="a new version of the same file or stream passes its checks",
+        batch_id=batch_id,
+        details={"type": "quarantine_superseded"},
+        stage=suite.stage,
+    )
+
+
 def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | None) -> CheckResult:
     result: dict[str, Any] = dict(item.result or {})
     message = _exception_message(item.exception_info)
@@ -334,6 +467,7 @@ def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | N
             threshold=spec.threshold or _threshold(spec),
             batch_id=batch_id,
             details={"error": message[:4000], "type": spec.type},
+            stage=suite.stage,
         )
     observed, details = _observed(spec, bool(item.success), result)
     return CheckResult(
@@ -347,6 +481,7 @@ def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | N
         threshold=spec.threshold or _threshold(spec),
         batch_id=batch_id,
         details={"type": spec.type, **details},
+        stage=suite.stage,
     )
 
 

@@ -80,8 +80,20 @@ class Suite:
     description: str | None = None
 
     @property
+    def checked_schema(self) -> str:
+        """Where the expectations run. A marts suite names the published table (``marts.x``)
+        but checks the build candidate in ``marts_build``: a build is published only after
+        its checks passed (cxscore.publish)."""
+        from cxscore.publish import BUILD_SCHEMA, PUBLISHED_SCHEMA
+
+        if self.stage == "marts" and self.schema == PUBLISHED_SCHEMA:
+            return BUILD_SCHEMA
+        return self.schema
+
+    @property
     def qualified_table(self) -> str:
-        return f"{self.schema}.{self.table}"
+        """The relation the checks query (see :attr:`checked_schema`)."""
+        return f"{self.checked_schema}.{self.table}"
 
     def scoped(self, scope: str) -> list[ExpectationSpec]:
         return [e for e in self.expectations if e.scope == scope]

@@ -1,0 +1,376 @@
+"""The quality gate: the one place that decides whether the scorecard may be built.
+
+A load batch with a failed critical check is **quarantined** (``quality.gate``, a view over
+``quality.check_results``, ``quality.releases`` and ``meta.load_batches``) until a new
+version of the same file or stream passes its checks, or a person releases it
+(:func:`release_batch`, ``cxscore quality release``). While anything is open, no entry point
+builds: ``cxscore build`` / ``run``, ``cx_scorecard``'s gate task (asset-triggered, daily,
+backfill, re-run) all call :func:`enforce_gate`, which raises QualityGateFailed (exit 3)
+naming the open batches and what to do. A batch that was never checked is checked first
+(``enforce_gate`` runs the raw checks when the gate lists unchecked batches), so nothing is
+built unchecked.
+
+Alerts: a batch entering quarantine and a quarantine closing (released, superseded or
+passing) are alerted once each (state in ``quality.alert_state``, keys ``quarantine|<id>``),
+next to the per-check alerts of :mod:`cxscore.alerts`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cxscore.errors import CxError, QualityGateFailed
+from cxscore.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from cxscore.quality.results import CheckOutcome
+
+log = logging.getLogger(__name__)
+
+BLOCKING_KINDS = ("quarantine", "table")
+QUARANTINE_KEY = "quarantine|"
+
+_GATE_SQL = """
+    select kind, batch_id, source, stream, suite, table_name, expectation, column_name,
+           observed_value, threshold, run_id, checked_at, loaded_at
+    from quality.gate
+    order by kind, batch_id nulls first, suite, expectation, column_name
+"""
+
+
+@dataclass
+class GateState:
+    """What quality.gate holds now."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["kind"] in BLOCKING_KINDS]
+
+    @property
+    def unchecked(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["kind"] == "unchecked"]
+
+    @property
+    def quarantined(self) -> dict[int, list[dict[str, Any]]]:
+        """Open quarantines: batch id -> its failed critical expectations."""
+        found: dict[int, list[dict[str, Any]]] = {}
+        for item in self.items:
+            if item["kind"] == "quarantine":
+                found.setdefault(int(item["batch_id"]), []).append(item)
+        return found
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.blocking)
+
+    def for_sources(self, sources: list[str]) -> GateState:
+        """The items of these sources (a table-level failure belongs to its table's source)."""
+        from cxscore.airflow_support import RAW_TABLES
+
+        tables = {f"raw.{t}" for s in sources for t in RAW_TABLES.get(s, ())}
+        return GateState(
+            [i for i in self.items if i["source"] in sources or i["table_name"] in tables]
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "open": self.is_open,
+            "quarantined_batches": sorted(self.quarantined),
+            "table_failures": [_line(i) for i in self.items if i["kind"] == "table"],
+            "unchecked_batches": sorted(int(i["batch_id"]) for i in self.unchecked),
+            "items": [
+                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in i.items()}
+                for i in self.items
+            ],
+        }
+
+    def describe(self) -> str:
+        """The human text `cxscore quality status` prints (and every blocked run)."""
+        if not self.items:
+            return "quality gate: open, nothing holds the scorecard back"
+        lines = []
+        if self.is_open:
+            lines.append(
+                f"quality gate: CLOSED: {len(self.quarantined)} quarantined load batch(es), "
+                f"{sum(1 for i in self.items if i['kind'] == 'table')} table-level failure(s)"
+                " hold the scorecard back"
+            )
+        else:
+            lines.append("quality gate: open")
+        for batch_id, failures in sorted(self.quarantined.items()):
+            first = failures[0]
+            lines.append(
+                f"  batch {batch_id} ({first['source']}/{first['stream']}, loaded "
+                f"{_when(first['loaded_at'])}): quarantined since run {first['run_id']}"
+            )
+            lines += [f"    - {_line(f)}" for f in failures[:10]]
+            if len(failures) > 10:
+                lines.append(f"    - ... and {len(failures) - 10} more")
+        for item in self.items:
+            if item["kind"] == "table":
+                lines.append(f"  table check (run {item['run_id']}): {_line(item)}")
+        for item in self.unchecked:
+            lines.append(
+                f"  batch {item['batch_id']} ({item['source']}/{item['stream']}): "
+                f"{item['observed_value']}; it is checked before any build"
+            )
+        if self.is_open:
+            lines += what_to_do(sorted(self.quarantined))
+        return "\n".join(lines)
+
+
+def what_to_do(batch_ids: list[int]) -> list[str]:
+    """The on-call steps (alerts and blocked runs print them; docs/operating.md has more)."""
+    example = batch_ids[0] if batch_ids else "BATCH"
+    return [
+        "  what to do:",
+        "    1. see why: cxscore quality status (or select * from quality.gate);",
+        "       details: select * from quality.check_results where batch_id = <id>",
+        "    2. fix it at the source and deliver a corrected version of the same file (same "
+        "path) or let the next Zendesk export pass: the next run checks it and closes the "
+        "quarantine;",
+        f"    3. or accept the data as it is: cxscore quality release {example} "
+        "--reason '<why this is fine>'",
+    ]
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else "?"
+
+
+def _line(item: dict[str, Any]) -> str:
+    column = f" ({item['column_name']})" if item.get("column_name") else ""
+    return (
+        f"{item['expectation']}{column} on {item['table_name']}: observed "
+        f"{item['observed_value']}; expected {item['threshold']}"
+    )
+
+
+def gate_state(url: str) -> GateState:
+    """Read quality.gate."""
+    from cxscore.warehouse import transaction
+
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute(_GATE_SQL)
+        cols = [d[0] for d in cur.description or []]
+        return GateState([dict(zip(cols, row, strict=True)) for row in cur.fetchall()])
+
+
+def raw_suites_of(settings: Settings, sources: list[str]) -> list[str]:
+    """The raw-stage suites whose table one of these sources loads."""
+    from datetime import UTC
+
+    from cxscore.airflow_support import RAW_TABLES
+    from cxscore.quality.suites import load_suites
+
+    tables = {t for s in sources for t in RAW_TABLES.get(s, ())}
+    return [
+        name
+        for name, suite in load_suites(settings, datetime.now(UTC)).items()
+        if suite.stage == "raw" and suite.schema == "raw" and suite.table in tables
+    ]
+
+
+def run_raw_checks(
+    settings: Settings,
+    *,
+    url: str,
+    run_id: str,
+    sources: list[str] | None = None,
+    suites: list[str] | None = None,
+) -> tuple[CheckOutcome, GateState]:
+    """The raw checks (all raw suites, the suites of ``sources``, or the named ``suites``),
+    then the quarantine alerts; returns the outcome and the gate as it stands after them."""
+    from cxscore.quality.runner import run_checks
+
+    if sources is not None and suites is None:
+        suites = raw_suites_of(settings, sources)
+        if not suites:
+            state = gate_state(url)
+            return _empty_outcome(run_id), state
+    outcome = run_checks(settings, suites=suites, stage="raw", url=url, run_id=run_id)
+    state = gate_state(url)
+    sent, errors = sync_quarantine_alerts(settings, url, run_id, state)
+    outcome.alerts_sent += sent
+    outcome.alert_errors += errors
+    return outcome, state
+
+
+def _empty_outcome(run_id: str) -> CheckOutcome:
+    from cxscore.quality.results import CheckOutcome
+
+    return CheckOutcome(run_id=run_id, stage="raw")
+
+
+def enforce_gate(settings: Settings, *, url: str, run_id: str) -> dict[str, Any]:
+    """Raise QualityGateFailed (exit code 3) while anything holds the scorecard back.
+
+    Batches that were never checked (a check task that failed or did not run) are checked
+    first, so the answer covers every loaded batch. Returns the gate summary when the
+    scorecard may be built."""
+    state = gate_state(url)
+    if state.unchecked:
+        log.info(
+            "quality gate: %d load batch(es) were never checked; checking them before the "
+            "build: %s",
+            len(state.unchecked),
+            sorted(int(i["batch_id"]) for i in state.unchecked),
+        )
+        _, state = run_raw_checks(settings, url=url, run_id=run_id)
+    if state.is_open:
+        raise QualityGateFailed(f"run {run_id}: the scorecard is not rebuilt.\n{state.describe()}")
+    return {"gate": "open", "run_id": run_id, "unchecked_batches": len(state.unchecked)}
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def current_user() -> str:
+    """Who releases, when no --user is given: the operating-system login."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "unknown"
+
+
+def release_batch(
+    settings: Settings,
+    *,
+    url: str,
+    batch_id: int,
+    reason: str,
+    user: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Release a quarantined batch by hand: recorded in quality.releases (who, when, why,
+    the failures it accepted); the quarantine-closed alert goes out. Raises ConfigError
+    (exit 2) for an empty reason and CxError when the batch is not quarantined."""
+    import json
+
+    from cxscore.warehouse import transaction
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ConfigError("--reason is required: say why this batch may be built as it is")
+    state = gate_state(url)
+    failures = state.quarantined.get(batch_id)
+    if failures is None:
+        open_ids = sorted(state.quarantined)
+        raise CxError(
+            f"batch {batch_id} is not quarantined; open quarantines: "
+            f"{', '.join(map(str, open_ids)) or 'none'} (cxscore quality status)"
+        )
+    who = user or current_user()
+    accepted = [{k: _jsonable(v) for k, v in f.items() if k != "kind"} for f in failures]
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "insert into quality.releases (batch_id, released_by, reason, failures) "
+            "values (%s, %s, %s, %s) returning release_id, released_at",
+            (batch_id, who, reason, json.dumps(accepted)),
+        )
+        row = cur.fetchone()
+    assert row is not None
+    after = gate_state(url)
+    sent, errors = sync_quarantine_alerts(settings, url, run_id or f"release__{row[0]}", after)
+    return {
+        "batch_id": batch_id,
+        "release_id": int(row[0]),
+        "released_by": who,
+        "released_at": row[1].isoformat(),
+        "reason": reason,
+        "failures_accepted": len(failures),
+        "gate_open": not after.is_open,
+        "still_quarantined": sorted(after.quarantined),
+        "alerts_sent": sent,
+        "alert_errors": errors,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def sync_quarantine_alerts(
+    settings: Settings, url: str, run_id: str, state: GateState | None = None
+) -> tuple[int, list[str]]:
+    """Alert batches that entered quarantine and quarantines that closed since the last
+    call (once each; state in quality.alert_state). Never raises: alerting must not hide
+    the gate's answer. Returns (alerts sent, delivery errors)."""
+    import psycopg2
+
+    try:
+        return _sync_quarantine_alerts(settings, url, run_id, state or gate_state(url))
+    except (psycopg2.Error, CxError) as exc:
+        log.error("quarantine alerts could not be evaluated: %s", exc)
+        return 0, [f"quarantine alert state: {type(exc).__name__}"]
+
+
+def _sync_quarantine_alerts(
+    settings: Settings, url: str, run_id: str, state: GateState
+) -> tuple[int, list[str]]:
+    from cxscore.alerts import build_quarantine_alert, send_alert
+    from cxscore.warehouse import transaction
+
+    open_now = state.quarantined
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('cxscore.alert_state'))")
+        cur.execute(
+            "select check_key from quality.alert_state where check_key like %s and failing",
+            (QUARANTINE_KEY + "%",),
+        )
+        was_open = {int(str(k).split("|", 1)[1]) for (k,) in cur.fetchall()}
+        opened = sorted(set(open_now) - was_open)
+        closed = sorted(was_open - set(open_now))
+        for batch_id in opened + closed:
+            cur.execute(
+                "insert into quality.alert_state (check_key, failing, since, last_run_id, "
+                "last_alerted_at) values (%s, %s, now(), %s, now()) on conflict (check_key) "
+                "do update set failing = excluded.failing, since = now(), "
+                "last_run_id = excluded.last_run_id, last_alerted_at = now()",
+                (f"{QUARANTINE_KEY}{batch_id}", batch_id in open_now, run_id),
+            )
+        why_closed = {b: _closing_reason(cur, b) for b in closed}
+    sent, errors = 0, []
+    for batch_id in opened:
+        alert = build_quarantine_alert(
+            settings, batch_id=batch_id, failures=open_now[batch_id], run_id=run_id
+        )
+        errors += send_alert(settings, alert)
+        sent += 1
+    for batch_id in closed:
+        alert = build_quarantine_alert(
+            settings, batch_id=batch_id, failures=[], run_id=run_id, closed=why_closed[batch_id]
+        )
+        errors += send_alert(settings, alert)
+        sent += 1
+    return sent, errors
+
+
+def _closing_reason(cur: Any, batch_id: int) -> str:
+    cur.execute(
+        "select released_by, released_at, reason from quality.releases where batch_id = %s "
+        "order by release_id desc limit 1",
+        (batch_id,),
+    )
+    row = cur.fetchone()
+    if row is not None:
+        return f"released by {row[0]} at {_when(row[1])}: {row[2]}"
+    cur.execute(
+        "select observed_value from quality.check_results where batch_id = %s "
+        "and expectation = 'quarantine_superseded' order by result_id desc limit 1",
+        (batch_id,),
+    )
+    row = cur.fetchone()
+    if row is not None:
+        return str(row[0])
+    return "its checks passed when run again"
