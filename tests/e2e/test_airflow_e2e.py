@@ -93,11 +93,12 @@ def _dags_test(
     dag_id: str,
     conf: dict[str, Any] | None = None,
     logical_date: datetime | None = None,
+    no_retries: bool = False,
 ) -> tuple[int, str]:
     """Run one DAG with dag.test() in the worker; (0 when every task succeeded, the log)."""
     worker = e2e.worker
     assert worker.stdin is not None and worker.stdout is not None
-    request = {"dag_id": dag_id, "conf": conf}
+    request: dict[str, Any] = {"dag_id": dag_id, "conf": conf, "no_retries": no_retries}
     if logical_date is not None:
         request["logical_date"] = logical_date.isoformat()
     worker.stdin.write(json.dumps(request) + "\n")
@@ -153,6 +154,9 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "CX_LANDING_DIR": str(landing),
             "CX_STATE_DIR": str(state),
             "CX_ALERTS__WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+            # an unreachable Zendesk fails in seconds (test_one_source_down_...)
+            "CX_SOURCES__ZENDESK__MAX_RETRIES": "1",
+            "CX_SOURCES__ZENDESK__BACKOFF_SECONDS": "0",
         },
     )
     started = time.monotonic()
@@ -178,7 +182,8 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-        stub.stop()
+        with contextlib.suppress(Exception):  # the last test stops it already
+            stub.stop()
         receiver.shutdown()
         receiver.server_close()
         with admin.cursor() as cur:
@@ -375,8 +380,9 @@ def test_dbt_test_failures_on_the_scheduled_path_alert_the_owners(e2e: E2E) -> N
     ][0]
 
 
-def _write_bad_orders(e2e: E2E) -> Path:
-    """A new orders file whose rows all lack customer_email (a required field)."""
+def _write_bad_orders(e2e: E2E, *, fixed: bool = False) -> Path:
+    """A new orders file whose rows all lack customer_email (a required field), or with
+    ``fixed`` its corrected version (same path)."""
     src = sorted((e2e.landing / "crm" / "orders").rglob("*.csv"))[0]
     text = src.read_bytes().decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text))
@@ -387,8 +393,8 @@ def _write_bad_orders(e2e: E2E) -> Path:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    for r in rows:
-        r[email] = ""
+    for n, r in enumerate(rows):
+        r[email] = f"fixed{n}@example.com" if fixed else ""
         r[oid] = "BAD-" + r[oid]
         writer.writerow(r)
     bad = src.with_name(f"orders-defect-{date.today():%Y%m%d}.csv")
@@ -407,7 +413,6 @@ def test_critical_failure_stops_before_dbt_and_alerts(e2e: E2E) -> None:
         "where severity = 'critical' and not success order by result_id desc",
     )
     assert failed, "no critical failure recorded"
-    run_id = failed[0][0]
     assert any("crm__orders" in t and (c or "") == "customer_email" for _, t, c in failed), failed
     # alerted: the check alert and/or the task-failure alert reached the local receiver
     assert e2e.alerts, "no alert received"
@@ -415,9 +420,68 @@ def test_critical_failure_stops_before_dbt_and_alerts(e2e: E2E) -> None:
 
     rc, out = _dags_test(e2e, "cx_scorecard")
     assert rc != 0, "cx_scorecard must not build on failed raw checks"
-    assert run_id in out or "critical" in out
+    assert "quarantined" in out
     built = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[0][0]
     assert built == e2e.marks["built_at"]  # dbt did not run
+    # the other sources were checked and published all the same
+    states = _task_states(e2e, "cx_ingest")
+    assert states["orders.check"] == "failed" and states["orders.publish"] == "upstream_failed"
+    for source in ("zendesk", "amazon_connect", "qualtrics"):
+        assert states[f"{source}.publish"] == "success", states
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _task_states(e2e: E2E, dag_id: str) -> dict[str, str]:
+    """task id -> state in the newest run of ``dag_id`` (Airflow's metadata database)."""
+    with contextlib.closing(sqlite3.connect(Path(e2e.env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        (run_id,) = db.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
+        ).fetchone()
+        rows = db.execute(
+            "select task_id, state from task_instance where dag_id = ? and run_id = ?",
+            (dag_id, run_id),
+        ).fetchall()
+    return {task: str(state) for task, state in rows}
+
+
+def test_the_gate_holds_until_the_file_is_fixed(e2e: E2E) -> None:
+    """Nothing clears the quarantine by accident: another ingest with no new data, the
+    daily (non-asset) cx_scorecard run, a backfill of a past date. A corrected version of
+    the same file closes it, and the next runs build."""
+    built = e2e.marks["built_at"]
+    rc, _ = _dags_test(e2e, "cx_ingest")  # (a) no new data
+    assert rc != 0
+    assert _task_states(e2e, "cx_ingest")["orders.check"] == "failed"
+    rc, out = _dags_test(e2e, "cx_scorecard")  # (c) the daily fallback
+    assert rc != 0 and "quarantined" in out
+    past = datetime.combine(date.today() - timedelta(days=3), datetime.min.time(), UTC)
+    rc, out = _dags_test(e2e, "cx_scorecard", logical_date=past)  # (d) a backfill
+    assert rc != 0 and "quarantined" in out
+    assert _task_states(e2e, "cx_scorecard")["raw_checks_gate"] == "failed"
+    assert query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[0][0] == built
+    (open_batch,) = {b for (b,) in query(e2e.url, "select batch_id from quality.gate")}
+
+    _write_bad_orders(e2e, fixed=True)  # the same file, corrected
+    e2e.alerts.clear()
+    rc, out = _dags_test(e2e, "cx_ingest")
+    assert rc == 0, out[-6000:]
+    assert query(e2e.url, "select count(*) from quality.gate") == [(0,)]
+    assert "quarantine_closed" in [a.get("event") for a in e2e.alerts]
+    rc, out = _dags_test(e2e, "cx_scorecard")
+    assert rc == 0, out[-6000:]
+    assert query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[0][0] > built
+    assert query(
+        e2e.url,
+        "select count(*) from quality.check_results where batch_id = %s "
+        "and expectation = 'quarantine_superseded' and success",
+        (open_batch,),
+    ) == [(1,)]
+    e2e.marks["built_at"] = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[
+        0
+    ][0]
 
 
 def test_report_from_the_warehouse(e2e: E2E, tmp_path: Path) -> None:
@@ -439,3 +503,28 @@ def test_report_from_the_warehouse(e2e: E2E, tmp_path: Path) -> None:
     for status in ("green", "amber", "red", "low_sample", "no_data", "no_target"):
         assert f"s-{status}" in page
     shutil.copy(out, e2e.state / "e2e-report.html")
+
+
+def test_one_source_down_does_not_stop_the_others(e2e: E2E) -> None:
+    """Zendesk unreachable: its extract fails (and alerts), the three file sources are
+    still loaded, checked and published; the run ends failed."""
+    e2e.stub.stop()
+    # new data for a file source: Connect delivers records at least once, a re-sent file
+    # under a new name is valid input
+    ctr = max((p for p in (e2e.landing / "ivr").rglob("*") if p.is_file()), key=_size)
+    shutil.copyfile(ctr, ctr.with_name("resent-" + ctr.name))
+    before = _raw_counts(e2e.url)["amazon_connect__contact_records"]
+    e2e.alerts.clear()
+    rc, _ = _dags_test(e2e, "cx_ingest", no_retries=True)
+    assert rc != 0
+    states = _task_states(e2e, "cx_ingest")
+    assert states["zendesk.extract"] == "failed", states
+    assert states["zendesk.publish"] == "upstream_failed", states
+    for source in ("amazon_connect", "qualtrics", "orders"):
+        for step in ("extract", "check", "publish"):
+            assert states[f"{source}.{step}"] == "success", (source, step, states)
+    assert _raw_counts(e2e.url)["amazon_connect__contact_records"] > before
+    assert any(
+        a.get("event") == "task_failed" and a.get("task_id") == "zendesk.extract"
+        for a in e2e.alerts
+    ), e2e.alerts
