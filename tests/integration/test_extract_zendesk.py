@@ -204,6 +204,32 @@ def test_rejected_share_over_the_limit_fails_the_stream(
         ("tickets", "failed"),
         ("users", "succeeded"),
     ]
+    ((tickets_batch,),) = query(
+        fresh_db, "select batch_id from meta.load_batches where stream = 'tickets'"
+    )
+    # a retry resumes past the committed pages, reads nothing and succeeds ...
+    retry = extract_source(settings, "zendesk", url=fresh_db, run_id="retry")
+    assert (retry["rows_read"], retry["error"]) == (0, None)
+    # ... but the verdict holds: the checks quarantine the batch, and nothing is built
+    from cxscore.errors import QualityGateFailed
+    from cxscore.quality.gate import enforce_gate, run_raw_checks
+
+    outcome, gate = run_raw_checks(
+        settings,
+        url=fresh_db,
+        run_id="checks",
+        sources=["zendesk"],
+    )
+    verdict = [
+        (r.batch_id, r.observed_value)
+        for r in outcome.critical_failures
+        if r.expectation == "rejected_share_within_limit"
+    ]
+    # the tickets batch: 5 tickets loaded + 1 rejected (its metric sets have their own batch)
+    assert verdict == [(tickets_batch, "1 of 6 items rejected (16.7%)")]
+    assert sorted(gate.quarantined) == [tickets_batch]
+    with pytest.raises(QualityGateFailed, match=f"batch {tickets_batch} "):
+        enforce_gate(settings, url=fresh_db, run_id="build")
 
 
 def test_bad_credentials_fail_at_once_with_what_to_check(

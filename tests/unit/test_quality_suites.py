@@ -106,7 +106,8 @@ def test_required_fields_are_mapped_and_critical_at_98_percent(
 def test_default_severities_follow_the_spec(suites: dict[str, Suite]) -> None:
     for name in REQUIRED:
         for spec in suites[name].expectations:
-            if spec.type in CRITICAL_TYPES:
+            if spec.type in CRITICAL_TYPES or spec.name == "rejected_share_within_limit":
+                # required fields, uniqueness, and the loader's reject verdict (the gate)
                 assert spec.severity == "critical", spec.where
             elif spec.type != "expect_column_values_to_be_in_type_list":
                 # enumerations, ranges, timestamps, freshness, volume, linkage

@@ -125,6 +125,7 @@ def template_values(settings: Settings, now: datetime) -> dict[str, Any]:
         "volume_days": quality.volume_days,
         "volume_min_baseline": quality.volume_min_baseline,
         "business_timezone": settings.business_timezone,
+        "max_reject_pct": settings.load.max_reject_pct,
     }
 
 
