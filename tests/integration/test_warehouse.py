@@ -71,3 +71,42 @@ def test_bi_reader_reads_marts_and_quality_not_raw(fresh_db: str) -> None:
 
 def test_session_database_is_initialised(pg_url: str) -> None:
     assert query(pg_url, "select count(*) from raw.zendesk__tickets") == [(0,)]
+
+
+def test_gate_objects_migrate_an_older_warehouse(fresh_db: str) -> None:
+    """A warehouse initialised before the gate: check_results had no stage. Init again
+    fills it from the table name, and the gate view reads them."""
+    init_warehouse(fresh_db)
+    query(fresh_db, "drop view quality.gate; alter table quality.check_results drop column stage")
+    query(
+        fresh_db,
+        "insert into quality.check_results (run_id, suite, table_name, expectation, severity, "
+        "success, batch_id) values "
+        "('old', 'crm__orders', 'raw.crm__orders', 'not_null', 'critical', false, 7),"
+        "('old', 'touchpoint_scorecard', 'marts.touchpoint_scorecard', 'unique', 'critical', "
+        "false, null)",
+    )
+    init_warehouse(fresh_db)
+    assert query(fresh_db, "select table_name, stage from quality.check_results order by 1") == [
+        ("marts.touchpoint_scorecard", "marts"),
+        ("raw.crm__orders", "raw"),
+    ]
+    # the old raw failure is an open quarantine; a marts failure never is
+    assert query(fresh_db, "select kind, batch_id, suite from quality.gate") == [
+        ("quarantine", 7, "crm__orders")
+    ]
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        query(
+            fresh_db,
+            "insert into quality.check_results (run_id, suite, table_name, expectation, "
+            "severity, success, stage) values ('x', 's', 't', 'e', 'critical', true, 'other')",
+        )
+
+
+def test_bi_reader_reads_the_gate_but_not_the_build_schema(fresh_db: str) -> None:
+    init_warehouse(fresh_db)
+    query(fresh_db, "create table marts_build.touchpoint_scorecard as select 1 as x")
+    assert _as_bi_reader(fresh_db, "select count(*) from quality.gate") == [(0,)]
+    for relation in ("marts_build.touchpoint_scorecard", "quality.releases"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            _as_bi_reader(fresh_db, f"select * from {relation}")

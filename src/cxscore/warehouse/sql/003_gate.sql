@@ -37,6 +37,7 @@ create table if not exists quality.releases (
     failures        jsonb
 );
 create index if not exists releases_batch on quality.releases (batch_id);
+revoke all on quality.releases from cx_bi_reader;  -- names of people: not for dashboards
 
 -- ---------------------------------------------------------------- the gate
 -- One row per open problem that holds the scorecard back:
