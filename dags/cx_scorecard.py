@@ -168,13 +168,15 @@ def cx_scorecard() -> None:
         failure raises: nothing is published."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import settings_from_connections
+        from cxscore.airflow_support import build_lock, settings_from_connections
         from cxscore.pipeline import check_scorecard
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()
+        url = ensure_warehouse(settings)
         run_id = str(get_current_context()["run_id"])
-        outcome = check_scorecard(settings, url=ensure_warehouse(settings), run_id=run_id)
+        with build_lock(settings, url, f"dag {run_id} scorecard checks"):
+            outcome = check_scorecard(settings, url=url, run_id=run_id)
         print(outcome.describe())
         return dict(outcome.summary())
 
@@ -185,7 +187,7 @@ def cx_scorecard() -> None:
 
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import settings_from_connections
+        from cxscore.airflow_support import build_lock, settings_from_connections
         from cxscore.pipeline import publish_scorecard
         from cxscore.report import write_report
         from cxscore.warehouse import ensure_warehouse
@@ -193,7 +195,9 @@ def cx_scorecard() -> None:
         settings = settings_from_connections()
         url = ensure_warehouse(settings)
         context = get_current_context()
-        published = publish_scorecard(url, run_id=str(context["run_id"]))
+        run_id = str(context["run_id"])
+        with build_lock(settings, url, f"dag {run_id} publish"):
+            published = publish_scorecard(url, run_id=run_id)
         params = context["params"]
         out = Path(params.get("report_path") or Path(settings.state_dir) / "reports")
         if out.suffix != ".html":

@@ -240,6 +240,7 @@ def dbt_runtime_settings(context: Any) -> None:
     operator = context["task"]
     if operator.task_id.endswith("dbt_producer_watcher"):
         apply_dbt_runtime_settings(operator)
+        hold_build_lock(PRODUCER_LOCK_KEY, f"dag {context.get('run_id')} dbt build")
         return
     run = getattr(operator, "build_and_run_cmd", None)
     if run is None or getattr(run, "_cx_runtime_settings", False):
@@ -253,13 +254,50 @@ def dbt_runtime_settings(context: Any) -> None:
     operator.build_and_run_cmd = build_and_run_cmd
 
 
+PRODUCER_LOCK_KEY = "cx_scorecard.dbt_producer_watcher"
+
+
+def hold_build_lock(key: str, purpose: str) -> None:
+    """Take the warehouse build lock (cxscore.locks) for a task that cannot hold it in a
+    ``with`` block: the dbt producer takes it before its ``dbt build`` and releases it in
+    its post-build callback (:func:`alert_dbt_tests_after_build`); a worker's task process
+    that dies releases it with its connection."""
+    from cxscore.locks import hold_for_task
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = settings_from_connections()
+    hold_for_task(
+        ensure_warehouse(settings),
+        key,
+        wait_seconds=settings.scorecard.build_lock_wait_seconds,
+        purpose=purpose,
+    )
+
+
+def build_lock(settings: Settings, url: str, purpose: str) -> Any:
+    """The build lock as a context manager, for the scorecard check and publish tasks."""
+    from cxscore.locks import BUILD_LOCK, held
+
+    return held(
+        url,
+        BUILD_LOCK,
+        wait_seconds=settings.scorecard.build_lock_wait_seconds,
+        setting="scorecard.build_lock_wait_seconds",
+        purpose=purpose,
+    )
+
+
 def alert_dbt_tests_after_build(project_dir: str, context: Any = None, **_: Any) -> None:
     """Cosmos ``callback`` of the watcher producer (run after its ``dbt build``, also when
     the build failed): the dbt tests that started failing or recovered are alerted exactly
     as ``cxscore build`` alerts them (same channels, same start/recover rule), from the
     ``run_results.json`` the build left in Cosmos' temporary copy of the project. Warn-level
     test failures do not fail the task, so without this nobody would hear of them on the
-    scheduled path. Never raises: alerting must not change the build's outcome."""
+    scheduled path. Releases the build lock the producer took. Never raises: alerting must
+    not change the build's outcome."""
+    from cxscore.locks import release_for_task
+
+    release_for_task(PRODUCER_LOCK_KEY)
     try:
         from cxscore.transform import alert_test_failures, summarise_run_results
         from cxscore.warehouse import ensure_warehouse

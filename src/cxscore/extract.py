@@ -207,15 +207,15 @@ def _new_run_id() -> str:
 
 
 @contextlib.contextmanager
-def _control(url: str, source: str) -> Iterator[Any]:
-    """An autocommit connection holding the source's advisory lock while the block runs."""
+def _control(url: str, source: str, wait_seconds: float = 600.0) -> Iterator[Any]:
+    """An autocommit connection (with keepalives) holding the source's advisory lock while
+    the block runs; waits at most ``wait_seconds`` (load.lock_wait_seconds) for it."""
     from cxscore.load.batches import lock_source
-    from cxscore.warehouse import connect
+    from cxscore.locks import open_lock_connection
 
-    conn = connect(url, application_name=f"cxscore extract {source}")
-    conn.autocommit = True
+    conn = open_lock_connection(url, f"extract {source}")
     try:
-        lock_source(conn, source)
+        lock_source(conn, source, wait_seconds)
         yield conn
     finally:
         conn.close()
@@ -226,7 +226,7 @@ def _extract(
 ) -> dict[str, Any]:
     reporter.start(source)
     started = time.monotonic()
-    with _control(url, source) as control:
+    with _control(url, source, settings.load.lock_wait_seconds) as control:
         if source == "zendesk":
             from cxscore.load.zendesk import extract_zendesk
 

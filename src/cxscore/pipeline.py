@@ -31,8 +31,20 @@ def check_scorecard(settings: Settings, *, url: str, run_id: str) -> CheckOutcom
     """The scorecard suites on the build candidate (``marts_build``). Raises
     QualityGateFailed (exit code 3) on a critical failure: the build is not published."""
     from cxscore.quality import run_checks
+    from cxscore.warehouse import transaction
 
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("select max(build_id) from meta.dbt_builds")
+        row = cur.fetchone()
+    build_id = row[0] if row else None
     outcome = run_checks(settings, stage="marts", url=url, run_id=run_id)
+    if build_id is not None:  # the verdict on this very build: publish reads it
+        with transaction(url) as conn, conn.cursor() as cur:
+            cur.execute(
+                "update meta.dbt_builds set checked_run_id = %s, checks_passed = %s "
+                "where build_id = %s",
+                (run_id, not outcome.critical_failures, build_id),
+            )
     if outcome.critical_failures:
         raise QualityGateFailed(
             f"run {run_id}: {len(outcome.critical_failures)} critical scorecard check(s) "
@@ -57,14 +69,25 @@ def build_scorecard(
     full_refresh: bool = False,
     select: str | None = None,
 ) -> dict[str, Any]:
-    """gate -> dbt build -> scorecard checks -> publish (``cxscore build``)."""
+    """gate -> dbt build -> scorecard checks -> publish (``cxscore build``), holding the
+    warehouse build lock throughout (one writer of marts_build and marts at a time)."""
+    from cxscore.locks import BUILD_LOCK, held
     from cxscore.quality.gate import enforce_gate
     from cxscore.transform import build_models
 
-    enforce_gate(settings, url=url, run_id=run_id)
-    built = build_models(settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select)
-    marts = check_scorecard(settings, url=url, run_id=run_id)
-    published = publish_scorecard(url, run_id=run_id)
+    with held(
+        url,
+        BUILD_LOCK,
+        wait_seconds=settings.scorecard.build_lock_wait_seconds,
+        setting="scorecard.build_lock_wait_seconds",
+        purpose=f"build {run_id}",
+    ):
+        enforce_gate(settings, url=url, run_id=run_id)
+        built = build_models(
+            settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select
+        )
+        marts = check_scorecard(settings, url=url, run_id=run_id)
+        published = publish_scorecard(url, run_id=run_id)
     return {
         **built,
         "run_id": run_id,

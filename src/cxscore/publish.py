@@ -70,14 +70,18 @@ def _previously_published(cur: Any) -> set[str]:
 def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
     """Copy the checked build (``marts_build``) to ``marts`` in one transaction.
 
-    Relations that an earlier publish created and that the build no longer has are dropped;
-    anything else in ``marts`` is left alone. Returns {"relations": {name: rows}, "seconds"}.
-    Raises CxError when the build schema holds nothing (no build ran).
+    Only the newest dbt build (``meta.dbt_builds``) is published, and only when the
+    scorecard checks passed on it (:func:`cxscore.pipeline.check_scorecard` records the
+    verdict): a build that changed ``marts_build`` after the checks ran is refused
+    (QualityGateFailed, exit 3). Relations that an earlier publish created and that the
+    build no longer has are dropped; anything else in ``marts`` is left alone. Returns
+    {"relations": {name: rows}, "seconds"}. Raises CxError when the build schema holds
+    nothing. The caller holds the build lock (cxscore.locks).
     """
     import psycopg2.errors
     from psycopg2 import sql
 
-    from cxscore.errors import CxError
+    from cxscore.errors import CxError, QualityGateFailed
     from cxscore.warehouse import transaction
 
     started = time.monotonic()
@@ -85,6 +89,23 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
     with transaction(url) as conn, conn.cursor() as cur:
         # one publisher at a time; readers keep seeing the previous build until commit
         cur.execute("select pg_advisory_xact_lock(hashtext('cxscore.publish'))")
+        cur.execute(
+            "select build_id, checks_passed, checked_run_id from meta.dbt_builds "
+            "order by build_id desc limit 1"
+        )
+        build = cur.fetchone()
+        if build is None or build[1] is not True:
+            state = (
+                "no build was recorded"
+                if build is None
+                else f"build {build[0]} was never checked"
+                if build[1] is None
+                else f"build {build[0]} failed its scorecard checks (run {build[2]})"
+            )
+            raise QualityGateFailed(
+                f"not published: {state}; marts keeps the last good build. Only a build "
+                "whose critical scorecard checks passed is published (cxscore build)."
+            )
         relations = _build_relations(cur)
         if not relations:
             raise CxError(
@@ -127,8 +148,12 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
             cur.execute(sql.SQL("grant select on {} to {}").format(target, sql.Identifier(BI_ROLE)))
         seconds = round(time.monotonic() - started, 2)
         cur.execute(
-            "insert into meta.published_builds (run_id, relations, seconds) values (%s, %s, %s)",
-            (run_id, json.dumps(published), seconds),
+            "insert into meta.published_builds (run_id, relations, seconds, build_id) "
+            "values (%s, %s, %s, %s)",
+            (run_id, json.dumps(published), seconds, build[0]),
+        )
+        cur.execute(
+            "update meta.dbt_builds set published_at = now() where build_id = %s", (build[0],)
         )
     log.info(
         "published %d marts (%d rows) from %s to %s in %.1f s",

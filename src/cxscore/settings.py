@@ -170,10 +170,16 @@ class QualitySettings(_Section):
 class ScorecardSettings(_Section):
     lookback_days: int = Field(default=8, ge=0)
     fcr_window_hours: int = Field(default=168, ge=1)
+    build_lock_wait_seconds: float = Field(
+        default=600.0, ge=0, description="how long a build waits for another one to finish"
+    )
 
 
 class LoadSettings(_Section):
     max_reject_pct: float = Field(default=1.0, ge=0, le=100)
+    lock_wait_seconds: float = Field(
+        default=600.0, ge=0, description="how long an extract waits for one of the same source"
+    )
 
 
 class Settings(_Section):

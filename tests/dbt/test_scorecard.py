@@ -573,8 +573,14 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
         "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
         "touchpoint_transitions",
     ]  # fmt: skip
+    from cxscore.errors import QualityGateFailed
+    from cxscore.pipeline import check_scorecard
     from cxscore.publish import publish_marts
+    from cxscore.settings import load_settings
 
+    with pytest.raises(QualityGateFailed, match="was never checked"):
+        publish_marts(built_world, run_id="t-bi")  # only a checked build is published
+    check_scorecard(load_settings(environ={}), url=built_world, run_id="t-bi")
     published = publish_marts(built_world, run_id="t-bi")
     assert sorted(published["relations"]) == sorted(marts)
     with contextlib.closing(psycopg2.connect(built_world)) as conn:

@@ -325,3 +325,35 @@ def test_a_critical_scorecard_failure_publishes_nothing(gate: Gate, tmp_path: Pa
     assert code == 0, out
     assert query(gate.url, "select count(*) from marts.fct_interactions")[0][0] == built
     assert gate.bi_checksum() != gate.marks["good"]
+
+
+SCORECARD_VALUES = """
+    select count(*), md5(string_agg((to_jsonb(s) - 'built_at')::text, '|'
+        order by touchpoint_id, period_grain, period_start, segment, metric))
+    from marts.touchpoint_scorecard s
+"""
+
+
+def test_two_builds_at_once_take_turns(gate: Gate) -> None:
+    """Two `cxscore build` processes on one warehouse: the second waits for the build lock
+    (it says so), both succeed, and the marts are what one build gives."""
+    import os
+    import subprocess
+    import sys
+
+    values = query(gate.url, SCORECARD_VALUES)
+    published = query(gate.url, "select count(*) from meta.published_builds")[0][0]
+    cxscore = Path(sys.executable).with_name("cxscore")
+    env = {**os.environ, **gate.env}
+    procs = [
+        subprocess.Popen(
+            [str(cxscore), "build"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=900)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert any("cxscore.build is held by pid" in o and "waiting up to" in o for o in outs), outs
+    assert query(gate.url, "select count(*) from meta.published_builds") == [(published + 2,)]
+    assert query(gate.url, SCORECARD_VALUES) == values

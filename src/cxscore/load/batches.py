@@ -10,17 +10,51 @@ import psycopg2.extensions
 log = logging.getLogger(__name__)
 
 
-def lock_source(control: psycopg2.extensions.connection, source: str) -> None:
-    """Take the session-level advisory lock of ``source`` (waits for a concurrent extract of
-    the same source to finish; released when ``control`` closes, even if the process dies)."""
-    key = f"cxscore.extract.{source}"
-    with control.cursor() as cur:
-        cur.execute("select pg_try_advisory_lock(hashtext(%s))", (key,))
-        row = cur.fetchone()
-        if row is not None and row[0]:
-            return
-        log.info("%s: another extract of this source is running; waiting for it", source)
-        cur.execute("select pg_advisory_lock(hashtext(%s))", (key,))
+def lock_source(
+    control: psycopg2.extensions.connection, source: str, wait_seconds: float = 600.0
+) -> None:
+    """Take the session-level advisory lock of ``source``: waits up to ``wait_seconds`` for
+    a concurrent extract of the same source to finish, then raises LockTimeout naming it;
+    released when ``control`` closes, even if the process dies."""
+    from cxscore.locks import acquire, extract_lock
+
+    acquire(control, extract_lock(source), wait_seconds, "load.lock_wait_seconds")
+
+
+def close_stale_batches(url: str) -> list[int]:
+    """Mark failed the load batches left ``running`` by a process that died (no session
+    holds their source's extract lock any more). A stale running batch would otherwise hold
+    the incremental watermark of the dbt build back (safe_max_batch_id) until its source
+    runs again. Returns the batch ids closed."""
+    from cxscore.locks import extract_lock, open_lock_connection
+
+    conn = open_lock_connection(url, "stale batch check")
+    closed: list[int] = []
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select distinct source from meta.load_batches where status = 'running'")
+            sources = [str(r[0]) for r in cur.fetchall()]
+            for source in sources:
+                cur.execute("select pg_try_advisory_lock(hashtext(%s))", (extract_lock(source),))
+                row = cur.fetchone()
+                if not (row and row[0]):
+                    continue  # an extract of this source is running: its batches are live
+                try:
+                    cur.execute(
+                        "update meta.load_batches set status = 'failed', finished_at = now(), "
+                        "error = coalesce(error, 'abandoned: the process running the extract "
+                        "died; its uncommitted work was rolled back') "
+                        "where source = %s and status = 'running' returning batch_id",
+                        (source,),
+                    )
+                    closed += [int(r[0]) for r in cur.fetchall()]
+                finally:
+                    cur.execute("select pg_advisory_unlock(hashtext(%s))", (extract_lock(source),))
+    finally:
+        conn.close()
+    if closed:
+        log.warning("closed %d stale running load batch(es): %s", len(closed), closed)
+    return sorted(closed)
 
 
 def open_batch(

@@ -155,8 +155,10 @@ def _line(item: dict[str, Any]) -> str:
 
 def gate_state(url: str) -> GateState:
     """Read quality.gate."""
+    from cxscore.quality.runner import ensure_gate_objects
     from cxscore.warehouse import transaction
 
+    ensure_gate_objects(url)
     with transaction(url) as conn, conn.cursor() as cur:
         cur.execute(_GATE_SQL)
         cols = [d[0] for d in cur.description or []]
@@ -213,8 +215,12 @@ def enforce_gate(settings: Settings, *, url: str, run_id: str) -> dict[str, Any]
     """Raise QualityGateFailed (exit code 3) while anything holds the scorecard back.
 
     Batches that were never checked (a check task that failed or did not run) are checked
-    first, so the answer covers every loaded batch. Returns the gate summary when the
-    scorecard may be built."""
+    first, so the answer covers every loaded batch; load batches left ``running`` by a dead
+    process are closed first (they would hold the build's watermark back). Returns the gate
+    summary when the scorecard may be built."""
+    from cxscore.load.batches import close_stale_batches
+
+    close_stale_batches(url)
     state = gate_state(url)
     if state.unchecked:
         log.info(

@@ -92,7 +92,7 @@ def run_checks(
         selected = [s for s in available.values() if s.stage == stage]
     run_id = run_id or new_run_id("check")
     url = url or ensure_warehouse(settings)
-    _ensure_gate_objects(url)
+    ensure_gate_objects(url)
     outcome = CheckOutcome(run_id=run_id, stage=stage)
 
     validator = _Validator(url)
@@ -123,12 +123,14 @@ def run_checks(
     return outcome
 
 
-def _ensure_gate_objects(url: str) -> None:
+def ensure_gate_objects(url: str) -> None:
     """A warehouse initialised before the gate existed gets its objects (idempotent)."""
     from cxscore.warehouse import init_warehouse, transaction
 
     with transaction(url) as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass('quality.gate') is null")
+        cur.execute(
+            "select to_regclass('quality.gate') is null or to_regclass('meta.dbt_builds') is null"
+        )
         row = cur.fetchone()
     if row is not None and row[0]:
         init_warehouse(url)

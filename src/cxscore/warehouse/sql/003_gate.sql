@@ -114,6 +114,19 @@ grant select on quality.check_results, quality.gate to cx_bi_reader;
 create schema if not exists marts_build;
 revoke all on schema marts_build from cx_bi_reader;
 
+-- Every dbt build/run leaves a row (the project's on-run-end hook); the scorecard checks
+-- record their verdict on the newest one, and publish copies only a build whose checks
+-- passed: a build that changed marts_build after the checks ran is never published.
+create table if not exists meta.dbt_builds (
+    build_id        bigserial   primary key,
+    invocation_id   text        not null,
+    command         text,
+    finished_at     timestamptz not null default now(),
+    checked_run_id  text,
+    checks_passed   boolean,
+    published_at    timestamptz
+);
+
 create table if not exists meta.published_builds (
     publish_id      bigserial   primary key,
     run_id          text,
@@ -121,3 +134,4 @@ create table if not exists meta.published_builds (
     relations       jsonb       not null,
     seconds         numeric
 );
+alter table meta.published_builds add column if not exists build_id bigint;
