@@ -20,6 +20,7 @@ asked to.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -247,6 +248,20 @@ def redact_obj(value: Any, extra: Iterable[str | None] = ()) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_obj(v, extra) for v in value]
     return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record's message through :func:`redact_text`
+    (attach it to a handler: the CLI's stderr handler has one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 def clear_registry() -> None:

@@ -71,3 +71,32 @@ def test_bi_reader_reads_marts_and_quality_not_raw(fresh_db: str) -> None:
 
 def test_session_database_is_initialised(pg_url: str) -> None:
     assert query(pg_url, "select count(*) from raw.zendesk__tickets") == [(0,)]
+
+
+def test_bi_reader_reads_only_check_results_and_gate_in_quality(fresh_db: str) -> None:
+    """BI reads quality.check_results and quality.gate, not any other table of `quality`
+    (alert_state, or one created later): no default privileges in that schema."""
+    init_warehouse(fresh_db)
+    query(fresh_db, "create table quality.internal_later as select 1 as x")
+    query(fresh_db, "create view quality.gate as select true as passed")
+    init_warehouse(fresh_db)  # the gate view exists now: granted; the new table is not
+    query(fresh_db, "create table quality.internal_after as select 2 as x")
+    assert _as_bi_reader(fresh_db, "select passed from quality.gate") == [(True,)]
+    assert _as_bi_reader(fresh_db, "select count(*) from quality.check_results") == [(0,)]
+    for table in ("quality.internal_later", "quality.internal_after", "quality.alert_state"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            _as_bi_reader(fresh_db, f"select * from {table}")
+
+
+def test_init_withdraws_the_old_default_grant_in_quality(fresh_db: str) -> None:
+    """A warehouse initialised by an older cxscore (every future `quality` table readable)
+    loses that default privilege on the next init."""
+    init_warehouse(fresh_db)
+    query(
+        fresh_db,
+        "alter default privileges in schema quality grant select on tables to cx_bi_reader",
+    )
+    init_warehouse(fresh_db)
+    query(fresh_db, "create table quality.internal_new as select 1 as x")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _as_bi_reader(fresh_db, "select * from quality.internal_new")
