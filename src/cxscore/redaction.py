@@ -99,6 +99,11 @@ def redact_url(url: str) -> str:
                 + (MASK if key.lower() in SECRET_PARAM_NAMES else quote(value, safe="/"))
                 for key, value in pairs
             )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    if not netloc and url.startswith(f"{parts.scheme}://"):  # postgresql:///db?host=/socket
+        rest = urlunsplit(("", "", parts.path, query, parts.fragment))
+        return f"{parts.scheme}://{rest}"
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -124,7 +129,7 @@ def webhook_secrets(url: str) -> list[str]:
         parts = urlsplit(url)
     except ValueError:
         return found
-    for piece in (parts.path, parts.query, parts.path.lstrip("/")):
+    for piece in (parts.path, parts.query):
         if piece and piece != "/":
             found += [piece, unquote(piece)]
     if parts.password:

@@ -47,8 +47,12 @@ SECRET_KEYS = frozenset(
 
 
 def is_secret_key(dotted: str) -> bool:
-    """A secret setting, or a part of one (a value under it): never shown in a message."""
-    return any(dotted == key or dotted.startswith(key + ".") for key in SECRET_KEYS)
+    """A secret setting, a value under one, or a section holding one: its value is never
+    shown in a message."""
+    return any(
+        dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + ".")
+        for key in SECRET_KEYS
+    )
 
 
 class ConfigError(Exception):
