@@ -27,6 +27,7 @@ from cxscore.redaction import (
     mask_in_airflow,
     redact_obj,
     redact_text,
+    redact_url,
     redact_webhook_url,
     register_settings,
     settings_secrets,
@@ -514,7 +515,7 @@ def build_task_failure_alert(settings: Settings, context: dict[str, Any]) -> Ale
         lines.append(f"Attempts: {try_number}")
     links = []
     if log_url:
-        links.append(f"Log: {log_url}")
+        links.append(f"Log: {redact_url(str(log_url))}")
     link = _airflow_link(settings, dag_id, run_id)
     if link:
         links.append(f"Airflow run: {link}")
