@@ -2,9 +2,14 @@
 
 Resolution order (later wins): built-in defaults, the YAML file (``--config F``, else
 ``$CX_CONFIG``, else ``./cxscore.yml`` when it exists), then environment variables.
-Unknown keys and wrong types raise :class:`ConfigError`, whose message names the key and
-where it came from (file path or environment variable). Secrets are accepted only from the
-environment: a secret key found in a file is an error.
+An environment value is read as its setting's type: text and secrets verbatim (``NO`` is
+Norway, ``83920174`` a password), numbers, booleans and times parsed by pydantic, lists as
+``a, b`` or ``[a, b]`` (items kept as text); an empty value is an unset one. Every ``CX_*``
+variable must name a setting (the prefix belongs to settings alone). Unknown keys and wrong
+types raise :class:`ConfigError`, whose message names the key and where it came from (file
+path or environment variable) and never shows a secret's value. Secrets are accepted only
+from the environment: a secret key found in a file is an error, and so is a password in a
+file's ``warehouse.url`` (``user:pw@`` or ``?password=``).
 
 Nothing here does I/O at import time.
 """
