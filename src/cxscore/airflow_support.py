@@ -125,6 +125,7 @@ def settings_from_connections(
     """The cxscore settings (file + CX_* env) overlaid with the Airflow connections."""
     from pydantic import SecretStr
 
+    from cxscore.redaction import mask_in_airflow, settings_secrets
     from cxscore.settings import load_settings
 
     settings = settings if settings is not None else load_settings()
@@ -145,6 +146,8 @@ def settings_from_connections(
         zendesk = settings.sources.zendesk.model_copy(update=update)
         sources = settings.sources.model_copy(update={"zendesk": zendesk})
         settings = settings.model_copy(update={"sources": sources})
+    # every task starts here: its log and rendered fields hide every secret from now on
+    mask_in_airflow(settings_secrets(settings))
     return settings
 
 
@@ -214,11 +217,17 @@ def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
     )
 
 
-def apply_dbt_runtime_settings(operator: Any) -> None:
+def apply_dbt_runtime_settings(operator: Any) -> dict[str, str]:
     """Give a Cosmos dbt operator what ``cxscore build`` gives dbt, resolved now from the
-    cxscore settings and the connections: the dbt vars, and the environment (the HMAC pads
-    for the PII hashes, PGOPTIONS). The warehouse itself comes from the cx_warehouse
+    cxscore settings and the connections: the dbt vars (``operator.vars``), and returns the
+    environment dbt needs (the HMAC pads for the PII hashes, PGOPTIONS). That environment
+    carries key material, so it never goes into ``operator.env``: Airflow stores template
+    fields (``env`` is one) as rendered fields in its metadata and shows them in the UI.
+    :func:`dbt_runtime_settings` puts it in the task process' environment while dbt runs
+    (Cosmos' local operators pass that environment on to dbt), and every value is registered
+    with Airflow's secrets masker. The warehouse itself comes from the cx_warehouse
     connection through Cosmos' profile."""
+    from cxscore.redaction import mask_in_airflow
     from cxscore.transform import dbt_env, dbt_vars
     from cxscore.warehouse import ensure_warehouse
 
@@ -228,27 +237,32 @@ def apply_dbt_runtime_settings(operator: Any) -> None:
     # CX_DBT_* feed cxscore's own profiles.yml; Cosmos renders its profile from the
     # connection, and CX_* names left in the environment would be read back as settings.
     env = {k: v for k, v in dbt_env(settings, url).items() if not k.startswith("CX_")}
-    operator.env = {**(operator.env or {}), **env}
+    mask_in_airflow(
+        v for k, v in env.items() if k.startswith("DBT_ENV_SECRET_") or k == "PGOPTIONS"
+    )
+    return env
 
 
 def dbt_runtime_settings(context: Any) -> None:
-    """``pre_execute`` of every task of the dbt group. The producer runs dbt: it gets the
-    settings now. A node task normally only reads its node's result; it runs dbt itself
-    only when it falls back to building its own node (the producer failed or was skipped on
-    a retry), so it gets them then, in its ``build_and_run_cmd``, and the common path loads
-    no settings."""
+    """``pre_execute`` of every task of the dbt group: when the task runs dbt (the producer
+    always; a node task only when it falls back to building its own node, after a producer
+    retry), the settings are resolved then, in its ``build_and_run_cmd``, and the secret
+    environment exists only for the duration of that dbt run. The common path of a node
+    task, which only reads its node's result, loads no settings."""
+    from cxscore.transform import patched_environ
+
     operator = context["task"]
     if operator.task_id.endswith("dbt_producer_watcher"):
-        apply_dbt_runtime_settings(operator)
+        # one writer of marts_build at a time: released by the post-build callback
         hold_build_lock(PRODUCER_LOCK_KEY, f"dag {context.get('run_id')} dbt build")
-        return
     run = getattr(operator, "build_and_run_cmd", None)
     if run is None or getattr(run, "_cx_runtime_settings", False):
         return
 
     def build_and_run_cmd(*args: Any, **kwargs: Any) -> Any:
-        apply_dbt_runtime_settings(operator)
-        return run(*args, **kwargs)
+        env = apply_dbt_runtime_settings(operator)
+        with patched_environ(env):
+            return run(*args, **kwargs)
 
     build_and_run_cmd._cx_runtime_settings = True  # type: ignore[attr-defined]
     operator.build_and_run_cmd = build_and_run_cmd

@@ -17,11 +17,23 @@ import json
 import logging
 import os
 import smtplib
+import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from cxscore.settings import Settings
+from cxscore.redaction import (
+    describe_error,
+    mask_in_airflow,
+    redact_obj,
+    redact_text,
+    redact_url,
+    redact_webhook_url,
+    register_settings,
+    settings_secrets,
+    webhook_secrets,
+)
+from cxscore.settings import CLEAR_TEXT_AUTH, Settings
 
 if TYPE_CHECKING:
     from cxscore.quality.results import CheckOutcome, CheckResult
@@ -87,28 +99,38 @@ class Alert:
 
 # ---------------------------------------------------------------------------- delivery
 def send_alert(settings: Settings, alert: Alert) -> list[str]:
-    """Deliver on every configured channel; return the delivery errors (also logged)."""
+    """Deliver on every configured channel; return the delivery errors (also logged).
+
+    The errors name the channel, the error type and at most the receiver's host: a
+    webhook's path and query (the secret of a Slack incoming webhook) and every other
+    secret are redacted (:mod:`cxscore.redaction`) before they are logged or returned."""
+    register_settings(settings)
     errors: list[str] = []
     slack = _secret(settings.alerts.slack_webhook_url) or _airflow_secret(SLACK_CONN_ID)
     webhook = _secret(settings.alerts.webhook_url) or _airflow_secret(WEBHOOK_CONN_ID)
     timeout = settings.alerts.timeout_seconds
+    text = redact_text(alert.text())
+    payload = redact_obj(alert.payload())
     if slack:
-        _deliver(errors, "slack", lambda: _post_json(slack, {"text": alert.text()}, timeout))
+        _deliver(errors, "slack", slack, lambda: _post_json(slack, {"text": text}, timeout))
     if webhook:
-        _deliver(errors, "webhook", lambda: _post_json(webhook, alert.payload(), timeout))
+        _deliver(errors, "webhook", webhook, lambda: _post_json(webhook, payload, timeout))
     email = settings.alerts.email
     if email.smtp_host or email.recipients:
-        _deliver(errors, "email", lambda: _send_email(settings, alert))
+        _deliver(errors, "email", None, lambda: _send_email(settings, alert))
     if not (slack or webhook or email.smtp_host or email.recipients):
-        log.warning("no alert channel configured; alert not delivered: %s", alert.title)
+        log.warning(
+            "no alert channel configured; alert not delivered: %s", redact_text(alert.title)
+        )
     return errors
 
 
-def _deliver(errors: list[str], channel: str, send: Any) -> None:
+def _deliver(errors: list[str], channel: str, url: str | None, send: Any) -> None:
     try:
         send()
     except Exception as exc:  # noqa: BLE001 - any delivery problem is reported, never raised
-        message = f"{channel}: {type(exc).__name__}: {exc}"
+        where = f" ({redact_webhook_url(url)})" if url else ""
+        message = f"{channel}{where}: {describe_error(exc, url)}"
         log.error("alert delivery failed on %s", message)
         errors.append(message)
 
@@ -123,10 +145,20 @@ def _post_json(url: str, body: dict[str, Any], timeout: float) -> None:
         timeout=timeout,
     )
     if response.status_code >= 300:
-        raise RuntimeError(f"HTTP {response.status_code} from the receiver: {response.text[:200]}")
+        raise RuntimeError(
+            f"HTTP {response.status_code} from the receiver: "
+            f"{redact_text(response.text[:200], webhook_secrets(url))}"
+        )
+
+
+class ClearTextAuthRefused(RuntimeError):
+    """SMTP credentials without TLS: cxscore never sends a password in clear."""
 
 
 def _send_email(settings: Settings, alert: Alert) -> None:
+    """Send over SMTP. With credentials, TLS is mandatory: ``smtp_tls: starttls`` upgrades
+    the connection before AUTH (and fails when the server does not offer STARTTLS),
+    ``smtps`` speaks TLS from the first byte; the server certificate is verified."""
     email = settings.alerts.email
     host, port, user, password = email.smtp_host, email.smtp_port, email.smtp_user, None
     if email.smtp_password is not None:
@@ -140,16 +172,28 @@ def _send_email(settings: Settings, alert: Alert) -> None:
             )
         host, port = conn.host, int(conn.port or port)
         user, password = conn.login or user, conn.password or password
+        if conn.password:
+            mask_in_airflow([str(conn.password)])
     if not email.recipients or not email.sender:
         raise RuntimeError("set alerts.email.sender and alerts.email.recipients for e-mail alerts")
+    tls = email.smtp_tls
+    if password and tls == "none":
+        raise ClearTextAuthRefused(CLEAR_TEXT_AUTH)
     message = EmailMessage()
-    message["Subject"] = f"[cxscore {alert.severity}] {alert.title}"
+    message["Subject"] = f"[cxscore {alert.severity}] {redact_text(alert.title)}"
     message["From"] = email.sender
     message["To"] = ", ".join(email.recipients)
-    message.set_content(alert.text())
-    with smtplib.SMTP(str(host), int(port), timeout=settings.alerts.timeout_seconds) as smtp:
-        if email.smtp_starttls:
-            smtp.starttls()
+    message.set_content(redact_text(alert.text()))
+    timeout = settings.alerts.timeout_seconds
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if tls == "smtps":
+        smtp = smtplib.SMTP_SSL(str(host), int(port), timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(str(host), int(port), timeout=timeout)
+    with smtp:
+        if tls == "starttls":
+            smtp.starttls(context=context)
         if user and password:
             smtp.login(user, password)
         smtp.send_message(message)
@@ -186,6 +230,7 @@ def _airflow_secret(conn_id: str) -> str | None:
         return None
     for candidate in (conn.password, conn.host):
         if candidate and str(candidate).startswith(("http://", "https://")):
+            mask_in_airflow(webhook_secrets(str(candidate)))
             return str(candidate)
     return None
 
@@ -539,12 +584,13 @@ def build_task_failure_alert(settings: Settings, context: dict[str, Any]) -> Ale
     exception = context.get("exception")
     try_number = getattr(ti, "try_number", None)
     log_url = getattr(ti, "log_url", None)
-    lines = [f"Error: {type(exception).__name__}: {exception}" if exception else "Error: unknown"]
+    error = redact_text(str(exception)) if exception is not None else None
+    lines = [f"Error: {type(exception).__name__}: {error}" if exception else "Error: unknown"]
     if try_number is not None:
         lines.append(f"Attempts: {try_number}")
     links = []
     if log_url:
-        links.append(f"Log: {log_url}")
+        links.append(f"Log: {redact_url(str(log_url))}")
     link = _airflow_link(settings, dag_id, run_id)
     if link:
         links.append(f"Airflow run: {link}")
@@ -557,7 +603,7 @@ def build_task_failure_alert(settings: Settings, context: dict[str, Any]) -> Ale
         run_id=run_id,
         dag_id=dag_id,
         task_id=task_id,
-        observed=str(exception) if exception else None,
+        observed=error,
         expected="task succeeds",
         lines=lines,
         links=links,
@@ -570,6 +616,7 @@ def airflow_failure_callback(context: dict[str, Any]) -> None:
 
     try:
         settings = load_settings()
+        mask_in_airflow(settings_secrets(settings))
         alert = build_task_failure_alert(settings, context)
         send_alert(settings, alert)
     except Exception:

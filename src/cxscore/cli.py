@@ -21,6 +21,7 @@ from rich.console import Console
 
 from cxscore import __version__
 from cxscore.errors import CxError
+from cxscore.redaction import RedactingFilter, redact_obj, redact_text, register_settings
 from cxscore.settings import ConfigError, Settings, load_settings
 
 console = Console(stderr=True)
@@ -61,15 +62,17 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {redact_text(message)}", highlight=False)
     raise typer.Exit(code)
 
 
 def _settings(config: Path | None) -> Settings:
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except ConfigError as exc:
         _fail(str(exc), 2)
+    register_settings(settings)  # every message and output below hides these values
+    return settings
 
 
 def _run(step: Callable[[], Any]) -> Any:
@@ -84,7 +87,7 @@ def _run(step: Callable[[], Any]) -> Any:
 
 def _emit(summary: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
     if as_json:
-        out.print_json(json.dumps(summary, default=str))
+        out.print_json(json.dumps(redact_obj(summary), default=str))
     else:
         human()
 
@@ -95,6 +98,9 @@ def _setup_logging() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:  # no registered secret reaches stderr
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
     # GX logs every step at INFO; keep it to warnings.
     for noisy in ("great_expectations", "dbt", "urllib3", "filelock", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

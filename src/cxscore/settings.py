@@ -2,9 +2,14 @@
 
 Resolution order (later wins): built-in defaults, the YAML file (``--config F``, else
 ``$CX_CONFIG``, else ``./cxscore.yml`` when it exists), then environment variables.
-Unknown keys and wrong types raise :class:`ConfigError`, whose message names the key and
-where it came from (file path or environment variable). Secrets are accepted only from the
-environment: a secret key found in a file is an error.
+An environment value is read as its setting's type: text and secrets verbatim (``NO`` is
+Norway, ``83920174`` a password), numbers, booleans and times parsed by pydantic, lists as
+``a, b`` or ``[a, b]`` (items kept as text); an empty value is an unset one. Every ``CX_*``
+variable must name a setting (the prefix belongs to settings alone). Unknown keys and wrong
+types raise :class:`ConfigError`, whose message names the key and where it came from (file
+path or environment variable) and never shows a secret's value. Secrets are accepted only
+from the environment: a secret key found in a file is an error, and so is a password in a
+file's ``warehouse.url`` (``user:pw@`` or ``?password=``).
 
 Nothing here does I/O at import time.
 """
@@ -14,11 +19,22 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cxscore.redaction import redact_text, redact_url, url_has_password
 
 ENV_PREFIX = "CX_"
 DEFAULT_CONFIG_FILE = "cxscore.yml"
@@ -33,6 +49,15 @@ SECRET_KEYS = frozenset(
         "identity.hash_key",
     }
 )
+
+
+def is_secret_key(dotted: str) -> bool:
+    """A secret setting, a value under one, or a section holding one: its value is never
+    shown in a message."""
+    return any(
+        dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + ".")
+        for key in SECRET_KEYS
+    )
 
 
 class ConfigError(Exception):
@@ -124,14 +149,34 @@ class IdentitySettings(_Section):
     )
 
 
+SmtpTls = Literal["none", "starttls", "smtps"]
+
+
 class EmailSettings(_Section):
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_tls: SmtpTls = Field(
+        default="none",
+        description="starttls (port 587), smtps (TLS from the first byte, port 465) or none; "
+        "credentials are only ever sent over TLS",
+    )
     sender: str | None = None
     recipients: list[str] = []
+
+    @model_validator(mode="after")
+    def _no_clear_text_auth(self) -> EmailSettings:
+        if self.smtp_password is not None and self.smtp_tls == "none":
+            raise ValueError(CLEAR_TEXT_AUTH)
+        return self
+
+
+CLEAR_TEXT_AUTH = (
+    "SMTP credentials are set but alerts.email.smtp_tls is 'none': cxscore never sends a "
+    "password in clear; set alerts.email.smtp_tls (CX_ALERTS__EMAIL__SMTP_TLS) to starttls "
+    "or smtps"
+)
 
 
 class AlertsSettings(_Section):
@@ -216,15 +261,51 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, tuple[list[str], str, s
     return result
 
 
-def _parse_env_value(raw: str) -> Any:
-    """Environment values are read as YAML scalars/flows (so `[a, b]`, `5`, `true` work)."""
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-    # A bare string like "2026-01-01" becomes a date in YAML; keep strings for URLs etc.
-    if isinstance(value, (dict, list, int, float, bool)) or value is None:
-        return value if raw.strip() != "" else None
+def _field_annotation(parts: list[str]) -> Any:
+    """The type annotation of the setting at ``parts`` (None for an unknown key)."""
+    model: Any = Settings
+    annotation: Any = None
+    for part in parts:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None or field.exclude:
+            return None
+        annotation = _strip_optional(field.annotation)
+        model = annotation
+    return annotation
+
+
+def _strip_optional(annotation: Any) -> Any:
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _parse_env_value(parts: list[str], raw: str) -> Any:
+    """An environment value as the setting's type reads it. Text (and secrets) verbatim:
+    ``NO`` is Norway, ``83920174`` a password. Lists: ``[a, b]`` (a YAML flow sequence, its
+    items kept as text) or ``a, b``. Numbers, booleans and times: the raw text, which the
+    settings model parses and checks by type. A key that is not a setting keeps its text, so
+    that validation reports it as unknown."""
+    annotation = _field_annotation(parts)
+    if get_origin(annotation) is list:
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                # BaseLoader: every scalar stays a string (no YAML 1.1 "NO" -> False)
+                value = yaml.load(text, Loader=yaml.BaseLoader)
+            except yaml.YAMLError:
+                return raw
+            return value
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        try:  # a whole section as a YAML flow mapping, e.g. CX_SOURCES__ORDERS='{path: x}'
+            value = yaml.load(raw, Loader=yaml.BaseLoader)
+        except yaml.YAMLError:
+            return raw
+        return value
     return raw
 
 
@@ -295,13 +376,16 @@ def load_settings(
                     f"set the environment variable {env_name} instead"
                 )
         url = _get_path(data, ["warehouse", "url"])
-        if isinstance(url, str) and _url_has_password(url):
+        if isinstance(url, str) and url_has_password(url):
             raise ConfigError(
-                f"{path}: key 'warehouse.url' contains a password; put the URL in the "
-                "environment variable CX_WAREHOUSE__URL (or use a ~/.pgpass file) instead"
+                f"{path}: key 'warehouse.url' contains a password "
+                f"({redact_url(url)}); put the URL in the environment variable "
+                "CX_WAREHOUSE__URL (or use a ~/.pgpass file) instead"
             )
     for dotted, (parts, raw, env_name) in sorted(_env_overrides(env).items()):
-        _set_path(data, parts, _parse_env_value(raw))
+        if raw.strip() == "":  # an empty variable is an unset one (compose's ${X:-})
+            continue
+        _set_path(data, parts, _parse_env_value(parts, raw))
         origin[dotted] = f"environment variable {env_name}"
     try:
         settings = Settings.model_validate(data)
@@ -320,28 +404,21 @@ def _get_path(data: Any, parts: list[str]) -> Any:
     return node
 
 
-def _url_has_password(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        return bool(urlsplit(url).password)
-    except ValueError:
-        return False
-
-
 def _describe_validation_error(
     exc: ValidationError, origin: dict[str, str], path: Path | None
 ) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
-        where = origin.get(key) or (str(path) if path else "defaults")
+        below = sorted({o for k, o in origin.items() if k.startswith(key + ".")})
+        where = origin.get(key) or ", ".join(below) or (str(path) if path else "defaults")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{key}' (in {where})"
         else:
             given = err.get("input")
             msg = f"key '{key}' (in {where}): {err['msg']}"
-            if not isinstance(given, dict):
-                msg += f" (got {given!r})"
+            if not isinstance(given, dict) and not is_secret_key(key):
+                shown = redact_text(given) if isinstance(given, str) else given
+                msg += f" (got {shown!r})"
         lines.append(msg)
     return "invalid configuration:\n  " + "\n  ".join(lines)

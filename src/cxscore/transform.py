@@ -18,7 +18,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +41,8 @@ HMAC_BLOCK_SIZE = 64  # SHA-256 block size in bytes
 IPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_IPAD"
 OPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_OPAD"
 HASH_KEY_FILE = "hash_key"
+GENERATED_KEY_BYTES = 32
+GENERATED_KEY = re.compile(rf"[0-9a-f]{{{GENERATED_KEY_BYTES * 2}}}")
 
 # dbtRunner is not re-entrant, and it reads os.environ: one invocation at a time per process.
 _DBT_LOCK = threading.Lock()
@@ -53,23 +57,55 @@ class TransformError(CxError):
 
 def hash_key(settings: Settings) -> bytes:
     """The HMAC key: identity.hash_key (env CX_IDENTITY__HASH_KEY), else a random key
-    generated once into ``<state_dir>/hash_key`` (mode 0600), with a warning."""
+    generated once into ``<state_dir>/hash_key`` (mode 0600), with a warning.
+
+    The file appears complete or not at all (:func:`_create_key_file`), so concurrent first
+    runs agree on one key; and the key is checked before any hashing: an empty or damaged
+    file is an error, never an empty HMAC key."""
     if settings.identity.hash_key is not None:
         value = settings.identity.hash_key.get_secret_value()
         if value:
             return value.encode("utf-8")
     path = Path(settings.state_dir) / HASH_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32))
+    if not path.exists() and _create_key_file(path):
         log.warning(
             "identity.hash_key is not set: generated a random HMAC key into %s; set "
             "CX_IDENTITY__HASH_KEY to a managed secret (changing it re-keys every hash)",
             path,
         )
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    key = path.read_text(encoding="utf-8").strip()
+    if not GENERATED_KEY.fullmatch(key):
+        raise TransformError(
+            f"the generated PII hashing key {path} is not {GENERATED_KEY_BYTES * 2} hex digits "
+            "(empty or damaged); cxscore will not hash with it. Set CX_IDENTITY__HASH_KEY, or "
+            "restore the file (deleting it re-keys every hash on the next build)"
+        )
+    return key.encode("utf-8")
+
+
+def _create_key_file(path: Path) -> bool:
+    """Write a new random key to a temporary file (0600), fsync it, then link it to
+    ``path``, which never exists half-written; a concurrent creator that linked first wins
+    (its key is kept, ours dropped). Returns True when this call created the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(GENERATED_KEY_BYTES) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)  # atomic, and fails when the file exists (no overwrite)
+        except FileExistsError:
+            return False
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return True
+    finally:
+        os.unlink(temp)
 
 
 def hmac_pads(key: bytes) -> tuple[str, str]:
@@ -156,7 +192,8 @@ def write_profile(settings: Settings, threads: int = 4) -> Path:
 
 
 @contextlib.contextmanager
-def _patched_environ(extra: dict[str, str]) -> Iterator[None]:
+def patched_environ(extra: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``extra`` for the duration of the block, then as it was."""
     saved = {name: os.environ.get(name) for name in extra}
     os.environ.update(extra)
     try:
@@ -211,7 +248,7 @@ def run_dbt(
     ]
     for noisy in ("dbt", "dbt.adapters", "dbt.events"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with _DBT_LOCK, _patched_environ(dbt_env(settings, url)):
+    with _DBT_LOCK, patched_environ(dbt_env(settings, url)):
         try:
             return dbtRunner().invoke(command)
         except Exception as exc:  # dbt internals raise many types; re-raised with context
@@ -433,7 +470,7 @@ def parse_project(settings: Settings) -> Path:
         "--target-path",
         str(target),
     ]
-    with _DBT_LOCK, _patched_environ(env):
+    with _DBT_LOCK, patched_environ(env):
         result = dbtRunner().invoke(command)
     if not result.success:
         raise TransformError(f"dbt parse failed: {result.exception or 'see the dbt log'}")

@@ -129,13 +129,17 @@ class _NodeTask:
     """The attributes of a Cosmos dbt operator that the runtime-settings hook uses."""
 
     def __init__(self, task_id: str) -> None:
+        import os
+
         self.task_id = task_id
         self.vars: dict[str, object] | None = None
         self.env: dict[str, str] | None = {"KEEP": "1"}
-        self.ran_with: list[tuple[dict[str, object], dict[str, str]]] = []
+        self.ran_with: list[tuple[dict[str, object], dict[str, str], dict[str, str]]] = []
+        self._environ = os.environ
 
     def build_and_run_cmd(self, context: object, cmd_flags: list[str] | None = None) -> str:
-        self.ran_with.append((dict(self.vars or {}), dict(self.env or {})))
+        # what dbt gets: Cosmos' local operators pass the task's environment on (append_env)
+        self.ran_with.append((dict(self.vars or {}), dict(self.env or {}), dict(self._environ)))
         return "ran"
 
 
@@ -143,23 +147,37 @@ class _NodeTask:
 def test_dbt_tasks_get_the_settings_when_they_run_dbt(
     pg_server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The producer gets the dbt vars and environment before it runs; a node task only
-    when it falls back to running its own node (a producer retry), never on the common
-    path where it only reads its node's result."""
+    """The producer and a node task that falls back to running its own node get the dbt
+    vars and the HMAC environment when they run dbt, never on the common path of a node
+    task that only reads its node's result. The HMAC pads (PGOPTIONS) exist only in the
+    process environment while dbt runs: never in ``operator.env``, a template field that
+    Airflow stores as a rendered field and shows in the UI."""
+    import os
+
     from cxscore.airflow_support import dbt_runtime_settings
+    from cxscore.transform import hash_key, hmac_pads
     from tests.helpers import scratch_database
 
     monkeypatch.setenv("CX_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("CX_SCORECARD__LOOKBACK_DAYS", "30")
     monkeypatch.setenv("CX_IDENTITY__HASH_KEY", "runtime-settings-test-key-0123456789")
+    monkeypatch.delenv("PGOPTIONS", raising=False)
     with scratch_database(pg_server_url) as url:
         monkeypatch.setenv("AIRFLOW_CONN_CX_WAREHOUSE", connection_json_for_url(url))
+        from cxscore.settings import load_settings
+
+        ipad, opad = hmac_pads(hash_key(load_settings()))
         producer = _NodeTask("dbt.dbt_producer_watcher")
         dbt_runtime_settings({"task": producer})
-        assert producer.vars is not None and producer.vars["lookback_days"] == 30
-        assert producer.env is not None and "cx.hmac_ipad=" in producer.env["PGOPTIONS"]
-        assert producer.env["KEEP"] == "1"
-        assert not any(k.startswith("CX_") for k in producer.env)  # not read back as settings
+        assert producer.vars is None  # nothing loaded before it runs dbt
+        assert producer.build_and_run_cmd({}, cmd_flags=[]) == "ran"
+        ((ran_vars, ran_env, environ),) = producer.ran_with
+        assert ran_vars["lookback_days"] == 30 and producer.vars == ran_vars
+        assert ran_env == {"KEEP": "1"} and producer.env == {"KEEP": "1"}
+        assert f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad}" in environ["PGOPTIONS"]
+        assert not any(k.startswith("CX_DBT_") for k in environ)  # not read back as settings
+        assert "PGOPTIONS" not in os.environ  # only while dbt ran
+        assert ipad not in str(producer.__dict__.get("env"))
 
         node = _NodeTask("dbt.stg_zendesk__users_run")
         dbt_runtime_settings({"task": node})
@@ -167,6 +185,26 @@ def test_dbt_tasks_get_the_settings_when_they_run_dbt(
         assert node.vars is None and node.env == {"KEEP": "1"}  # nothing loaded yet
         assert node.build_and_run_cmd({}, cmd_flags=["--select", "stg_zendesk__users"]) == "ran"
         assert len(node.ran_with) == 1
-        ran_vars, ran_env = node.ran_with[0]
-        assert ran_vars == producer.vars
-        assert ran_env == producer.env
+        node_vars, node_env, node_environ = node.ran_with[0]
+        assert node_vars == ran_vars and node_env == {"KEEP": "1"}
+        assert node_environ["PGOPTIONS"] == environ["PGOPTIONS"]
+
+
+def test_airflow_masker_hides_registered_secrets_in_rendered_fields() -> None:
+    """What Airflow does with a task's template fields before storing them (the SDK's
+    ``redact``) hides every value cxscore registered through ``mask_in_airflow``."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    from cxscore.redaction import mask_in_airflow
+
+    pads = "-c cx.hmac_ipad=36a1b2c3d4e5f60718293a4b5c6d7e8f -c timezone=UTC"
+    mask_in_airflow(["36a1b2c3d4e5f60718293a4b5c6d7e8f", "/services/T9/B9/RENDEREDSECRET"])
+    rendered = redact(
+        {
+            "PGOPTIONS": pads,
+            "note": "POST to https://hooks.slack.com/services/T9/B9/RENDEREDSECRET",
+        },
+        "env",
+    )
+    assert "36a1b2c3d4e5f60718293a4b5c6d7e8f" not in str(rendered)
+    assert "RENDEREDSECRET" not in str(rendered)

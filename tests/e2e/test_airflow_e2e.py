@@ -110,6 +110,17 @@ def _dags_test(
     return (0 if answer["ok"] else 1), out
 
 
+SLACK_SECRET_PATH = "/services/T0E2E/B0E2E/E2eSlackSecretPath"
+
+
+def _free_port() -> int:
+    import socket
+
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _raw_counts(url: str) -> dict[str, int]:
     return {t: query(url, f"select count(*) from raw.{t}")[0][0] for t in RAW_TABLES}
 
@@ -157,6 +168,9 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             # an unreachable Zendesk fails in seconds (test_one_source_down_...)
             "CX_SOURCES__ZENDESK__MAX_RETRIES": "1",
             "CX_SOURCES__ZENDESK__BACKOFF_SECONDS": "0",
+            # a receiver that is down, whose path is the secret (as Slack's): it must appear
+            # in no log, XCom or rendered field (test_no_secret_in_airflow_metadata_or_logs)
+            "CX_ALERTS__SLACK_WEBHOOK_URL": f"http://127.0.0.1:{_free_port()}{SLACK_SECRET_PATH}",
         },
     )
     started = time.monotonic()
@@ -528,3 +542,32 @@ def test_one_source_down_does_not_stop_the_others(e2e: E2E) -> None:
         a.get("event") == "task_failed" and a.get("task_id") == "zendesk.extract"
         for a in e2e.alerts
     ), e2e.alerts
+
+
+def test_no_secret_in_airflow_metadata_or_logs(e2e: E2E) -> None:
+    """After every run above (alerts sent to a Slack receiver that is down, dbt builds with
+    the PII hashing key): the webhook's secret path and the HMAC key material appear
+    nowhere in Airflow's metadata (XCom, rendered template fields, ...) or the logs."""
+    from cxscore.settings import load_settings
+    from cxscore.transform import hash_key, hmac_pads
+
+    airflow_home = Path(e2e.env["AIRFLOW_HOME"])
+    files = [p for p in [*airflow_home.rglob("*"), *(airflow_home.parent / "logs").rglob("*")]]
+    files = [p for p in files if p.is_file()]
+    key = hash_key(load_settings(environ={"CX_STATE_DIR": str(e2e.state)}))
+    ipad, opad = hmac_pads(key)
+    everything = b"".join(p.read_bytes() for p in files)
+    assert b"alert delivery failed on slack (http://127.0.0.1:" in everything  # it did fail
+    for secret in (
+        SLACK_SECRET_PATH.encode(),
+        b"E2eSlackSecretPath",
+        key,
+        ipad.encode(),
+        opad.encode(),
+        b"cx.hmac_ipad=",
+    ):
+        assert secret not in everything, secret
+    with contextlib.closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        rendered = db.execute("select count(*) from rendered_task_instance_fields").fetchone()
+        xcoms = db.execute("select count(*) from xcom").fetchone()
+    assert rendered[0] > 0 and xcoms[0] > 0  # the scan above did see both

@@ -220,7 +220,8 @@ def test_receiver_down_is_logged_and_other_channels_still_deliver(
     alert = Alert(event="task_failed", severity="critical", title="something broke")
     with caplog.at_level(logging.ERROR, logger="cxscore.alerts"):
         errors = send_alert(settings, alert)
-    assert len(errors) == 1 and errors[0].startswith("slack: ConnectionError")
+    assert len(errors) == 1 and errors[0].startswith(f"slack ({dead.rsplit('/', 1)[0]}/***)")
+    assert ": ConnectionError: " in errors[0] and "/slack" not in errors[0]
     assert any("alert delivery failed on slack" in r.getMessage() for r in caplog.records)
     assert [b["event"] for b in http.bodies("/hook")] == ["task_failed"]
     assert len(mailbox.messages) == 1
@@ -345,7 +346,8 @@ def test_receiver_down_still_surfaces_the_critical_failure(
 
     query(alert_db, "delete from quality.alert_state")
     add_tickets(alert_db, nulls=10, first_id=5001)
-    dead = f"http://127.0.0.1:{free_port()}/slack"
+    # a Slack-like secret path: in none of the log, stderr, --json output or return value
+    dead = f"http://127.0.0.1:{free_port()}/services/T0/B0/XYZSECRETPATH"
     monkeypatch.setenv("CX_WAREHOUSE__URL", alert_db)
     monkeypatch.setenv("CX_ALERTS__SLACK_WEBHOOK_URL", dead)
     monkeypatch.setenv("CX_QUALITY__MIN_TIMESTAMP", (NOW - timedelta(days=400)).isoformat())
@@ -354,8 +356,10 @@ def test_receiver_down_still_surfaces_the_critical_failure(
     assert result.exit_code == 3, result.output
     summary = json.loads(result.stdout)
     assert len(summary["critical_failures"]) == 1
-    assert summary["alert_errors"][0].startswith("slack: ConnectionError")
+    assert summary["alert_errors"][0].startswith("slack (http://127.0.0.1:")
+    assert "/***): ConnectionError: " in summary["alert_errors"][0]
     assert any("alert delivery failed on slack" in r.getMessage() for r in caplog.records)
+    assert "XYZSECRETPATH" not in result.output + result.stderr + caplog.text
 
     # the same through the Python API: the gate still raises (exit code 3)
     query(alert_db, "delete from quality.alert_state")
@@ -363,6 +367,8 @@ def test_receiver_down_still_surfaces_the_critical_failure(
     settings = alert_settings(inbox, slack=dead)
     outcome = run_checks(settings, suites=["zendesk__tickets"], url=alert_db, run_id="a-dead")
     assert outcome.alert_errors and outcome.critical_failures
+    # what the Airflow task returns (its XCom) and prints
+    assert "XYZSECRETPATH" not in json.dumps(outcome.summary()) + outcome.describe()
     with pytest.raises(QualityGateFailed) as raised:
         outcome.raise_for_critical()
     assert raised.value.exit_code == 3

@@ -110,3 +110,31 @@ def test_bi_reader_reads_the_gate_but_not_the_build_schema(fresh_db: str) -> Non
     for relation in ("marts_build.touchpoint_scorecard", "quality.releases"):
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             _as_bi_reader(fresh_db, f"select * from {relation}")
+
+
+def test_bi_reader_reads_only_check_results_and_gate_in_quality(fresh_db: str) -> None:
+    """BI reads quality.check_results and quality.gate, not any other table of `quality`
+    (alert_state, or one created later): no default privileges in that schema."""
+    init_warehouse(fresh_db)
+    query(fresh_db, "create table quality.internal_later as select 1 as x")
+    init_warehouse(fresh_db)  # the gate view is granted; the new table is not
+    query(fresh_db, "create table quality.internal_after as select 2 as x")
+    assert _as_bi_reader(fresh_db, "select count(*) from quality.gate") == [(0,)]
+    assert _as_bi_reader(fresh_db, "select count(*) from quality.check_results") == [(0,)]
+    for table in ("quality.internal_later", "quality.internal_after", "quality.alert_state"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            _as_bi_reader(fresh_db, f"select * from {table}")
+
+
+def test_init_withdraws_the_old_default_grant_in_quality(fresh_db: str) -> None:
+    """A warehouse initialised by an older cxscore (every future `quality` table readable)
+    loses that default privilege on the next init."""
+    init_warehouse(fresh_db)
+    query(
+        fresh_db,
+        "alter default privileges in schema quality grant select on tables to cx_bi_reader",
+    )
+    init_warehouse(fresh_db)
+    query(fresh_db, "create table quality.internal_new as select 1 as x")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _as_bi_reader(fresh_db, "select * from quality.internal_new")

@@ -8,6 +8,7 @@ import hmac
 import logging
 import stat
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -141,3 +142,37 @@ def test_parse_needs_no_database(tmp_path: Path) -> None:
     assert nodes["stg_zendesk__tickets"]["schema"] == "staging"
     assert nodes["fct_interactions"]["config"]["materialized"] == "incremental"
     assert sum(1 for u in manifest["unit_tests"]) >= 13
+
+
+def _key_in_a_process(state_dir: str, start: Any) -> bytes:
+    start.wait()  # every process creates the key at the same moment
+    settings = load_settings(environ={"CX_STATE_DIR": state_dir})
+    return transform.hash_key(settings)
+
+
+def test_concurrent_first_runs_agree_on_one_key(tmp_path: Path) -> None:
+    """Eight processes that all find no key file, in several rounds: one key per state dir,
+    complete in every reader (the file is linked into place fsynced and whole, never read
+    empty), no temp files left."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes, rounds = 8, 6
+    with context.Manager() as manager, context.Pool(processes) as pool:
+        for round_ in range(rounds):
+            state = tmp_path / f"state{round_}"
+            start = manager.Barrier(processes)
+            keys = pool.starmap(_key_in_a_process, [(str(state), start)] * processes)
+            assert len(set(keys)) == 1 and len(keys[0]) == 64, (round_, keys)
+            assert (state / "hash_key").read_text().strip().encode() == keys[0]
+            assert sorted(p.name for p in state.iterdir()) == ["hash_key"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "abc123", "g" * 64])
+def test_a_damaged_key_file_is_never_used(tmp_path: Path, content: str) -> None:
+    (tmp_path / "hash_key").write_text(content)
+    settings = load_settings(environ={"CX_STATE_DIR": str(tmp_path)})
+    with pytest.raises(transform.TransformError) as err:
+        transform.hash_key(settings)
+    assert str(tmp_path / "hash_key") in str(err.value)
+    assert "CX_IDENTITY__HASH_KEY" in str(err.value)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from cxscore.quality.pii import redact_result
 from cxscore.quality.results import CheckOutcome, CheckResult, write_results
 from cxscore.quality.suites import STAGES, ExpectationSpec, Suite, load_suites
 from cxscore.settings import ConfigError, Settings
@@ -472,6 +473,7 @@ def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | N
             stage=suite.stage,
         )
     observed, details = _observed(spec, bool(item.success), result)
+    observed, details = redact_result(spec.column, suite.pii, result, observed, details)
     return CheckResult(
         suite=suite.name,
         table_name=suite.qualified_table,

@@ -37,7 +37,17 @@ OWN_KEYS = frozenset(
     {"type", "name", "severity", "scope", "params", "threshold", "description", "query_template"}
 )
 SUITE_KEYS = frozenset(
-    {"suite", "description", "stage", "table", "batch_column", "fields", "derived", "expectations"}
+    {
+        "suite",
+        "description",
+        "stage",
+        "table",
+        "batch_column",
+        "fields",
+        "derived",
+        "pii",
+        "expectations",
+    }
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -78,6 +88,9 @@ class Suite:
     derived: dict[str, str]
     expectations: list[ExpectationSpec] = field(default_factory=list)
     description: str | None = None
+    # columns (or `fields` names) holding personal data: their values never reach
+    # quality.check_results or an alert (cxscore.quality.pii)
+    pii: frozenset[str] = frozenset()
 
     @property
     def checked_schema(self) -> str:
@@ -207,6 +220,9 @@ def load_suite(path: Path, values: dict[str, Any]) -> Suite:
             raise ConfigError(f"{path}: derived.{column}: not a valid column name")
     if derived and batch_column is None:
         raise ConfigError(f"{path}: 'derived' columns need a 'batch_column' (batch queries)")
+    pii = data.get("pii") or []
+    if not isinstance(pii, list) or not all(isinstance(c, str) and c for c in pii):
+        raise ConfigError(f"{path}: key 'pii' must be a list of column names")
     raw_list = _require(data, "expectations", list, where)
     specs: list[ExpectationSpec] = []
     seen: set[tuple[str, str | None]] = set()
@@ -233,6 +249,7 @@ def load_suite(path: Path, values: dict[str, Any]) -> Suite:
         derived=dict(derived),
         expectations=specs,
         description=data.get("description"),
+        pii=frozenset(pii),
     )
 
 

@@ -20,6 +20,7 @@ import psycopg2
 import psycopg2.extensions
 
 from cxscore.errors import CxError
+from cxscore.redaction import redact_text, redact_url, url_secrets  # redact_url: re-exported
 from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def connect(url: str, **kwargs: Any) -> psycopg2.extensions.connection:
         return psycopg2.connect(url, **kwargs)
     except psycopg2.OperationalError as exc:
         raise WarehouseError(
-            f"cannot connect to the warehouse at {redact_url(url)}: {str(exc).strip()} "
+            f"cannot connect to the warehouse at {redact_url(url)}: "
+            f"{redact_text(str(exc).strip(), url_secrets(url))} "
             "(check warehouse.url / CX_WAREHOUSE__URL, or unset it to use the embedded server)"
         ) from exc
 
@@ -90,15 +92,6 @@ def transaction(url: str) -> Iterator[psycopg2.extensions.connection]:
         conn.close()
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
-
-
 def url_components(url: str) -> dict[str, Any]:
     """host/port/user/password/dbname of a postgresql:// URL (a socket dir counts as host)."""
     parts = urlsplit(url)
@@ -108,7 +101,7 @@ def url_components(url: str) -> dict[str, Any]:
         "host": unquote(host),
         "port": parts.port or int(query.get("port", ["5432"])[0]),
         "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or ""),
+        "password": unquote(parts.password or "") or query.get("password", [""])[0],
         "dbname": unquote(parts.path.lstrip("/") or "postgres"),
     }
 
