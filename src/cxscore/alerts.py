@@ -426,19 +426,22 @@ def build_quarantine_alert(
     dag_id = os.environ.get("AIRFLOW_CTX_DAG_ID")
     links = _see_more(settings, run_id, dag_id)
     links[0] = f"More: select * from quality.check_results where batch_id = {batch_id}"
+    where: dict[str, Any] = {
+        "run_id": run_id,
+        "dag_id": dag_id,
+        "task_id": os.environ.get("AIRFLOW_CTX_TASK_ID"),
+        "batch_id": batch_id,
+        "links": links,
+    }
     if closed is not None:
         return Alert(
             event="quarantine_closed",
             severity="info",
             title=f"load batch {batch_id}: quarantine closed, the scorecard can be built again",
-            run_id=run_id,
-            dag_id=dag_id,
-            task_id=os.environ.get("AIRFLOW_CTX_TASK_ID"),
-            batch_id=batch_id,
             observed=closed,
             expected="no open critical failure",
             lines=[f"Closed: {closed}", "See the gate: cxscore quality status"],
-            links=links,
+            **where,
         )
     first = failures[0]
     lines = [f"Load batch {batch_id} ({first.get('source')}/{first.get('stream')}) failed:"]
@@ -454,12 +457,8 @@ def build_quarantine_alert(
         event="batch_quarantined",
         severity="critical",
         title=f"load batch {batch_id} quarantined: {len(failures)} critical check(s) failed",
-        run_id=run_id,
-        dag_id=dag_id,
-        task_id=os.environ.get("AIRFLOW_CTX_TASK_ID"),
         suite=str(first.get("suite")),
         table=str(first.get("table_name")),
-        batch_id=batch_id,
         observed=str(first.get("observed_value")),
         expected=str(first.get("threshold")),
         failed_expectations=[
@@ -475,7 +474,7 @@ def build_quarantine_alert(
             for f in failures[:MAX_LISTED]
         ],
         lines=lines,
-        links=links,
+        **where,
     )
 
 
