@@ -40,8 +40,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # source -> raw tables it loads (the Asset outlets of its task group in cx_ingest)
 RAW_TABLES: dict[str, tuple[str, ...]] = {
-    "zendesk": ("zendesk__tickets", "zendesk__ticket_metric_sets", "zendesk__users"),
-    "amazon_connect": ("amazon_connect__contact_records",),
+    "zendesk": (
+        "zendesk__tickets",
+        "zendesk__ticket_metric_sets",
+        "zendesk__users",
+        "zendesk__ticket_comments",
+    ),
+    "amazon_connect": ("amazon_connect__contact_records", "amazon_connect__contact_lens"),
     "qualtrics": ("qualtrics__responses",),
     "orders": ("crm__orders",),
 }

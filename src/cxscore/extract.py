@@ -34,6 +34,9 @@ _REQUIRED_TABLES = (
     "raw.qualtrics__responses",
     "raw.crm__orders",
     "raw.rejected_rows",
+    "raw.zendesk__ticket_comments",
+    "raw.amazon_connect__contact_lens",
+    "raw.sentiment__message_scores",
 )
 
 
@@ -237,6 +240,11 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
+        if summary["status"] != "failed" or summary["rows_loaded"]:
+            from cxscore.signals.scoring import score_source
+
+            # customer text -> sentiment scores, right after the load (signals.md)
+            summary["sentiment"] = score_source(url, source)
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary

@@ -68,6 +68,7 @@ class ZendeskSettings(_Section):
     max_retries: int = Field(default=6, ge=0)
     backoff_seconds: float = Field(default=1.0, ge=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    ticket_comments: bool = True  # the ticket events export (comment text for sentiment)
 
 
 class AmazonConnectSettings(_Section):
