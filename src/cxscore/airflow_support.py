@@ -45,9 +45,14 @@ RAW_TABLES: dict[str, tuple[str, ...]] = {
         "zendesk__ticket_metric_sets",
         "zendesk__users",
         "zendesk__ticket_comments",
+        "sentiment__message_scores",
     ),
-    "amazon_connect": ("amazon_connect__contact_records", "amazon_connect__contact_lens"),
-    "qualtrics": ("qualtrics__responses",),
+    "amazon_connect": (
+        "amazon_connect__contact_records",
+        "amazon_connect__contact_lens",
+        "sentiment__message_scores",
+    ),
+    "qualtrics": ("qualtrics__responses", "sentiment__message_scores"),
     "orders": ("crm__orders",),
 }
 ASSET_SCHEME = "cxscore"

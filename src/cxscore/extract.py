@@ -240,11 +240,12 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
-        if summary["status"] != "failed" or summary["rows_loaded"]:
+        if source != "orders":
             from cxscore.signals.scoring import score_source
 
             # customer text -> sentiment scores, right after the load (signals.md)
-            summary["sentiment"] = score_source(url, source)
+            summary["sentiment"] = score_source(url, source, control=control, run_id=run_id)
+            summary["batches"].append(summary["sentiment"]["batch_id"])
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary

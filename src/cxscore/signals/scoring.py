@@ -1,11 +1,12 @@
 """Score the customer messages a load brought in, and store the scores without the text.
 
-Called right after a source's extract (``cxscore.extract``): for each message in raw that
-has no row yet in ``raw.sentiment__message_scores`` (an anti-join, so a re-run or a crashed
-run picks up exactly what is missing and a re-loaded message is never re-scored), read the
-text, score it in Python (:func:`cxscore.signals.sentiment.score_text`) and ``COPY`` one row
-per message: id, source, interaction, language (declared or detected), scorer, version,
-score (null = unscored), counts — never the text.
+Called right after a source's extract (``cxscore.extract``), as a load batch of its own: for
+each message in raw that has no row yet in ``raw.sentiment__message_scores`` (an anti-join,
+so a re-run or a crashed run picks up exactly what is missing and a re-loaded message is
+never re-scored), read the text, score it in Python
+(:func:`cxscore.signals.sentiment.score_text`) and ``COPY`` one row per message: id, source,
+interaction, language (declared or detected), scorer, version, score (null = unscored),
+counts — never the text.
 
 Which messages (signals.md, "Text sources"):
 
@@ -120,9 +121,9 @@ def _row(
             batch_id)  # fmt: skip
 
 
-def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
+def _zendesk(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_ZENDESK)
-    for comment_id, ticket_id, created_at, batch_id, body, is_customer, locale in cur:
+    for comment_id, ticket_id, created_at, _text_batch, body, is_customer, locale in cur:
         yield _row(
             f"zendesk_comment:{comment_id}",
             "zendesk",
@@ -137,9 +138,9 @@ def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
         )
 
 
-def _qualtrics(cur: Any) -> Iterator[tuple[object, ...]]:
+def _qualtrics(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_QUALTRICS)
-    for response_id, end_date, batch_id, comment, language in cur:
+    for response_id, end_date, _text_batch, comment, language in cur:
         yield _row(
             f"qualtrics_comment:{response_id}",
             "qualtrics",
@@ -186,9 +187,9 @@ def contact_lens_messages(
     return (language if isinstance(language, str) else None), turns, vendor
 
 
-def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
+def _contact_lens(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_CONTACT_LENS)
-    for contact_id, _channel, analysed_at, batch_id, payload in cur:
+    for contact_id, _channel, analysed_at, _text_batch, payload in cur:
         data = payload if isinstance(payload, dict) else orjson.loads(payload)
         language, turns, vendor = contact_lens_messages(data)
         interaction = f"connect:{contact_id}"
@@ -215,9 +216,11 @@ def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
 PENDING = {"zendesk": _zendesk, "qualtrics": _qualtrics, "amazon_connect": _contact_lens}
 
 
-def score_pending(conn: psycopg2.extensions.connection, source: str) -> dict[str, Any]:
-    """Score and store every message of ``source`` that has no score row yet; one
-    transaction. Returns counts (messages, scored, unscored, seconds)."""
+def score_pending(
+    conn: psycopg2.extensions.connection, source: str, *, batch_id: int
+) -> dict[str, Any]:
+    """Score and store every message of ``source`` that has no score row yet, tagged with
+    ``batch_id``; one transaction. Returns counts (messages, scored, unscored, seconds)."""
     started = time.monotonic()
     produce = PENDING.get(source)
     if produce is None:
@@ -233,7 +236,7 @@ def score_pending(conn: psycopg2.extensions.connection, source: str) -> dict[str
 
     with conn.cursor(name=f"cx_pending_{source}") as read, conn.cursor() as write:
         read.itersize = CHUNK
-        rows = list(counted(PENDING[source](read)))
+        rows = list(counted(PENDING[source](read, batch_id)))
         if rows:
             copy_rows(write, TABLE, COLUMNS, encode_rows(rows))
     conn.commit()
@@ -242,14 +245,31 @@ def score_pending(conn: psycopg2.extensions.connection, source: str) -> dict[str
     return result
 
 
-def score_source(url: str, source: str) -> dict[str, Any]:
-    """:func:`score_pending` on its own connection (what the extract calls)."""
+STREAM = "sentiment_scores"
+
+
+def score_source(
+    url: str, source: str, *, control: psycopg2.extensions.connection, run_id: str | None
+) -> dict[str, Any]:
+    """:func:`score_pending` as a load batch of its own (``meta.load_batches`` stream
+    ``sentiment_scores`` of the source): it is running while the scores are written, so no
+    build calls it seen before they are all there, and the raw checks (suite
+    ``sentiment__message_scores``) judge it like any other batch."""
+    from cxscore.load.batches import close_batch, open_batch
     from cxscore.warehouse import connect
 
+    batch_id = open_batch(control, source, STREAM, run_id)
+    counts: dict[str, Any] = {"files": 0, "pages": 0, "rows_rejected": 0}
     conn = connect(url, application_name=f"cxscore sentiment {source}")
     try:
         with conn.cursor() as cur:
             cur.execute("set time zone 'UTC'")
-        return score_pending(conn, source)
+        result = score_pending(conn, source, batch_id=batch_id)
+    except BaseException as exc:
+        close_batch(control, batch_id, status="failed", counts=counts, error=str(exc))
+        raise
     finally:
         conn.close()
+    counts.update(rows_read=result["messages"], rows_loaded=result["messages"])
+    close_batch(control, batch_id, status="succeeded", counts=counts)
+    return {**result, "batch_id": batch_id}
