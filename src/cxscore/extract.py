@@ -240,7 +240,20 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
-        if source != "orders":
+            if source == "amazon_connect":
+                # Contact Lens output files: their own stream (and batch) of the source
+                lens = _extract_files(
+                    settings,
+                    source,
+                    url=url,
+                    control=control,
+                    run_id=run_id,
+                    reporter=reporter,
+                    key="contact_lens",
+                )
+                summary = _merge_summaries(summary, lens)
+        comments = source != "zendesk" or settings.sources.zendesk.ticket_comments
+        if source != "orders" and comments:
             from cxscore.signals.scoring import score_source
 
             # customer text -> sentiment scores, right after the load (signals.md)
@@ -251,6 +264,19 @@ def _extract(
     return summary
 
 
+def _merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One source's summary from two of its file streams."""
+    merged = dict(first)
+    for key in ("files", "files_skipped", "files_failed", "pages", "rows_read", "rows_loaded"):
+        merged[key] = first[key] + second[key]
+    merged["rows_rejected"] = first["rows_rejected"] + second["rows_rejected"]
+    merged["batches"] = [*first["batches"], *second["batches"]]
+    errors = [e for e in (first["error"], second["error"]) if e]
+    merged["error"] = " | ".join(errors) if errors else None
+    merged["status"] = "failed" if errors else "succeeded"
+    return merged
+
+
 def _extract_files(
     settings: Settings,
     name: str,
@@ -259,12 +285,13 @@ def _extract_files(
     control: Any,
     run_id: str | None,
     reporter: Reporter,
+    key: str | None = None,
 ) -> dict[str, Any]:
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.load.files import discover, file_sources, load_file
     from cxscore.warehouse import connect
 
-    source = file_sources(settings)[name]
+    source = file_sources(settings)[key or name]
     batch_id = open_batch(control, source.name, source.stream, run_id)
     summary: dict[str, Any] = {
         "source": name,

@@ -74,6 +74,7 @@ class ZendeskSettings(_Section):
 class AmazonConnectSettings(_Section):
     path: str = "ivr/amazon_connect"
     short_abandon_seconds: int = Field(default=5, ge=0)
+    contact_lens_path: str = "ivr/contact_lens"  # Contact Lens output files (sentiment)
 
 
 class QualtricsQuestions(_Section):

@@ -179,10 +179,14 @@ def contact_lens_messages(
             continue
         content = item.get("Content")
         if isinstance(content, str) and content.strip():
-            turns.append((str(item.get("Id") or index), content))
-    overall = (payload.get("ConversationCharacteristics") or {}).get("Sentiment", {})
-    vendor = ((overall or {}).get("OverallSentiment") or {}).get("CUSTOMER")
-    if not isinstance(vendor, int | float):
+            turns.append((str(index), content))  # the position: Ids are not always unique
+    sentiment = (payload.get("ConversationCharacteristics") or {}).get("Sentiment") or {}
+    overall = sentiment.get("OverallSentiment") or {}
+    # voice: OverallSentiment.CUSTOMER; chat: OverallSentiment.DetailsByParticipantRole.CUSTOMER
+    vendor = overall.get("CUSTOMER")
+    if vendor is None:
+        vendor = (overall.get("DetailsByParticipantRole") or {}).get("CUSTOMER")
+    if isinstance(vendor, bool) or not isinstance(vendor, int | float):
         vendor = None
     return (language if isinstance(language, str) else None), turns, vendor
 
