@@ -240,7 +240,7 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
-            if source == "amazon_connect":
+            if source == "amazon_connect" and _has_contact_lens_files(settings):
                 # Contact Lens output files: their own stream (and batch) of the source
                 lens = _extract_files(
                     settings,
@@ -258,10 +258,17 @@ def _extract(
 
             # customer text -> sentiment scores, right after the load (signals.md)
             summary["sentiment"] = score_source(url, source, control=control, run_id=run_id)
-            summary["batches"].append(summary["sentiment"]["batch_id"])
+            if summary["sentiment"]["batch_id"] is not None:
+                summary["batches"].append(summary["sentiment"]["batch_id"])
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary
+
+
+def _has_contact_lens_files(settings: Settings) -> bool:
+    from cxscore.load.files import discover, file_sources
+
+    return bool(discover(settings.landing_dir, file_sources(settings)["contact_lens"]))
 
 
 def _merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:

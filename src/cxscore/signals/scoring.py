@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -51,7 +51,7 @@ COLUMNS = (
     "score",
     "scoring_words",
     "text_chars",
-    "_batch_id",
+    "_batch_id",  # appended when copied: the scoring batch
 )
 CHUNK = 2000
 
@@ -109,19 +109,17 @@ def _row(
     is_customer: bool,
     text: str | None,
     declared: str | None,
-    batch_id: int,
 ) -> tuple[object, ...]:
     if not is_customer:
         return (message_id, source, kind, record_id, interaction_id, message_at, "f",
-                None, None, None, None, None, 0, len(text or ""), batch_id)  # fmt: skip
+                None, None, None, None, None, 0, len(text or ""))  # fmt: skip
     s = score_text(text, declared)
     return (message_id, source, kind, record_id, interaction_id, message_at, "t",
             s.language, s.language_source, s.scorer, s.scorer_version,
-            None if s.score is None else repr(s.score), s.words, len(text or ""),
-            batch_id)  # fmt: skip
+            None if s.score is None else repr(s.score), s.words, len(text or ""))  # fmt: skip
 
 
-def _zendesk(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
+def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_ZENDESK)
     for comment_id, ticket_id, created_at, _text_batch, body, is_customer, locale in cur:
         yield _row(
@@ -134,11 +132,10 @@ def _zendesk(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
             bool(is_customer),
             body,
             locale,
-            batch_id,
         )
 
 
-def _qualtrics(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
+def _qualtrics(cur: Any) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_QUALTRICS)
     for response_id, end_date, _text_batch, comment, language in cur:
         yield _row(
@@ -151,7 +148,6 @@ def _qualtrics(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
             True,
             comment,
             language,
-            batch_id,
         )
 
 
@@ -191,7 +187,7 @@ def contact_lens_messages(
     return (language if isinstance(language, str) else None), turns, vendor
 
 
-def _contact_lens(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
+def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
     cur.execute(_PENDING_CONTACT_LENS)
     for contact_id, _channel, analysed_at, _text_batch, payload in cur:
         data = payload if isinstance(payload, dict) else orjson.loads(payload)
@@ -208,41 +204,42 @@ def _contact_lens(cur: Any, batch_id: int) -> Iterator[tuple[object, ...]]:
                 True,
                 text,
                 language,
-                batch_id,
             )
         value = vendor_score(vendor)
         yield ("contact_lens_overall:" + contact_id, "amazon_connect", "contact_lens_overall",
                contact_id, interaction, analysed_at, "t", None, "vendor", "vendor",
-               "contact-lens", None if value is None else repr(value), 0, 0,
-               batch_id)  # fmt: skip
+               "contact-lens", None if value is None else repr(value), 0, 0)  # fmt: skip
 
 
 PENDING = {"zendesk": _zendesk, "qualtrics": _qualtrics, "amazon_connect": _contact_lens}
 
 
 def score_pending(
-    conn: psycopg2.extensions.connection, source: str, *, batch_id: int
+    conn: psycopg2.extensions.connection,
+    source: str,
+    *,
+    open_batch: Callable[[], int],
 ) -> dict[str, Any]:
-    """Score and store every message of ``source`` that has no score row yet, tagged with
-    ``batch_id``; one transaction. Returns counts (messages, scored, unscored, seconds)."""
+    """Score and store every message of ``source`` that has no score row yet; one
+    transaction. ``open_batch`` is called (once) only when there is something to store: it
+    returns the load batch the rows are tagged with. Returns counts (messages, scored,
+    unscored, seconds, batch_id or None)."""
     started = time.monotonic()
+    counts: dict[str, Any] = {"messages": 0, "scored": 0, "unscored": 0, "batch_id": None}
     produce = PENDING.get(source)
     if produce is None:
-        return {"messages": 0, "scored": 0, "unscored": 0, "seconds": 0.0}
-    counts = {"messages": 0, "scored": 0, "unscored": 0}
-
-    def counted(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
-        for row in rows:
-            counts["messages"] += 1
-            if row[6] == "t":
-                counts["scored" if row[11] is not None else "unscored"] += 1
-            yield row
-
+        return {**counts, "seconds": 0.0}
     with conn.cursor(name=f"cx_pending_{source}") as read, conn.cursor() as write:
         read.itersize = CHUNK
-        rows = list(counted(PENDING[source](read, batch_id)))
+        rows = list(produce(read))
         if rows:
-            copy_rows(write, TABLE, COLUMNS, encode_rows(rows))
+            batch_id = open_batch()
+            counts["batch_id"] = batch_id
+            for row in rows:
+                if row[6] == "t":
+                    counts["scored" if row[11] is not None else "unscored"] += 1
+            counts["messages"] = len(rows)
+            copy_rows(write, TABLE, COLUMNS, encode_rows(rows, b"\t" + str(batch_id).encode()))
     conn.commit()
     result: dict[str, Any] = {**counts, "seconds": round(time.monotonic() - started, 3)}
     log.info("%s: sentiment: %s", source, result)
@@ -256,24 +253,32 @@ def score_source(
     url: str, source: str, *, control: psycopg2.extensions.connection, run_id: str | None
 ) -> dict[str, Any]:
     """:func:`score_pending` as a load batch of its own (``meta.load_batches`` stream
-    ``sentiment_scores`` of the source): it is running while the scores are written, so no
-    build calls it seen before they are all there, and the raw checks (suite
-    ``sentiment__message_scores``) judge it like any other batch."""
+    ``sentiment_scores`` of the source), opened only when there are messages to score: it
+    is running while the scores are written, so no build calls it seen before they are all
+    there, and the raw checks (suite ``sentiment__message_scores``) judge it like any other
+    batch."""
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.warehouse import connect
 
-    batch_id = open_batch(control, source, STREAM, run_id)
+    opened: list[int] = []
+
+    def new_batch() -> int:
+        opened.append(open_batch(control, source, STREAM, run_id))
+        return opened[0]
+
     counts: dict[str, Any] = {"files": 0, "pages": 0, "rows_rejected": 0}
     conn = connect(url, application_name=f"cxscore sentiment {source}")
     try:
         with conn.cursor() as cur:
             cur.execute("set time zone 'UTC'")
-        result = score_pending(conn, source, batch_id=batch_id)
+        result = score_pending(conn, source, open_batch=new_batch)
     except BaseException as exc:
-        close_batch(control, batch_id, status="failed", counts=counts, error=str(exc))
+        for batch_id in opened:
+            close_batch(control, batch_id, status="failed", counts=counts, error=str(exc))
         raise
     finally:
         conn.close()
     counts.update(rows_read=result["messages"], rows_loaded=result["messages"])
-    close_batch(control, batch_id, status="succeeded", counts=counts)
-    return {**result, "batch_id": batch_id}
+    for batch_id in opened:
+        close_batch(control, batch_id, status="succeeded", counts=counts)
+    return result
