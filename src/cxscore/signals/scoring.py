@@ -229,6 +229,10 @@ def score_pending(
     produce = PENDING.get(source)
     if produce is None:
         return {**counts, "seconds": 0.0}
+    with conn.cursor() as setup:
+        # a server-side cursor is planned for its first rows (cursor_tuple_fraction 0.1):
+        # nested-loop anti-joins that cost seconds on a day of comments; we read them all
+        setup.execute("set local cursor_tuple_fraction = 1.0")
     with conn.cursor(name=f"cx_pending_{source}") as read, conn.cursor() as write:
         read.itersize = CHUNK
         rows = list(produce(read))
