@@ -17,9 +17,19 @@ from airflow.sdk import Asset, TaskGroup, dag, task
 # Kept in step with cxscore.airflow_support.RAW_TABLES / raw_asset_uri (a test checks it);
 # duplicated here so that parsing this file never imports the cxscore package.
 RAW_TABLES: dict[str, tuple[str, ...]] = {
-    "zendesk": ("zendesk__tickets", "zendesk__ticket_metric_sets", "zendesk__users"),
-    "amazon_connect": ("amazon_connect__contact_records",),
-    "qualtrics": ("qualtrics__responses",),
+    "zendesk": (
+        "zendesk__tickets",
+        "zendesk__ticket_metric_sets",
+        "zendesk__users",
+        "zendesk__ticket_comments",
+        "sentiment__message_scores",
+    ),
+    "amazon_connect": (
+        "amazon_connect__contact_records",
+        "amazon_connect__contact_lens",
+        "sentiment__message_scores",
+    ),
+    "qualtrics": ("qualtrics__responses", "sentiment__message_scores"),
     "orders": ("crm__orders",),
 }
 RAW_ASSETS: dict[str, list[Asset]] = {

@@ -43,8 +43,8 @@ if not MANIFEST.exists():
 
 RAW_ASSETS = [
     Asset(name=f"raw.{table}", uri=raw_asset_uri(table), group="cx_raw")
-    for tables in RAW_TABLES.values()
-    for table in tables
+    # a table several sources write (the sentiment scores) is one asset
+    for table in dict.fromkeys(t for tables in RAW_TABLES.values() for t in tables)
 ]
 ANY_RAW_ASSET = RAW_ASSETS[0]
 for _asset in RAW_ASSETS[1:]:

@@ -40,9 +40,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # source -> raw tables it loads (the Asset outlets of its task group in cx_ingest)
 RAW_TABLES: dict[str, tuple[str, ...]] = {
-    "zendesk": ("zendesk__tickets", "zendesk__ticket_metric_sets", "zendesk__users"),
-    "amazon_connect": ("amazon_connect__contact_records",),
-    "qualtrics": ("qualtrics__responses",),
+    "zendesk": (
+        "zendesk__tickets",
+        "zendesk__ticket_metric_sets",
+        "zendesk__users",
+        "zendesk__ticket_comments",
+        "sentiment__message_scores",
+    ),
+    "amazon_connect": (
+        "amazon_connect__contact_records",
+        "amazon_connect__contact_lens",
+        "sentiment__message_scores",
+    ),
+    "qualtrics": ("qualtrics__responses", "sentiment__message_scores"),
     "orders": ("crm__orders",),
 }
 ASSET_SCHEME = "cxscore"

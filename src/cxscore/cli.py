@@ -459,6 +459,32 @@ def demo(
     _emit(summary, as_json, lambda: None)
 
 
+@app.command("sentiment")
+def sentiment(
+    text: Annotated[str, typer.Argument(help="The text to score.")],
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Declared language (e.g. de, hu-HU); else detected offline."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score one text as the pipeline would: the score in [-1, 1] (or unscored), the
+    language and the scorer (docs/metrics.md, "Sentiment")."""
+    from cxscore.signals.sentiment import score_text
+
+    result = score_text(text, lang)
+    scorer = f"{result.scorer} {result.scorer_version}" if result.scorer else "none"
+    _emit(
+        {**result.as_dict(), "label": result.label},
+        as_json,
+        lambda: out.print(
+            f"{result.label}  language={result.language or 'unknown'} "
+            f"({result.language_source})  scorer={scorer}",
+            highlight=False,
+        ),
+    )
+
+
 def _format_counts(label: str, summary: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in summary.items() if isinstance(v, (int, float, str))]
     return f"{label}: " + ", ".join(parts)

@@ -34,6 +34,9 @@ _REQUIRED_TABLES = (
     "raw.qualtrics__responses",
     "raw.crm__orders",
     "raw.rejected_rows",
+    "raw.zendesk__ticket_comments",
+    "raw.amazon_connect__contact_lens",
+    "raw.sentiment__message_scores",
 )
 
 
@@ -237,9 +240,48 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
+            if source == "amazon_connect" and _has_contact_lens_files(settings):
+                # Contact Lens output files: their own stream (and batch) of the source
+                lens = _extract_files(
+                    settings,
+                    source,
+                    url=url,
+                    control=control,
+                    run_id=run_id,
+                    reporter=reporter,
+                    key="contact_lens",
+                )
+                summary = _merge_summaries(summary, lens)
+        comments = source != "zendesk" or settings.sources.zendesk.ticket_comments
+        if source != "orders" and comments:
+            from cxscore.signals.scoring import score_source
+
+            # customer text -> sentiment scores, right after the load (signals.md)
+            summary["sentiment"] = score_source(url, source, control=control, run_id=run_id)
+            if summary["sentiment"]["batch_id"] is not None:
+                summary["batches"].append(summary["sentiment"]["batch_id"])
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary
+
+
+def _has_contact_lens_files(settings: Settings) -> bool:
+    from cxscore.load.files import discover, file_sources
+
+    return bool(discover(settings.landing_dir, file_sources(settings)["contact_lens"]))
+
+
+def _merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One source's summary from two of its file streams."""
+    merged = dict(first)
+    for key in ("files", "files_skipped", "files_failed", "pages", "rows_read", "rows_loaded"):
+        merged[key] = first[key] + second[key]
+    merged["rows_rejected"] = first["rows_rejected"] + second["rows_rejected"]
+    merged["batches"] = [*first["batches"], *second["batches"]]
+    errors = [e for e in (first["error"], second["error"]) if e]
+    merged["error"] = " | ".join(errors) if errors else None
+    merged["status"] = "failed" if errors else "succeeded"
+    return merged
 
 
 def _extract_files(
@@ -250,12 +292,13 @@ def _extract_files(
     control: Any,
     run_id: str | None,
     reporter: Reporter,
+    key: str | None = None,
 ) -> dict[str, Any]:
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.load.files import discover, file_sources, load_file
     from cxscore.warehouse import connect
 
-    source = file_sources(settings)[name]
+    source = file_sources(settings)[key or name]
     batch_id = open_batch(control, source.name, source.stream, run_id)
     summary: dict[str, Any] = {
         "source": name,

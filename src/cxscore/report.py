@@ -6,6 +6,8 @@ one self-contained HTML file (inline CSS, SVG and a few lines of JS; no CDN, no 
 - a touchpoint x week heatmap of the overall status, with the red metrics and their owners;
 - the latest complete week's metric statuses per touchpoint (all six statuses);
 - survey metric trends (NPS, CSAT, CES) with their 95 % confidence bands and targets;
+- customer sentiment per touchpoint: the weekly trend with its coverage, and the
+  touchpoints whose customers sound worst in the latest complete week;
 - the most frequent transitions between touchpoints within 24 hours;
 - the data-quality results of the latest check runs.
 
@@ -53,7 +55,11 @@ TABLE_METRICS = (
     ("data_completeness_pct", "Completeness %"),
     ("survey_response_rate_pct", "Response rate %"),
     ("survey_linkage_pct", "Survey linkage %"),
+    ("customer_sentiment_avg", "Sentiment"),
+    ("negative_sentiment_pct", "Negative %"),
+    ("sentiment_coverage_pct", "Sentiment coverage %"),
 )
+SENTIMENT_METRICS = ("customer_sentiment_avg", "negative_sentiment_pct", "sentiment_coverage_pct")
 
 
 @dataclass
@@ -233,6 +239,7 @@ def summarize(data: ReportData) -> dict[str, Any]:
     incident = max(weeks, key=lambda w: (reds[w], w)) if weeks else None
     median = sorted(reds[w] for w in weeks)[len(weeks) // 2] if weeks else 0
     failing = [c for c in data.checks if not c["success"]]
+    sentiment = _sentiment_worst(data, latest)
     return {
         "touchpoints": len(data.touchpoints),
         "weeks": len(data.weeks),
@@ -244,7 +251,30 @@ def summarize(data: ReportData) -> dict[str, Any]:
         "checks": len(data.checks),
         "checks_failing_critical": sum(1 for c in failing if c["severity"] == "critical"),
         "checks_failing_warning": sum(1 for c in failing if c["severity"] == "warning"),
+        "sentiment_worst": sentiment,
     }
+
+
+def _sentiment_worst(data: ReportData, week: date | None, limit: int = 5) -> list[dict[str, Any]]:
+    """The touchpoints whose customers sound worst in ``week`` (lowest
+    customer_sentiment_avg from the marts), with their negative share and coverage."""
+    if week is None:
+        return []
+    per_tp: dict[str, dict[str, Any]] = {}
+    for r in _metric_rows(data, week):
+        if r["metric"] in SENTIMENT_METRICS:
+            entry = per_tp.setdefault(
+                r["touchpoint_id"], {"touchpoint_id": r["touchpoint_id"],
+                                     "touchpoint": r["touchpoint_name"]},
+            )  # fmt: skip
+            entry[r["metric"]] = r["value"]
+            if r["metric"] == "customer_sentiment_avg":
+                entry["sample_size"] = r["sample_size"]
+                entry["status"] = r["status"]
+                entry["owner"] = r["owner"]
+    scored = [e for e in per_tp.values() if e.get("customer_sentiment_avg") is not None]
+    scored.sort(key=lambda e: (float(e["customer_sentiment_avg"]), e["touchpoint_id"]))
+    return scored[:limit]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -268,8 +298,8 @@ def _fmt(metric: str, value: Any) -> str:
         return f"{v:,.0f}"
     if metric == "influenced_revenue":
         return f"{v:,.0f}"
-    if metric == "ces_avg":
-        return f"{v:.2f}"
+    if metric in ("ces_avg", "sentiment", "customer_sentiment_avg"):
+        return f"{v:+.2f}" if metric != "ces_avg" else f"{v:.2f}"
     return f"{v:.1f}"
 
 
@@ -629,6 +659,62 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
         out.append("</div></div>")
     out.append("</section>")
 
+    # sentiment
+    out.append(
+        "<section><h2>Customer sentiment</h2><p class='sub'>What customers write and say "
+        "(ticket comments, call and chat transcripts, survey comments), scored offline in "
+        "their language: weekly mean sentiment (-1..1, target dashed), the share of negative "
+        "interactions (lowest message below -0.5) and the coverage (interactions with customer "
+        "text that could be scored). The text itself never leaves the raw layer.</p>"
+    )
+    sounding = summary.get("sentiment_worst") or []
+    if sounding:
+        out.append(
+            f"<h3 class='sub'>Worst sounding touchpoints, week of {_e(summary.get('latest_week'))}"
+            "</h3><table><tr><th>Touchpoint</th><th>Sentiment</th><th>Negative %</th>"
+            "<th>Coverage %</th><th>n</th><th>Status</th><th>Owner</th></tr>"
+        )
+        for w in sounding:
+            status = w.get("status") or "no_data"
+            out.append(
+                f"<tr><td>{_e(w['touchpoint'])}</td>"
+                f"<td>{_fmt('sentiment', w.get('customer_sentiment_avg'))}</td>"
+                f"<td>{_fmt('pct', w.get('negative_sentiment_pct'))}</td>"
+                f"<td>{_fmt('pct', w.get('sentiment_coverage_pct'))}</td>"
+                f"<td>{_e(w.get('sample_size'))}</td>"
+                f"<td><span class='pill {status}'>{_e(status)}</span></td>"
+                f"<td>{_e(w.get('owner') or '–')}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("<div class='grid'>")
+    cards = 0
+    for tp in data.touchpoints:
+        rows = [
+            r
+            for r in data.metrics
+            if r["touchpoint_id"] == tp["id"] and r["metric"] == "customer_sentiment_avg"
+        ]
+        if not any(r["value"] is not None for r in rows):
+            continue
+        cards += 1
+        coverage = {
+            r["period_start"]: r["value"]
+            for r in data.metrics
+            if r["touchpoint_id"] == tp["id"] and r["metric"] == "sentiment_coverage_pct"
+        }
+        last = next((r for r in reversed(rows) if r["value"] is not None), None)
+        cov = coverage.get(last["period_start"]) if last else None
+        out.append(
+            f"<div class='card'><h3>{_e(tp['name'])}</h3><p>latest "
+            f"{_fmt('sentiment', last['value'] if last else None)} &middot; coverage "
+            f"{_fmt('pct', cov)}% &middot; owner {_e((last or {}).get('owner') or '–')}</p>"
+            f"{_svg_trend(rows, weeks, 'customer_sentiment_avg')}</div>"
+        )
+    out.append("</div>")
+    if not cards:
+        out.append("<div class='nodata'>no scored customer text yet</div>")
+    out.append("</section>")
+
     # transitions
     out.append(
         "<section><h2>Transitions between touchpoints</h2><p class='sub'>A customer's next "
@@ -773,6 +859,16 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
             f"incident week: {summary['incident_week']} "
             f"({summary.get('incident_week_red')} red metrics vs a median of "
             f"{summary.get('median_week_red')})"
+        )
+    for i, w in enumerate(summary.get("sentiment_worst") or []):
+        if i == 0:
+            lines.append("customer sentiment, lowest (mean -1..1, negative %, coverage %):")
+        if i >= 3:
+            break
+        lines.append(
+            f"  {w['touchpoint']}: {_fmt('sentiment', w.get('customer_sentiment_avg'))}, "
+            f"{_fmt('pct', w.get('negative_sentiment_pct'))}% negative, "
+            f"{_fmt('pct', w.get('sentiment_coverage_pct'))}% covered -> {w.get('owner') or '–'}"
         )
     lines.append(
         f"data quality: {summary.get('checks', 0)} expectations, "

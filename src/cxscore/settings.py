@@ -93,11 +93,13 @@ class ZendeskSettings(_Section):
     max_retries: int = Field(default=6, ge=0)
     backoff_seconds: float = Field(default=1.0, ge=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    ticket_comments: bool = True  # the ticket events export (comment text for sentiment)
 
 
 class AmazonConnectSettings(_Section):
     path: str = "ivr/amazon_connect"
     short_abandon_seconds: int = Field(default=5, ge=0)
+    contact_lens_path: str = "ivr/contact_lens"  # Contact Lens output files (sentiment)
 
 
 class QualtricsQuestions(_Section):

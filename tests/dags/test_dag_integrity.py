@@ -86,7 +86,7 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     tasks = dag["tasks"]
     assert dag["schedule"] == "AssetOrTimeSchedule"
     assert dag["inner_timetable"] == "CronTriggerTimetable"
-    all_raw = sorted(raw_asset_uri(t) for tables in RAW_TABLES.values() for t in tables)
+    all_raw = sorted({raw_asset_uri(t) for tables in RAW_TABLES.values() for t in tables})
     assert dag["asset_uris"] == all_raw
     assert {"full_refresh", "report_path"} <= set(dag["params"])
     producer = tasks["dbt.dbt_producer_watcher"]

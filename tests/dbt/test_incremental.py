@@ -11,6 +11,7 @@ by row, with a full refresh over all data.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
             world.RESPONSES, 0, {"R1": 2, "R2": 2, "R3": 3, "R4": 3, "R5": 3, "R6": 3}
         ),
         "orders": _rebatch(world.ORDERS, 0, {("O2", 1): 2, ("O2", 2): 3, "O3": 3, "O4": 3}),
+        # R1's comment is scored with R1 (batch 2); C8's turn is a late score (batch 3)
+        "sentiment": _rebatch(world.SENTIMENT, 0, {"qc:R1": 2, "clt:C8:1": 3}),
     }
 
 
@@ -117,6 +120,12 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
             " where interaction_id = 'connect:C2'",
         )
         assert (c2_customer, c2_segment) == ("zendesk:3", "gold")
+        # a late sentiment score (batch 3) reached its old interaction (loaded in batch 1)
+        assert query(
+            url,
+            "select customer_sentiment, is_negative_sentiment from marts_build.fct_interactions"
+            " where interaction_id = 'connect:C8'",
+        ) == [(Decimal("-0.6"), True)]
         assert query(
             url,
             "select segment from marts_build.touchpoint_scorecard where touchpoint_id ="

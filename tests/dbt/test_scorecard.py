@@ -348,7 +348,15 @@ PHONE_SUPPORT_DAY: dict[str, tuple[Any, ...]] = {
         None,
         None,
     ),
-}
+    # sentiment units: C1 (vendor 0.4), C3 (unscored), R1's comment (-0.7, negative);
+    # prior day C8 (-0.6, negative)
+    "customer_sentiment_avg": (-0.15, None, 2, 0, 0.1, "higher", "absolute", "low_sample",
+                               "CX analyst", -0.6, 0.45, None, None, None),
+    "negative_sentiment_pct": (50, 1, 2, 10, 5, "lower", "absolute", "low_sample",
+                               "CX analyst", 100, -50, None, None, None),
+    "sentiment_coverage_pct": (200 / 3, 2, 3, 80, 10, "higher", "absolute", "low_sample",
+                               "Data engineer", 100, 200 / 3 - 100, None, None, None),
+}  # fmt: skip
 
 
 def _same(actual: Any, expected: Any) -> bool:
@@ -431,10 +439,10 @@ def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
             " group by touchpoint_id",
         )
     }
-    assert metrics["phone_support"] == 19
-    assert metrics["chat_checkout_help"] == 18
-    assert metrics["email_support"] == 16
-    assert metrics["unmapped_social"] == 16
+    assert metrics["phone_support"] == 22
+    assert metrics["chat_checkout_help"] == 21
+    assert metrics["email_support"] == 19
+    assert metrics["unmapped_social"] == 19
     # a row that exists only because of a survey response (R5 -> unmapped_other)
     survey_only = _rows(
         built_world,
@@ -561,6 +569,46 @@ def test_pii_is_hashed_with_hmac(built_world: str) -> None:
         " and column_name in ('email', 'phone', 'customer_email', 'comment')",
     )
     assert leaked == []
+
+
+def test_no_customer_text_past_raw(built_world: str) -> None:
+    """Values, not only column names: the known comment phrase of the world (a Qualtrics
+    comment in raw) appears in no row of any table or view of staging, intermediate or the
+    marts; only scores, language and flags do (signals.md, "Text sources")."""
+    import contextlib
+
+    import psycopg2
+
+    from cxscore.transform import hash_key, hmac_pads
+    from tests.dbt import world
+
+    phrase = "private text"
+    [(in_raw,)] = query(
+        built_world,
+        "select count(*) from raw.qualtrics__responses where payload::text like %s",
+        (f"%{phrase}%",),
+    )
+    assert in_raw > 0
+    ipad, opad = hmac_pads(hash_key(world.make_settings(Path("."))))
+    relations = query(
+        built_world,
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in ('staging', 'intermediate', 'marts_build', 'marts')",
+    )
+    assert len(relations) > 20
+    found = []
+    with contextlib.closing(psycopg2.connect(built_world)) as conn, conn.cursor() as cur:
+        cur.execute("select set_config('cx.hmac_ipad', %s, false)", (ipad,))
+        cur.execute("select set_config('cx.hmac_opad', %s, false)", (opad,))
+        for schema, name in relations:
+            cur.execute(
+                f'select count(*) from "{schema}"."{name}" as t where t::text ilike %s',
+                (f"%{phrase}%",),
+            )
+            row = cur.fetchone()
+            if row and row[0]:
+                found.append(f"{schema}.{name}")
+    assert found == []
 
 
 def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:

@@ -102,6 +102,51 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
                 " and touchpoint_id = 'phone_support' and metric = 'data_completeness_pct'",
             )
             assert 0 < completeness < 100
+
+            # sentiment (issue 18): every source's customer text was scored, the incident
+            # week sounds worse, and no customer text exists past raw
+            sources = dict(
+                query(url, "select source, count(*) from raw.sentiment__message_scores group by 1")
+            )
+            assert set(sources) == {"zendesk", "amazon_connect", "qualtrics"}, sources
+            week = dict(
+                query(
+                    url,
+                    "select period_start::text, sum(numerator) / nullif(sum(sample_size), 0)"
+                    " from marts_build.touchpoint_scorecard where period_grain = 'week'"
+                    " and segment = 'all' and metric = 'negative_sentiment_pct' group by 1",
+                )
+            )
+            assert week[incident.isoformat()] > week[before.isoformat()], week
+            [(coverage,)] = query(
+                url,
+                "select sum(numerator) / sum(sample_size) from marts_build.touchpoint_scorecard"
+                " where period_grain = 'month' and segment = 'all'"
+                " and metric = 'sentiment_coverage_pct'",
+            )
+            assert 0.8 < coverage < 1  # French customers are unscored
+            phrase = "ich bin wütend"
+            [(in_raw,)] = query(
+                url,
+                "select count(*) from raw.zendesk__ticket_comments where payload::text like %s",
+                (f"%{phrase}%",),
+            )
+            assert in_raw > 0
+            leaked = [
+                f"{schema}.{name}"
+                for schema, name in query(
+                    url,
+                    "select table_schema, table_name from information_schema.tables where"
+                    " table_schema in ('staging', 'intermediate', 'marts_build')"
+                    " and table_type = 'BASE TABLE'",
+                )
+                if query(
+                    url,
+                    f'select count(*) from "{schema}"."{name}" as t where t::text like %s',
+                    (f"%{phrase}%",),
+                )[0][0]
+            ]
+            assert leaked == []
     finally:
         stub.stop()
 

@@ -548,6 +548,22 @@ RESPONSES: list[tuple[Any, ...]] = [
 ]
 
 # (order_id, customer_email, ordered_at, amount, currency, status, updated_at, batch)
+# ---------------------------------------------------------------- sentiment message scores
+# (message_id, source, kind, record_id, interaction_id, is_customer, language, scorer, score,
+#  batch): what cxscore.signals.scoring writes (no text). phone_support 2026-03-02: C1 has a
+# Contact Lens vendor score 0.4 (wins over its turn -0.9), C3 one unscored turn, R1 (linked
+# to C1) a survey comment -0.7 (negative); 2026-03-01: C8 one turn -0.6 (negative; a late
+# score in the batched world). An agent's comment on T101 is no customer message.
+SENTIMENT: list[tuple[Any, ...]] = [
+    ("clt:C1:1", "amazon_connect", "turn", "C1", "connect:C1", True, "en", "vader", -0.9, 1),
+    ("clo:C1", "amazon_connect", "overall", "C1", "connect:C1", True, None, "vendor", 0.4, 1),
+    ("clt:C3:1", "amazon_connect", "turn", "C3", "connect:C3", True, "ru", None, None, 1),
+    ("clt:C8:1", "amazon_connect", "turn", "C8", "connect:C8", True, "en", "vader", -0.6, 1),
+    ("qc:R1", "qualtrics", "survey_comment", "R1", None, True, "de", "afinn-mt", -0.7, 1),
+    ("zc:1", "zendesk", "ticket_comment", "101", "zendesk:101", True, "en", "vader", 0.5, 1),
+    ("zc:2", "zendesk", "ticket_comment", "101", "zendesk:101", False, None, None, None, 1),
+]  # fmt: skip
+
 ORDERS: list[tuple[Any, ...]] = [
     # U2: last touch in [03-01 10:00, 03-02 10:00) is C1 (08:00)
     ("O1", "b@x.com", "2026-03-02T10:00:00Z", "100.00", "USD", "placed", "2026-03-02T10:00:00Z", 1),
@@ -597,12 +613,21 @@ def insert_world(
         "contacts": CONTACTS,
         "responses": RESPONSES,
         "orders": ORDERS,
+        "sentiment": SENTIMENT,
     }
 
     def keep(batch: int) -> bool:
         return batches is None or batch in batches
 
     with contextlib.closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+        for mid, src, kind, rec, iid, cust, lang, scorer, score, batch in data.get("sentiment", []):
+            if keep(batch):
+                cur.execute(
+                    "insert into raw.sentiment__message_scores (message_id, source,"
+                    " message_kind, record_id, interaction_id, is_customer, language, scorer,"
+                    " score, _batch_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (mid, src, kind, rec, iid, cust, lang, scorer, score, batch + batch_offset),
+                )
         for uid, created, updated, payload, batch in data.get("users", []):
             if keep(batch):
                 cur.execute(

@@ -116,6 +116,8 @@ def settings_for(stub: StubServer, tmp_path: Path, **env: str) -> Settings:
             "CX_SOURCES__ZENDESK__BACKOFF_SECONDS": "0",
             "CX_SOURCES__ZENDESK__START_TIME": "2025-12-01T00:00:00Z",
             "CX_LOAD__MAX_REJECT_PCT": "50",
+            # the ticket events (comments) stream: tests/integration/test_zendesk_comments.py
+            "CX_SOURCES__ZENDESK__TICKET_COMMENTS": "false",
             **env,
         }
     )

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.pg
 
 
 def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
-    assert init_warehouse(fresh_db) == ["001_schemas.sql", "002_roles.sql", "003_gate.sql"]
+    assert init_warehouse(fresh_db) == [
+        "001_schemas.sql",
+        "002_roles.sql",
+        "003_gate.sql",
+        "004_sentiment.sql",
+    ]
     query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
     init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost
     assert query(fresh_db, "select cursor from meta.extract_state") == [("c",)]

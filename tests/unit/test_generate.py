@@ -187,7 +187,7 @@ def test_manifest_lists_every_landing_file_once_per_delivery(world: Path) -> Non
     assert sorted(listed) == on_disk
     assert len(listed) == len(set(listed))
     kinds = {f.split("/")[0] + "/" + f.split("/")[1] for f in listed}
-    assert kinds == {"ivr/amazon_connect", "survey/qualtrics", "crm/orders"}
+    assert kinds == {"ivr/amazon_connect", "ivr/contact_lens", "survey/qualtrics", "crm/orders"}
     for d in m["deliveries"]:
         assert all((world / z).is_file() for z in d["zendesk_files"])
         assert any(f.startswith("survey/") for f in d["landing_files"])  # one export each
@@ -232,7 +232,12 @@ def test_zendesk_versions_sit_in_the_delivery_of_their_updated_at(world: Path) -
 def test_connect_files_parse_as_firehose_delivers_them(busy_world: Path) -> None:
     m = _manifest(busy_world)
     bad = _bad_lines(busy_world)
-    files = [f for d in m["deliveries"] for f in d["landing_files"] if f.startswith("ivr/")]
+    files = [
+        f
+        for d in m["deliveries"]
+        for f in d["landing_files"]
+        if f.startswith("ivr/amazon_connect/")
+    ]
     exts = Counter(f.rsplit(".", 2)[-1] if not f.endswith(".gz") else "json.gz" for f in files)
     assert set(exts) == {"jsonl", "json", "json.gz"}
     per_id: Counter[str] = Counter()
@@ -252,7 +257,9 @@ def test_connect_files_parse_as_firehose_delivers_them(busy_world: Path) -> None
             )
     assert total == m["counts"]["contact_records"] + m["counts"]["duplicate_records"]
     assert sum(1 for n in per_id.values() if n > 1) == m["counts"]["duplicate_records"]
-    kinds = Counter(x["reason"] for x in m["malformed"] if x["path"].startswith("ivr/"))
+    kinds = Counter(
+        x["reason"] for x in m["malformed"] if x["path"].startswith("ivr/amazon_connect/")
+    )
     assert {"bad_json", "bad_timestamp", "non_utf8"} <= set(kinds)
 
 
@@ -377,7 +384,7 @@ def test_believable_world_touches_every_rule_and_unmapped_cases(world: Path) -> 
     recs: list[dict[str, Any]] = []
     for d in m["deliveries"]:
         for f in d["landing_files"]:
-            if f.startswith("ivr/"):
+            if f.startswith("ivr/amazon_connect/"):
                 recs += read_ctr_file(world / "landing" / f, bad.get(f, set()))
     queues = Counter((r["Channel"], (r["Queue"] or {}).get("Name")) for r in recs)
     for q in ("Sales", "Support", "Billing", "Retention"):
@@ -440,7 +447,7 @@ def test_incident_week_has_at_least_double_the_median_abandonment(world: Path) -
     latest: dict[str, dict[str, Any]] = {}
     for d in m["deliveries"]:
         for f in d["landing_files"]:
-            if f.startswith("ivr/"):
+            if f.startswith("ivr/amazon_connect/"):
                 for r in read_ctr_file(world / "landing" / f, bad.get(f, set())):
                     cur = latest.get(r["ContactId"])
                     if cur is None or r["LastUpdateTimestamp"] > cur["LastUpdateTimestamp"]:
@@ -540,7 +547,7 @@ def test_touchpoint_quality_is_encoded_in_the_raw_records(busy_world: Path) -> N
             known.add("+" + ("1" + digits if len(digits) == 10 else digits))
     calls: dict[str, list[bool]] = defaultdict(list)
     for f in m["deliveries"][0]["landing_files"]:
-        if f.startswith("ivr/"):
+        if f.startswith("ivr/amazon_connect/"):
             for r in read_ctr_file(busy_world / "landing" / f, bad.get(f, set())):
                 queue = (r["Queue"] or {}).get("Name")
                 if r["Channel"] == "VOICE" and r["InitiationMethod"] == "INBOUND" and queue:

@@ -72,6 +72,9 @@ def test_one_suite_per_raw_table_plus_the_marts(suites: dict[str, Suite]) -> Non
         "zendesk__ticket_metric_sets": ("raw", "raw.zendesk__ticket_metric_sets"),
         "zendesk__tickets": ("raw", "raw.zendesk__tickets"),
         "zendesk__users": ("raw", "raw.zendesk__users"),
+        "zendesk__ticket_comments": ("raw", "raw.zendesk__ticket_comments"),
+        "sentiment__message_scores": ("raw", "raw.sentiment__message_scores"),
+        "amazon_connect__contact_lens": ("raw", "raw.amazon_connect__contact_lens"),
         "touchpoint_scorecard": ("marts", "marts_build.touchpoint_scorecard"),
         "touchpoint_scorecard_wide": ("marts", "marts_build.touchpoint_scorecard_wide"),
     }

@@ -6,6 +6,7 @@
 
 -- depends_on: {{ ref('int_customer_identities_resolved') }}
 -- depends_on: {{ ref('stg_zendesk__users') }}
+-- depends_on: {{ ref('int_customer_sentiment_aggregated') }}
 
 -- The interactions, orders and survey responses whose facts this build recomputes
 -- (scorecard.md, "Incremental builds"). Full build: all of them. Incremental, driven by the
@@ -93,6 +94,16 @@ removed as (
     select model, key
     from intermediate.cx_removed_records
     where batch_id > {{ state.batch_after }}
+
+),
+
+new_sentiment as (
+
+    -- interactions and survey responses with customer messages scored since the facts'
+    -- last build (a late comment on an old ticket changes its sentiment, nothing else)
+    select unit_type, unit_id
+    from {{ ref('int_customer_sentiment_aggregated') }}
+    where last_batch_id > {{ state.batch_after }}
 
 ),
 
@@ -259,11 +270,19 @@ scoped_interactions as (
     from touched_responses
     where claimed_interaction_id is not null
 
+    union
+
+    select unit_id from new_sentiment where unit_type = 'interaction'
+
 ),
 
 scoped_responses as (
 
     select response_id from touched_responses
+
+    union
+
+    select unit_id from new_sentiment where unit_type = 'response'
 
     union
 

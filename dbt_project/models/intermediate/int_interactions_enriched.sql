@@ -36,6 +36,13 @@ orders as (
 
 ),
 
+sentiment as (
+
+    select * from {{ ref('int_customer_sentiment_aggregated') }}
+    where unit_type = 'interaction'
+
+),
+
 timeline_from as (
 
     select customer_id, min(started_at) as started_from
@@ -153,6 +160,10 @@ final as (
         attributed_amount,
         attributed_currency_min,
         attributed_currency_max,
+        sentiment.customer_sentiment,
+        sentiment.min_customer_sentiment,
+        coalesce(sentiment.has_customer_message, false) as has_customer_message,
+        coalesce(sentiment.min_customer_sentiment < -0.5, false) as is_negative_sentiment,
         {{ moment_class('was_abandoned', 'coalesce(recontact_24h, false)', 'reopens', 'csat', 'nps', 'ces') }}
             as moment_class,
         customer_id is not null as has_known_customer,
@@ -175,6 +186,7 @@ final as (
         started_at,
         ended_at
     from windowed
+    left join sentiment on sentiment.unit_id = windowed.interaction_id
 
 )
 

@@ -71,7 +71,11 @@ rolled_up as (
         min(currency_min) as currency_min,
         max(currency_max) as currency_max,
         sum(sum_ces) as sum_ces,
-        sum(sum_ces_squared) as sum_ces_squared
+        sum(sum_ces_squared) as sum_ces_squared,
+        sum(n_sentiment_messaged) as n_sentiment_messaged,
+        sum(n_sentiment_scored) as n_sentiment_scored,
+        sum(sum_sentiment) as sum_sentiment,
+        sum(n_sentiment_negative) as n_sentiment_negative
     from day_periods
     group by touchpoint_id, grain, grain_start, segment
 
@@ -115,6 +119,10 @@ final as (
         n_promoters,
         n_detractors,
         n_ces,
+        n_sentiment_messaged,
+        n_sentiment_scored,
+        sum_sentiment,
+        n_sentiment_negative,
         {{ trim_numeric('sum_ces / nullif(n_ces, 0)') }} as ces_mean,
         {{ trim_numeric('case when n_ces >= 2 then sqrt((sum_ces_squared - sum_ces * sum_ces / n_ces) / (n_ces - 1)) end') }}
             as ces_stddev

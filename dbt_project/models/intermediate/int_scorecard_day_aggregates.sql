@@ -112,7 +112,11 @@ interaction_aggregates as (
         sum(attributed_amount) as sum_attributed_amount,
         min(attributed_currency_min) as currency_min,
         max(attributed_currency_max) as currency_max,
-        sum(case when is_complete then 1 else 0 end) as n_complete
+        sum(case when is_complete then 1 else 0 end) as n_complete,
+        sum(case when has_customer_message then 1 else 0 end) as n_sentiment_messaged,
+        count(customer_sentiment) as n_sentiment_scored,
+        sum(customer_sentiment) as sum_sentiment,
+        sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
     from interaction_segments
     group by 1, 2, 3, 4
 
@@ -163,7 +167,11 @@ response_aggregates as (
         sum(case when nps <= 6 then 1 else 0 end) as n_detractors,
         count(ces) as n_ces,
         sum(cast(ces as numeric)) as sum_ces,
-        sum(cast(ces as numeric) * cast(ces as numeric)) as sum_ces_squared
+        sum(cast(ces as numeric) * cast(ces as numeric)) as sum_ces_squared,
+        sum(case when has_comment_message then 1 else 0 end) as n_sentiment_messaged,
+        count(comment_sentiment) as n_sentiment_scored,
+        sum(comment_sentiment) as sum_sentiment,
+        sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
     from response_segments
     group by 1, 2, 3, 4
 
@@ -208,7 +216,17 @@ keyed as (
         coalesce(r.n_detractors, 0) as n_detractors,
         coalesce(r.n_ces, 0) as n_ces,
         r.sum_ces,
-        r.sum_ces_squared
+        r.sum_ces_squared,
+        -- sentiment units: interactions with customer messages, plus survey comments
+        coalesce(i.n_sentiment_messaged, 0) + coalesce(r.n_sentiment_messaged, 0)
+            as n_sentiment_messaged,
+        coalesce(i.n_sentiment_scored, 0) + coalesce(r.n_sentiment_scored, 0)
+            as n_sentiment_scored,
+        case when i.sum_sentiment is not null or r.sum_sentiment is not null
+            then coalesce(i.sum_sentiment, 0) + coalesce(r.sum_sentiment, 0) end
+            as sum_sentiment,
+        coalesce(i.n_sentiment_negative, 0) + coalesce(r.n_sentiment_negative, 0)
+            as n_sentiment_negative
     from interaction_aggregates as i
     full outer join response_aggregates as r
         on r.touchpoint_id = i.touchpoint_id

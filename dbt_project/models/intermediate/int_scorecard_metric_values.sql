@@ -104,6 +104,20 @@ metric_rows as (
             ('data_quality', 'survey_linkage_pct',
                 100 * cast(s.n_linked as numeric) / nullif(s.n_responses, 0),
                 cast(s.n_linked as numeric), s.n_responses,
+                cast(null as numeric), cast(null as numeric), cast(null as numeric)),
+            -- sentiment (signals.md): units are interactions with customer messages and
+            -- survey comments; negative = min_customer_sentiment < -0.5
+            ('customer', 'customer_sentiment_avg',
+                cast(s.sum_sentiment as numeric) / nullif(s.n_sentiment_scored, 0),
+                cast(null as numeric), s.n_sentiment_scored,
+                cast(null as numeric), cast(null as numeric), cast(null as numeric)),
+            ('customer', 'negative_sentiment_pct',
+                100 * cast(s.n_sentiment_negative as numeric) / nullif(s.n_sentiment_scored, 0),
+                cast(s.n_sentiment_negative as numeric), s.n_sentiment_scored,
+                cast(null as numeric), cast(null as numeric), cast(null as numeric)),
+            ('data_quality', 'sentiment_coverage_pct',
+                100 * cast(s.n_sentiment_scored as numeric) / nullif(s.n_sentiment_messaged, 0),
+                cast(s.n_sentiment_scored as numeric), s.n_sentiment_messaged,
                 cast(null as numeric), cast(null as numeric), cast(null as numeric))
     ) as m (perspective, metric, value, numerator, sample_size, standard_error, ci_low, ci_high)
 

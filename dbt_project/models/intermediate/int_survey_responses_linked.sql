@@ -39,6 +39,13 @@ touchpoints as (
 
 ),
 
+sentiment as (
+
+    select * from {{ ref('int_customer_sentiment_aggregated') }}
+    where unit_type = 'response'
+
+),
+
 linked as (
 
     select
@@ -79,9 +86,13 @@ final as (
         linked.is_nps_invalid,
         linked.is_ces_invalid,
         linked.has_comment,
+        sentiment.customer_sentiment as comment_sentiment,
+        coalesce(sentiment.has_customer_message, false) as has_comment_message,
+        coalesce(sentiment.min_customer_sentiment < -0.5, false) as is_negative_sentiment,
         linked.submitted_at
     from linked
     left join users on users.customer_id = linked.customer_id
+    left join sentiment on sentiment.unit_id = linked.response_id
 
 )
 

@@ -215,6 +215,7 @@ class Response:
         "finished",
         "first",
         "ip",
+        "language",
         "last",
         "lat",
         "lon",
@@ -245,6 +246,7 @@ class Response:
         self.nps = ""
         self.ces = ""
         self.comment = ""
+        self.language = "EN"
         self.ticket_id = ""
         self.contact_id = ""
         self.email = ""
@@ -270,7 +272,7 @@ class Response:
             self.lat,
             self.lon,
             self.channel,
-            "EN",
+            self.language,
             self.csat,
             self.nps,
             self.ces,

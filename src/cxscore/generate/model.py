@@ -217,3 +217,4 @@ CTR_PER_FILE = 2000  # target records per Connect file (more files per day when 
 DUPLICATE_SHARE = 0.015  # identical copy in the same file (at-least-once delivery)
 UPDATED_COPY_SHARE = 0.01  # a later copy with a greater LastUpdateTimestamp
 MALFORMED_MIN_ROWS = 200  # a file gets malformed records only from this many rows on
+CONTACT_LENS_SHARE = 0.6  # answered calls and chats analysed by Contact Lens (a file each)

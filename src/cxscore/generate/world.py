@@ -53,6 +53,13 @@ from cxscore.generate.people import (
     make_phone,
     user_object,
 )
+from cxscore.generate.texts import (
+    CONTACT_LENS_LANGUAGES,
+    LOCALES,
+    agent_text,
+    customer_language,
+    customer_text,
+)
 from cxscore.generate.timefmt import day_str, iso_offset, iso_z
 
 DAY = 86_400
@@ -131,6 +138,7 @@ class CallPlan:
         "ssc",
         "survey",
         "t",
+        "tone",
         "tp",
         "transfer",
         "wait",
@@ -159,6 +167,7 @@ class CallPlan:
         self.initial: str | None = None
         self.survey: tuple[float, Customer | None] | None = None
         self.tp = ""
+        self.tone: float | None = None  # the mood behind the customer's words
 
 
 class TicketPlan:
@@ -176,6 +185,7 @@ class TicketPlan:
         "survey",
         "t",
         "tags",
+        "tone",
         "tp",
         "ttype",
         "via",
@@ -198,6 +208,7 @@ class TicketPlan:
         self.deleted: int | None = None
         self.stations = 1
         self.survey: float | None = None
+        self.tone: float | None = None
 
 
 class OrderPlan:
@@ -329,6 +340,7 @@ class World:
         self.agents_by_group["Back Office"] = self.agents_by_group["Support"]
         self.agents_by_group["Outbound"] = self.agents_by_group["Sales"]
         self.zd_tickets: list[IO[bytes]] = []
+        self.zd_events: list[IO[bytes]] = []
 
     # ------------------------------------------------------------------ helpers
     def delivery_of(self, ts: int) -> int | None:
@@ -433,6 +445,33 @@ class World:
             q -= model.INCIDENT_MOOD[inc]
         return q + rng.gauss(0.0, 0.1)
 
+    def _tone(
+        self,
+        survey: tuple[float, Customer | None] | None,
+        tp: str,
+        cust: Customer | None,
+        t: int,
+        key: str,
+        wait_ratio: float,
+        hist: Hist,
+        resolved: bool,
+        transferred: bool,
+    ) -> float:
+        """The mood behind the customer's words: the survey's when there is one, else drawn
+        the same way from its own random stream (the world's other draws stay as they were)."""
+        if survey is not None:
+            return survey[0]
+        return self.mood(
+            random.Random(f"{self.seed}:tone:{key}"),
+            tp,
+            cust,
+            t,
+            wait_ratio=wait_ratio,
+            hist=hist,
+            resolved=resolved,
+            transferred=transferred,
+        )
+
     # ------------------------------------------------------------------ contact primitives
     def voice(
         self,
@@ -526,6 +565,9 @@ class World:
                 transferred=transferred,
             )
             plan.survey = (q, cust)
+        plan.tone = self._tone(
+            plan.survey, plan.tp, cust, t, plan.cid, plan.wait / 300, hist, resolved, transferred
+        )
         self._add(plan)
         return end, resolved
 
@@ -567,6 +609,9 @@ class World:
                 rng, plan.tp, cust, t, wait_ratio=plan.wait / 600, hist=hist, resolved=resolved
             )
             plan.survey = (q, cust)
+        plan.tone = self._tone(
+            plan.survey, plan.tp, cust, t, plan.cid, plan.wait / 600, hist, resolved, False
+        )
         self._add(plan)
         return enq + plan.wait + plan.handle, resolved
 
@@ -676,6 +721,21 @@ class World:
                 resolved=resolved and plan.reopen is None,
                 transferred=plan.stations > 1,
             )
+        tolerance = 600 if via in ("chat", "native_messaging") else 24 * 3600
+        plan.tone = (
+            plan.survey
+            if plan.survey is not None
+            else self.mood(
+                random.Random(f"{self.seed}:tone:{t}:{cust.idx}:{tp}"),
+                tp,
+                cust,
+                t,
+                wait_ratio=(plan.reply or tolerance * 2) / tolerance,
+                hist=hist,
+                resolved=resolved and plan.reopen is None,
+                transferred=plan.stations > 1,
+            )
+        )
         self._add(plan)
         return t + (plan.solve2 or plan.solve or plan.reply), resolved
 
@@ -1123,6 +1183,8 @@ class World:
             transfer_completed=transfer_done,
         )  # fmt: skip
         self._ctr_out(rng, last, rec)
+        if agent is not None and p.channel in ("VOICE", "CHAT"):
+            self._contact_lens(p, end)
         if p.survey is not None:
             q, cust = p.survey
             self.add_response(
@@ -1133,6 +1195,83 @@ class World:
                 contact=p.cid,
                 channel="sms" if p.channel == "VOICE" else "email",
             )
+
+    def _contact_lens(self, p: CallPlan, end: int) -> None:
+        """A Contact Lens output file (redacted, as Contact Lens writes it) for a share of
+        the answered calls and chats: the customer's turns in their language and tone, the
+        vendor's customer sentiment (-5..5) from the same mood."""
+        rng = random.Random(f"{self.seed}:lens:{p.cid}")
+        if rng.random() >= model.CONTACT_LENS_SHARE:
+            return
+        done = end + rng.randint(60, 900)
+        k = self.delivery_of(done)
+        if k is None:
+            return
+        cust = p.survey[1] if p.survey is not None else None
+        idx = cust.idx if cust is not None else int(p.cid[:6], 16)
+        language = customer_language(idx)
+        mood = p.tone if p.tone is not None else 0.7
+        vendor = round(max(-5.0, min(5.0, (mood - 0.55) * 10 + rng.gauss(0, 0.8))), 1)
+        texts = [customer_text(rng, language, mood), customer_text(rng, language, mood - 0.1)]
+        voice = p.channel == "VOICE"
+        turns: list[dict[str, Any]] = []
+        offset = 0
+        for n, (role, text) in enumerate(
+            [("AGENT", agent_text(language)), ("CUSTOMER", texts[0]),
+             ("AGENT", agent_text(language)), ("CUSTOMER", texts[1])]
+        ):  # fmt: skip
+            length = 800 + 60 * len(text)
+            turn: dict[str, Any] = {"Id": f"{p.cid[:8]}-{n:04d}", "Content": text}
+            if voice:
+                turn.update(
+                    ParticipantId=role,
+                    BeginOffsetMillis=offset,
+                    EndOffsetMillis=offset + length,
+                    Sentiment="NEUTRAL",
+                )
+            else:
+                turn.update(
+                    ParticipantId=f"{role.lower()}-{p.cid[:8]}",
+                    ParticipantRole=role,
+                    DisplayName="Customer" if role == "CUSTOMER" else "Agent",
+                    Type="MESSAGE",
+                    ContentType="text/plain",
+                    AbsoluteTime=iso_z(p.t + offset // 1000),
+                )
+            turns.append(turn)
+            offset += length
+        doc: dict[str, Any] = {
+            "Version": "VOICE-2022-11-30" if voice else "CHAT-2022-11-30",
+            "AccountId": "123456789012",
+            "Channel": p.channel,
+            "ContentMetadata": {"Output": "Redacted", "RedactionTypes": ["PII"]},
+            "JobStatus": "COMPLETED",
+            "LanguageCode": CONTACT_LENS_LANGUAGES[language],
+            "Participants": [
+                {"ParticipantId": "CUSTOMER", "ParticipantRole": "CUSTOMER"},
+                {"ParticipantId": "AGENT", "ParticipantRole": "AGENT"},
+            ],
+            "ConversationCharacteristics": {
+                "TotalConversationDurationMillis": offset,
+                "Sentiment": {
+                    "OverallSentiment": {"AGENT": 1.0, "CUSTOMER": vendor}
+                    if voice
+                    else {"DetailsByParticipantRole": {"AGENT": 1.0, "CUSTOMER": vendor}}
+                },
+            },
+            "Transcript": turns,
+        }
+        if not voice:
+            doc["CustomerMetadata"] = {"ContactId": p.cid, "InstanceId": "cxdemo-instance"}
+        kind = "Voice" if voice else "Chat"
+        ymd = day_str(self.day0 + (done - self.start_ts) // DAY)
+        y, m, dd = ymd.split("-")
+        rel = (
+            f"ivr/contact_lens/Analysis/{kind}/Redacted/{y}/{m}/{dd}/"
+            f"{p.cid}_analysis_redacted_{iso_z(done)}.json"
+        )
+        self.landing.write(rel, orjson.dumps(doc, option=orjson.OPT_INDENT_2), k)
+        self.counts["contact_lens_files"] += 1
 
     def render_ticket(self, rng: random.Random, p: TicketPlan) -> None:
         tid = self.next_ticket
@@ -1225,6 +1364,8 @@ class World:
             line = orjson.dumps({"ticket": ticket, "metric_set": metric})
             self.zd_tickets[k - 1].write(line + b"\n")
             self.counts["ticket_versions"] += 1
+        if p.deleted is None:
+            self._ticket_comments(tid, p, requester, agent.user_id)
         if p.survey is not None and p.solve is not None:
             solved = t + (p.solve2 or p.solve)
             self.add_response(
@@ -1235,6 +1376,53 @@ class World:
                 ticket=tid,
                 channel="email",  # Zendesk sends the survey link by e-mail
             )
+
+    def _ticket_comments(self, tid: int, p: TicketPlan, requester: int, agent: int) -> None:
+        """Ticket events with comments (the incremental ticket events export): the customer's
+        first message, the agent's reply, and the customer again when the ticket reopens."""
+        rng = random.Random(f"{self.seed}:comments:{tid}")
+        language = customer_language(p.cust.idx)
+        mood = p.tone if p.tone is not None else 0.7
+        comments: list[tuple[int, int, str]] = [
+            (p.t, requester, customer_text(rng, language, mood - 0.15))
+        ]
+        if p.reply is not None:
+            comments.append((p.t + p.reply, agent, agent_text(language)))
+        if p.reopen is not None:
+            comments.append((p.t + p.reopen, requester, customer_text(rng, language, 0.2)))
+        for n, (ts, author, body) in enumerate(comments):
+            k = self.delivery_of(ts)
+            if k is None:
+                continue
+            event_id = tid * 10 + n
+            event = {
+                "id": 9_000_000_000 + event_id,
+                "ticket_id": tid,
+                "timestamp": ts,
+                "created_at": iso_z(ts),
+                "updater_id": author,
+                "via": "Web form",
+                "event_type": "Audit",
+                "merged_ticket_ids": [],
+                "system": {"client": "Mozilla/5.0", "location": None},
+                "child_events": [
+                    {
+                        "id": 8_000_000_000 + event_id,
+                        "event_type": "Comment",
+                        "type": "Comment",
+                        "body": body,
+                        "html_body": f"<div><p>{body}</p></div>",
+                        "plain_body": body,
+                        "public": True,
+                        "author_id": author,
+                        "attachments": [],
+                        "audit_id": 9_000_000_000 + event_id,
+                        "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
+                    }
+                ],
+            }
+            self.zd_events[k - 1].write(orjson.dumps(event) + b"\n")
+            self.counts["ticket_comments"] += 1
 
     @staticmethod
     def _via(p: TicketPlan) -> dict[str, Any]:
@@ -1370,6 +1558,12 @@ class World:
         r.csat, r.nps, r.ces = str(csat), str(nps), str(ces)
         pool = COMMENTS_GOOD if csat >= 5 else COMMENTS_MID if csat >= 3 else COMMENTS_BAD
         r.comment = rng.choice(pool)
+        # the words in the customer's language, in the tone of their scores (own stream)
+        language = "en" if cust is None else customer_language(cust.idx)
+        r.language = language.upper()
+        if r.comment:
+            words = random.Random(f"{self.seed}:comment:{r.response_id}")
+            r.comment = customer_text(words, language, (csat - 1) / 4.4)
         x = rng.random()
         if x < model.PARTIAL_SHARE:
             r.finished, r.progress = "0", rng.choice((25, 50, 75))
@@ -1464,11 +1658,13 @@ class World:
                 files[0].write(orjson.dumps(agent_user(a, backfill)) + b"\n")
             for c in self.customers:
                 k = self.delivery_of(c.updated) or 1
-                files[k - 1].write(orjson.dumps(user_object(c)) + b"\n")
+                locale = {"locale": LOCALES[customer_language(c.idx)]}
+                files[k - 1].write(orjson.dumps({**user_object(c), **locale}) + b"\n")
                 if c.change_at is not None:
                     k2 = self.delivery_of(c.change_at)
                     if k2 is not None:
-                        files[k2 - 1].write(orjson.dumps(user_object(c, after_change=True)) + b"\n")
+                        changed = {**user_object(c, after_change=True), **locale}
+                        files[k2 - 1].write(orjson.dumps(changed) + b"\n")
                         self.counts["user_versions"] += 1
         finally:
             for fh in files:
@@ -1491,6 +1687,11 @@ class World:
         self.zd_tickets = [
             (folder / f"delivery-{k:04d}.jsonl").open("wb") for k in range(1, self.increments + 1)
         ]
+        events = self.out / "zendesk" / "ticket_events"
+        events.mkdir(parents=True, exist_ok=True)
+        self.zd_events = [
+            (events / f"delivery-{k:04d}.jsonl").open("wb") for k in range(1, self.increments + 1)
+        ]
         try:
             for d in range(self.days):
                 self.plan_day(d)
@@ -1501,7 +1702,7 @@ class World:
                         f"\rgenerate: day {d + 1}/{self.days}", end="", file=sys.stderr, flush=True
                     )
         finally:
-            for fh in self.zd_tickets:
+            for fh in [*self.zd_tickets, *self.zd_events]:
                 fh.close()
         if self.progress:
             print(file=sys.stderr)
@@ -1535,6 +1736,7 @@ class World:
                     "zendesk_files": [
                         f"zendesk/tickets/delivery-{k:04d}.jsonl",
                         f"zendesk/users/delivery-{k:04d}.jsonl",
+                        f"zendesk/ticket_events/delivery-{k:04d}.jsonl",
                     ],
                     "landing_files": self.landing.files[k - 1],
                 }

@@ -29,7 +29,7 @@ import psycopg2.extensions
 from cxscore.errors import CxError
 from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
 from cxscore.settings import Settings
-from cxscore.sources import amazon_connect, orders, qualtrics
+from cxscore.sources import amazon_connect, contact_lens, orders, qualtrics
 from cxscore.sources.common import Rejection, Row
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class FileSource:
     suffixes: tuple[str, ...]
     path: str
     parse: Parser
+    # the parser also takes the file's path (Contact Lens: the contact id is in the name)
+    parse_with_path: Callable[[IO[bytes], str], Iterator[Row | Rejection]] | None = None
 
 
 def file_sources(settings: Settings) -> dict[str, FileSource]:
@@ -83,6 +85,16 @@ def file_sources(settings: Settings) -> dict[str, FileSource]:
             orders.SUFFIXES,
             cfg.orders.path,
             functools.partial(orders.parse_orders, settings=cfg.orders),
+        ),
+        "contact_lens": FileSource(
+            contact_lens.SOURCE,
+            contact_lens.STREAM,
+            contact_lens.TABLE,
+            contact_lens.COLUMNS,
+            contact_lens.SUFFIXES,
+            cfg.amazon_connect.contact_lens_path,
+            lambda fh: iter(()),
+            parse_with_path=contact_lens.parse_contact_lens,
         ),
     }
 
@@ -239,7 +251,12 @@ def load_file(
             )
             suffix = b"\t" + str(batch_id).encode() + b"\t" + escape_text(landing.path)
             with _open(landing.url) as fh:
-                counted = _Counted(source.parse(fh), hook)
+                parsed = (
+                    source.parse_with_path(fh, landing.path)
+                    if source.parse_with_path is not None
+                    else source.parse(fh)
+                )
+                counted = _Counted(parsed, hook)
                 copy_rows(
                     cur,
                     source.table,

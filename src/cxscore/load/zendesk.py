@@ -109,10 +109,10 @@ def extract_zendesk(
         "error": None,
         "streams": {},
     }
-    batches = {
-        key: open_batch(control, zendesk.SOURCE, key, run_id)
-        for key in ("tickets", "ticket_metric_sets", "users")
-    }
+    keys = ["tickets", "ticket_metric_sets", "users"]
+    if cfg.ticket_comments:
+        keys.append("ticket_comments")  # the ticket events export (signals.md)
+    batches = {key: open_batch(control, zendesk.SOURCE, key, run_id) for key in keys}
     summary["batches"] = list(batches.values())
     counts = {
         key: {"pages": 0, "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0} for key in batches
@@ -128,6 +128,20 @@ def extract_zendesk(
             for stream in ("tickets", "users"):
                 error = _extract_stream(
                     conn, client, stream, settings, batches, counts, summary, reporter
+                )
+                if error:
+                    errors.append(error)
+            if cfg.ticket_comments:
+                from cxscore.load.zendesk_comments import extract_ticket_comments
+
+                error = extract_ticket_comments(
+                    conn,
+                    client,
+                    settings,
+                    batch_id=batches["ticket_comments"],
+                    counts=counts["ticket_comments"],
+                    summary=summary,
+                    reporter=reporter,
                 )
                 if error:
                     errors.append(error)

@@ -5,7 +5,11 @@ over the real response shape of
 
 - ``GET /api/v2/incremental/tickets/cursor.json`` (``include=metric_sets`` side-loads a
   top-level ``metric_sets`` list, one metric set per ticket on the page), and
-- ``GET /api/v2/incremental/users/cursor.json``.
+- ``GET /api/v2/incremental/users/cursor.json``, and
+- ``GET /api/v2/incremental/ticket_events.json`` (time-based: ``start_time`` only,
+  ``ticket_events[]``, ``next_page``, ``end_time``, ``end_of_stream``, ``count``; comment
+  child events only with ``include=comment_events``; the events of the page's last second
+  are all on the page and come again from ``start_time = end_time``).
 
 Behaviour copied from Zendesk (developer.zendesk.com, "Using the Incremental Exports API"):
 
@@ -27,6 +31,7 @@ Data layout read (see ``docs/synthetic-world.md``)::
     DATA/manifest.json                             deliveries (k, zendesk_cutoff); optional
     DATA/zendesk/tickets/delivery-0001.jsonl       {"ticket": {...}, "metric_set": {...}|null}
     DATA/zendesk/users/delivery-0001.jsonl         one user object per line
+    DATA/zendesk/ticket_events/delivery-0001.jsonl one ticket event per line (optional)
 
 A line in ``delivery-000k`` is a version of a ticket (or user) that exists from delivery
 ``k`` on. Serving increment ``k`` shows, for every id, its latest version among deliveries
@@ -63,6 +68,7 @@ log = logging.getLogger(__name__)
 MAX_PER_PAGE = 1000
 STREAMS = {"tickets": "tickets", "users": "users"}
 _PATH = re.compile(r"^/api/v2/incremental/(tickets|users)/cursor(?:\.json)?/?$")
+_EVENTS_PATH = re.compile(r"^/api/v2/incremental/ticket_events(?:\.json)?/?$")
 _DELIVERY_FILE = re.compile(r"^delivery-(\d{4,})\.jsonl$")
 
 
@@ -171,6 +177,40 @@ def _index_stream(data: Path, name: str) -> _StreamData:
     return stream
 
 
+def _index_events(data: Path) -> _StreamData:
+    """Ticket events (immutable): one version each, keyed (timestamp, id)."""
+    stream = _StreamData("ticket_events")
+    folder = data / "zendesk" / "ticket_events"
+    if not folder.is_dir():
+        return stream  # a world without comments: an empty export
+    for path in sorted(folder.iterdir()):
+        match = _DELIVERY_FILE.match(path.name)
+        if not match:
+            continue
+        delivery = int(match.group(1))
+        file_no = len(stream.files)
+        stream.files.append(path)
+        stream.fds.append(os.open(path, os.O_RDONLY))
+        offset = 0
+        with path.open("rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                body = line.rstrip(b"\r\n")
+                if body.strip():
+                    try:
+                        obj = orjson.loads(body)
+                        ts, item_id = int(obj["timestamp"]), int(obj["id"])
+                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                        raise CxError(
+                            f"{path}:{lineno}: a ticket event needs an integer 'id' and "
+                            f"'timestamp' ({exc!r})"
+                        ) from exc
+                    stream.versions.append(
+                        _Version(ts, item_id, delivery, file_no, offset, len(body))
+                    )
+                offset += len(line)
+    return stream
+
+
 class ZendeskData:
     """The versions behind the stand-in and the view for the current increment."""
 
@@ -187,6 +227,7 @@ class ZendeskData:
             except (ValueError, KeyError, TypeError) as exc:
                 raise CxError(f"{manifest}: not a valid world manifest ({exc!r})") from exc
         self.streams = {name: _index_stream(self.root, name) for name in STREAMS}
+        self.streams["ticket_events"] = _index_events(self.root)
         found = [v.delivery for s in self.streams.values() for v in s.versions]
         self.deliveries = max([*found, *self.cutoffs.keys(), 1])
         self._lock = threading.Lock()
@@ -301,6 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         parts = urlsplit(self.path)
+        if _EVENTS_PATH.match(parts.path):
+            try:
+                body = self._events_page(parse_qs(parts.query, keep_blank_values=True))
+            except _ApiError as exc:
+                self._send(exc.status, exc.body)
+                return
+            self._send(HTTPStatus.OK, body)
+            return
         match = _PATH.match(parts.path)
         if not match:
             self._send(
@@ -432,6 +481,80 @@ class _Handler(BaseHTTPRequestHandler):
         if stream == "tickets" and "metric_sets" in include:
             body["metric_sets"] = metric_sets
         return body
+
+    def _events_page(self, params: dict[str, list[str]]) -> dict[str, Any]:
+        """The time-based incremental ticket event export (one page)."""
+
+        def one(name: str) -> str | None:
+            values = params.get(name)
+            return values[-1] if values else None
+
+        per_page = MAX_PER_PAGE
+        if one("per_page"):
+            try:
+                per_page = int(one("per_page") or "")
+            except ValueError:
+                per_page = -1
+            if not 1 <= per_page <= MAX_PER_PAGE:
+                raise _ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    {
+                        "error": "InvalidPaginationParameter",
+                        "description": f"per_page must be between 1 and {MAX_PER_PAGE}",
+                    },
+                )
+        raw_start = one("start_time")
+        try:
+            start = int(raw_start or "")
+            if start < 0:
+                raise ValueError(raw_start)
+        except ValueError as exc:
+            raise _ApiError(
+                HTTPStatus.BAD_REQUEST,
+                {"error": "InvalidValue", "description": "start_time is required (an integer)"},
+            ) from exc
+        data = self.server.data
+        now = data.now()
+        if now is not None and start > now - 60:
+            raise _ApiError(
+                HTTPStatus.BAD_REQUEST,
+                {
+                    "error": "InvalidValue",
+                    "description": "Too recent start_time. Use a start_time older than a minute",
+                },
+            )
+        include = {x for v in params.get("include", []) for x in v.split(",") if x}
+        keys, versions = data.current("ticket_events")
+        store = data.streams["ticket_events"]
+        i = bisect_right(keys, (start, -1))
+        events: list[dict[str, Any]] = []
+        last_ts: int | None = None
+        while i < len(versions) and (
+            len(events) < per_page or (last_ts is not None and versions[i].ts == last_ts)
+        ):
+            v = versions[i]
+            i += 1
+            event = store.read(v)
+            if "comment_events" not in include:
+                event["child_events"] = [
+                    c for c in event.get("child_events") or [] if c.get("event_type") != "Comment"
+                ]
+            events.append(event)
+            last_ts = v.ts
+        end_time = last_ts if last_ts is not None else start
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        query = {"start_time": str(end_time)}
+        if include:
+            query["include"] = ",".join(sorted(include))
+        if one("per_page"):
+            query["per_page"] = str(per_page)
+        return {
+            "ticket_events": events,
+            "next_page": f"http://{host}/api/v2/incremental/ticket_events.json?{urlencode(query)}",
+            "count": len(events),
+            "end_of_stream": i >= len(versions),
+            "end_time": end_time,
+        }
 
     def _url(self, stream: str, cursor: str, per_page: str | None, include: set[str]) -> str:
         query: dict[str, str] = {"cursor": cursor}

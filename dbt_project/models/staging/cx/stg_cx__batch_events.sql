@@ -42,6 +42,14 @@ orders as (
 
 ),
 
+sentiment_scores as (
+
+    -- scores change interactions' sentiment, not their time: the facts carry it on
+    select 'sentiment__message_scores' as stream, _batch_id, cast(null as timestamptz) as event_at
+    from {{ source('raw', 'sentiment__message_scores') }}
+
+),
+
 final as (
 
     select * from tickets
@@ -50,6 +58,7 @@ final as (
     union all select * from contact_records
     union all select * from responses
     union all select * from orders
+    union all select * from sentiment_scores
 
 )
 

@@ -1,0 +1,1 @@
+"""Signals: sentiment scoring of customer text (and, later, owner routing and alerts)."""

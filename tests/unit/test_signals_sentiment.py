@@ -1,0 +1,124 @@
+"""The offline sentiment scorer and ``cxscore sentiment`` (issue 18 acceptance)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cxscore.cli import app
+from cxscore.signals.sentiment import (
+    NEGATIVE_THRESHOLD,
+    normalise_language,
+    score_text,
+    scorers,
+    vendor_score,
+)
+
+NEGATIVE = {
+    "en": "This is the worst service, I am furious",
+    "de": "Das ist eine Katastrophe, ich bin wütend und sehr enttäuscht",
+    "hu": "Borzalmas, nagyon rossz szolgáltatás, dühös vagyok",
+}
+POSITIVE = {
+    "en": "Thank you, great help and very friendly",
+    "de": "Vielen Dank, super schnell und sehr freundlich",
+    "hu": "Köszönöm, kiváló és gyors segítség",
+}
+
+
+def test_the_english_acceptance_sentence_scores_below_minus_half() -> None:
+    result = score_text(NEGATIVE["en"])
+    assert result.score is not None and result.score < NEGATIVE_THRESHOLD
+    assert (result.language, result.language_source, result.scorer) == ("en", "detected", "vader")
+
+
+@pytest.mark.parametrize("language", ["de", "hu"])
+def test_clearly_negative_german_and_hungarian_score_below_zero(language: str) -> None:
+    for declared in (language, None):  # declared by the vendor, or detected offline
+        result = score_text(NEGATIVE[language], declared)
+        assert result.language == language
+        assert result.score is not None and result.score < 0
+        assert result.scorer == "afinn-mt"
+
+
+@pytest.mark.parametrize("language", ["en", "de", "hu"])
+def test_clearly_positive_texts_score_above_zero(language: str) -> None:
+    result = score_text(POSITIVE[language], language)
+    assert result.score is not None and result.score > 0
+
+
+def test_a_language_without_a_scorer_is_unscored_never_zero() -> None:
+    result = score_text("Это ужасный сервис, я в ярости")
+    assert result.language == "ru" and result.score is None and result.scorer is None
+    assert result.label == "unscored"
+    assert score_text("ひどいサービスでした", "ja-JP").score is None
+
+
+def test_no_scoring_word_is_unscored_not_zero() -> None:
+    assert score_text("The parcel arrived on Monday at the depot", "en").score is None
+    assert score_text("Die Bestellnummer ist 12345", "de").score is None
+    assert score_text("", "en").score is None
+
+
+def test_the_declared_language_wins_over_detection() -> None:
+    result = score_text("Das ist gut", "de-AT")
+    assert (result.language, result.language_source) == ("de", "declared")
+    assert normalise_language("iw") == "he" and normalise_language("hu_HU") == "hu"
+    assert normalise_language("") is None
+
+
+def test_negation_flips_the_word_and_scores_stay_in_range() -> None:
+    plain = score_text("Das war gut", "de").score
+    negated = score_text("Das war nicht gut", "de").score
+    assert plain is not None and negated is not None and plain > 0 > negated
+    very = score_text(" ".join(["schrecklich"] * 50), "de").score
+    assert very is not None and -1 <= very < -0.99
+
+
+def test_vendor_scores_are_divided_by_five() -> None:
+    assert vendor_score(-5) == -1.0 and vendor_score(2.5) == 0.5 and vendor_score(None) is None
+
+
+def test_every_scorer_records_a_name_and_version() -> None:
+    assert set(scorers()) >= {"en", "de", "hu"}
+    assert all(name and version for name, version in scorers().values())
+
+
+def test_scoring_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the scorer tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    for language, text in NEGATIVE.items():
+        assert score_text(text, language).score is not None
+    assert score_text("Γεια σας, ευχαριστώ πολύ για την εξαιρετική βοήθεια").language == "el"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["This is the worst service, I am furious"], "-0.8316"),
+        ([NEGATIVE["de"], "--lang", "de"], "language=de (declared)"),
+        ([NEGATIVE["hu"]], "language=hu (detected)"),
+        (["Это ужасный сервис, я в ярости"], "unscored"),
+        (["ひどい", "--lang", "ja"], "unscored  language=ja (declared)  scorer=none"),
+    ],
+)
+def test_cli_prints_score_language_and_scorer(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(app, ["sentiment", *args])
+    assert result.exit_code == 0, result.output
+    assert expected in result.output
+
+
+def test_cli_json_and_the_negative_sign() -> None:
+    result = CliRunner().invoke(app, ["sentiment", NEGATIVE["hu"], "--json"])
+    assert result.exit_code == 0
+    body = json.loads(result.output)
+    assert body["score"] < 0 and body["language"] == "hu" and body["scorer"] == "afinn-mt"
+    result = CliRunner().invoke(app, ["sentiment", "Это ужасно", "--lang", "ru", "--json"])
+    assert json.loads(result.output)["score"] is None
