@@ -25,7 +25,16 @@ from typing import IO, Any
 
 import orjson
 
-from cxscore.sources.common import Rejection, Row, clean_text, raw_text_of, surrogate_error
+from cxscore.errors import CxError
+from cxscore.sources.common import (
+    UNREADABLE,
+    Rejection,
+    Row,
+    clean_text,
+    number_error,
+    raw_text_of,
+    surrogate_error,
+)
 
 SOURCE = "amazon_connect"
 STREAM = "contact_records"
@@ -55,6 +64,21 @@ AGENT_TIMESTAMPS = (
     "ConnectedToAgentTimestamp",
     "AfterContactWorkStartTimestamp",
     "AfterContactWorkEndTimestamp",
+)
+
+# Numbers staging casts to numeric (a value the cast refuses rejects the record).
+QUEUE_NUMBERS = ("Duration",)
+AGENT_NUMBERS = ("AgentInteractionDuration", "CustomerHoldDuration", "AfterContactWorkDuration")
+
+
+class FileShapeError(CxError):
+    """A file in a shape Amazon Connect never writes (the whole file fails)."""
+
+
+ARRAY_MESSAGE = (
+    "the file holds a JSON array; Amazon Connect contact trace records are JSON objects, "
+    "one per line (JSON Lines) or concatenated as Kinesis Firehose writes them. Convert the "
+    "array to one object per line, e.g. `jq -c '.[]' FILE > FILE.jsonl`, and land that instead"
 )
 
 _fromiso = datetime.fromisoformat
@@ -139,6 +163,9 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             for value in (queue.get("EnqueueTimestamp"), queue.get("DequeueTimestamp")):
                 if value is not None:
                     fromiso(value)
+            value = queue.get("Duration")
+            if not (value is None or type(value) is int):
+                raise ValueError("a number to check")
         agent = get("Agent")
         if type(agent) is dict:
             for value in (
@@ -148,6 +175,13 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             ):
                 if value is not None:
                     fromiso(value)
+            for value in (
+                agent.get("AgentInteractionDuration"),
+                agent.get("CustomerHoldDuration"),
+                agent.get("AfterContactWorkDuration"),
+            ):
+                if not (value is None or type(value) is int):
+                    raise ValueError("a number to check")
         for value in (initiation, disconnect, last_update):
             if value is not None and not (
                 value[4] == "-" and value[7] == "-" and value[13] == ":" and "," not in value
@@ -183,12 +217,14 @@ def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             value = queue.get(key)
             if value is not None:
                 _check(value, "Queue." + key)
+        _check_numbers(queue, QUEUE_NUMBERS, "Queue.")
     agent = get("Agent")
     if type(agent) is dict:
         for key in AGENT_TIMESTAMPS:
             value = agent.get(key)
             if value is not None:
                 _check(value, "Agent." + key)
+        _check_numbers(agent, AGENT_NUMBERS, "Agent.")
     return (
         _text(get("ContactId")),
         _text(get("Channel")),
@@ -199,6 +235,13 @@ def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
         payload,
         line,
     )
+
+
+def _check_numbers(section: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
+    for key in keys:
+        error = number_error(section.get(key))
+        if error is not None:
+            raise _Bad(f"{prefix}{key}: {error}")
 
 
 def _without_nul(value: Any) -> Any:
@@ -254,6 +297,8 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
         skipped += len(item)
     else:
         return
+    if first.lstrip()[:1] == b"[":
+        raise FileShapeError(ARRAY_MESSAGE)
     if _one_value_per_line(first):
         yield from _parse_lines(first, lineno, lines)
     else:
@@ -264,21 +309,49 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
                 failure = item
                 break
             rest.append(item)
-        yield from _parse_concatenated_fast(first + b"".join(rest), skipped)
-        if failure is not None:
-            yield failure
+        data = first + b"".join(rest)
+        yield from _parse_concatenated_fast(data, skipped)
+        if failure is not None:  # _line of a concatenated file is a byte offset
+            yield failure._replace(line=skipped + len(data))
+
+
+_READ_BYTES = 1 << 20
 
 
 def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
-    """The file's lines; a read/decompression error ends it with one Rejection."""
+    """The file's lines (read in chunks, so that what was decompressed before an error is
+    kept: a partial last line is yielded as it is and judged like any other). A
+    read/decompression error ends the file with one Rejection (line = the line where
+    reading stopped) whose reason names the (decompressed) byte offset: the unreadable
+    tail is counted as one rejected record."""
     lineno = 0
+    offset = 0
+    pending = b""
+    # read1: at most one buffer of decompressed data per call, so an error loses nothing
+    # that was decompressed before it
+    read = getattr(stream, "read1", stream.read)
     try:
-        for line in stream:
-            lineno += 1
-            yield line
+        while chunk := read(_READ_BYTES):
+            parts = (pending + chunk).split(b"\n")
+            pending = parts.pop()
+            for part in parts:
+                lineno += 1
+                offset += len(part) + 1
+                yield part + b"\n"
     except (OSError, EOFError, zlib.error) as exc:
+        failure: BaseException | None = exc
+    else:
+        failure = None
+    if pending:
+        lineno += 1
+        offset += len(pending)
+        yield pending
+    if failure is not None:
         yield Rejection(
-            lineno + 1, f"file unreadable after line {lineno} (corrupt or truncated?): {exc}", None
+            lineno + 1,
+            f"{UNREADABLE} from byte offset {offset} of its decompressed data, after line "
+            f"{lineno} (corrupt or truncated?): {failure}",
+            None,
         )
 
 
