@@ -259,3 +259,18 @@ def test_poison_durations_reject_their_record() -> None:
         (3, "Agent.AfterContactWorkDuration: True is not a number"),
         (4, "Agent.CustomerHoldDuration: 'NaN' is not a decimal"),
     ]
+
+
+def test_firehose_resync_never_folds_good_objects_into_a_rejection() -> None:
+    # a broken object (cut inside a string) directly followed by two good ones: the
+    # rejection holds exactly the broken bytes, both good objects load, offsets add up
+    broken = b'{"ContactId": "c-1", "Channel": "VOI'
+    good2, good3 = orjson.dumps(ctr(2)), orjson.dumps(ctr(3))
+    first = orjson.dumps(ctr(0))
+    rows, rejections = parse(first + broken + good2 + good3)
+    assert [(r[0], r[7]) for r in rows] == [
+        ("c-0", 0),
+        ("c-2", len(first) + len(broken)),
+        ("c-3", len(first) + len(broken) + len(good2)),
+    ]
+    assert [(r.line, r.raw_text) for r in rejections] == [(len(first), broken.decode())]

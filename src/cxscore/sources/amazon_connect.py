@@ -477,6 +477,35 @@ def _concatenated_row(rec: Any, segment: bytes, at: int) -> Row | Rejection:
         return Rejection(at, str(bad), raw_text_of(segment))
 
 
+_MAX_RESYNC_TRIES = 1000
+
+
+def _resync(text: str, start: int) -> int:
+    """Where the next record starts after a broken one: the first ``{`` from which a
+    complete JSON object decodes that is a record (it has a ``ContactId``) or follows a
+    ``}`` or a newline (objects nested in the broken record follow ``:``, ``,`` or ``[``).
+    So the rejection holds exactly the broken record's bytes and never swallows the records
+    after it. After many failed tries: the next ``{`` that follows a ``}`` or a newline;
+    else the end."""
+    pos = start
+    for _ in range(_MAX_RESYNC_TRIES):
+        pos = text.find("{", pos)
+        if pos < 0:
+            return len(text)
+        before = text[max(0, pos - 64) : pos].rstrip(" \t\r")
+        boundary = not before or before[-1] in "}\n"
+        try:
+            obj, _end = _DECODER.raw_decode(text, pos)
+        except ValueError:
+            pos += 1
+            continue
+        if type(obj) is dict and (boundary or "ContactId" in obj):
+            return pos
+        pos += 1
+    found = _RESYNC.search(text, pos)
+    return found.end() - 1 if found else len(text)
+
+
 def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
     text = data.decode("utf-8", "surrogateescape")
     ascii_only = text.isascii()
@@ -501,8 +530,7 @@ def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except ValueError as exc:
-            found = _RESYNC.search(text, pos + 1)
-            nxt = found.end() - 1 if found else n
+            nxt = _resync(text, pos + 1)
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             segment = text[pos:nxt].rstrip()
             reason = surrogate_error(segment) or f"invalid JSON at byte offset {at}: {msg}"
