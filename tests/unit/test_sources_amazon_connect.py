@@ -274,3 +274,29 @@ def test_firehose_resync_never_folds_good_objects_into_a_rejection() -> None:
         ("c-3", len(first) + len(broken) + len(good2)),
     ]
     assert [(r.line, r.raw_text) for r in rejections] == [(len(first), broken.decode())]
+
+
+def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cxscore.sources import amazon_connect
+
+    records = [
+        orjson.dumps(ctr(i, Attributes={"note": "a }{ b" * (i % 5)}), option=orjson.OPT_INDENT_2)
+        for i in range(300)
+    ]
+    records[150] = records[150][:-40]  # one broken record in the middle
+    data = b"\n".join(records)
+    whole = parse(data)
+    monkeypatch.setattr(amazon_connect, "WINDOW_BYTES", 4096)  # many windows
+    windowed = parse(data)
+
+    def same(result: Any) -> Any:  # payload bytes compare as JSON (jsonb normalises them)
+        rows, rejections = result
+        return [(*r[:6], orjson.loads(r[6]), r[7]) for r in rows], rejections
+
+    assert same(windowed) == same(whole)
+    rows, rejections = windowed
+    assert len(rows) == 299 and [r.line for r in rejections] == [
+        sum(len(r) + 1 for r in records[:150])
+    ]

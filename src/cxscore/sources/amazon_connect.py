@@ -302,17 +302,56 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
     if _one_value_per_line(first):
         yield from _parse_lines(first, lineno, lines)
     else:
-        rest: list[bytes] = []
-        failure: Rejection | None = None
-        for item in lines:
-            if isinstance(item, Rejection):
-                failure = item
-                break
-            rest.append(item)
-        data = first + b"".join(rest)
-        yield from _parse_concatenated_fast(data, skipped)
-        if failure is not None:  # _line of a concatenated file is a byte offset
-            yield failure._replace(line=skipped + len(data))
+        yield from _parse_concatenated_stream(first, skipped, lines)
+
+
+WINDOW_BYTES = 8 << 20  # concatenated files are parsed in windows of about this size
+
+
+def _parse_concatenated_stream(
+    first: bytes, base: int, lines: Iterator[bytes | Rejection]
+) -> Iterator[Row | Rejection]:
+    """Concatenated or pretty-printed objects, read in windows of ``WINDOW_BYTES``: each
+    window is cut after its last object that is verified complete, so memory stays flat
+    however large the file (a window grows only while no such cut exists)."""
+    parts = [first]
+    size = len(first)
+    failure: Rejection | None = None
+    for item in lines:
+        if isinstance(item, Rejection):
+            failure = item
+            break
+        parts.append(item)
+        size += len(item)
+        if size >= WINDOW_BYTES:
+            data = b"".join(parts)
+            cut = _safe_cut(data)
+            if cut is None:
+                parts = [data]
+                continue
+            yield from _parse_concatenated_fast(data[:cut], base)
+            base += cut
+            parts = [data[cut:]]
+            size = len(parts[0])
+    data = b"".join(parts)
+    yield from _parse_concatenated_fast(data, base)
+    if failure is not None:  # _line of a concatenated file is a byte offset
+        yield failure._replace(line=base + len(data))
+
+
+def _safe_cut(data: bytes) -> int | None:
+    """The end of the last object in ``data`` (searched in its last MiB) that is verified
+    complete: the text between the two boundaries around it parses as one object. None when
+    there is no such object (a very large record: the window grows)."""
+    bounds = list(_BOUNDARY.finditer(data, max(0, len(data) - (1 << 20))))
+    for i in range(len(bounds) - 1, 0, -1):
+        segment = data[bounds[i - 1].end() - 1 : bounds[i].start() + 1]
+        try:
+            _loads(segment)
+        except _JSONDecodeError:
+            continue
+        return bounds[i].start() + 1
+    return None
 
 
 _READ_BYTES = 1 << 20
