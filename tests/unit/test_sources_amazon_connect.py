@@ -300,3 +300,27 @@ def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
     assert len(rows) == 299 and [r.line for r in rejections] == [
         sum(len(r) + 1 for r in records[:150])
     ]
+
+
+def test_long_lines_arrive_in_pieces_and_are_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxscore.sources import amazon_connect
+
+    monkeypatch.setattr(amazon_connect, "PIECE_BYTES", 100)
+    monkeypatch.setattr(amazon_connect, "_READ_BYTES", 64)
+    lines = [line(ctr(i, Attributes={"pad": "y" * 300})) for i in range(5)]
+    jsonl = b"".join(lines)
+    rows, rejections = parse(jsonl)
+    # a first line longer than PIECE_BYTES: read as a stream, _line = byte offsets
+    assert rejections == []
+    assert [(r[0], r[7]) for r in rows] == [
+        (f"c-{i}", sum(len(x) for x in lines[:i])) for i in range(5)
+    ]
+    short = b'{"ContactId": "c-9"}\n' + jsonl  # a short first line: line by line
+    rows, rejections = parse(short)
+    assert rejections == [] and [r[7] for r in rows] == [1, 2, 3, 4, 5, 6]
+    records = [orjson.dumps(ctr(i, Attributes={"pad": "y" * 300})) for i in range(5)]
+    rows, rejections = parse(b"".join(records))  # Firehose: one "line" of 5 objects
+    assert rejections == []
+    assert [r[7] for r in rows] == [sum(len(r) for r in records[:i]) for i in range(5)]
+    rows, rejections = parse(jsonl.rstrip(b"\n"))  # no newline at the end
+    assert rejections == [] and len(rows) == 5

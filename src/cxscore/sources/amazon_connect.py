@@ -355,6 +355,9 @@ def _safe_cut(data: bytes) -> int | None:
 
 
 _READ_BYTES = 1 << 20
+# A line longer than this is handed on in pieces (no newline at their end): concatenated
+# files need no newlines, and reading one whole would hold the whole file in memory.
+PIECE_BYTES = 4 << 20
 
 
 def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
@@ -377,6 +380,10 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
                 lineno += 1
                 offset += len(part) + 1
                 yield part + b"\n"
+            if len(pending) >= PIECE_BYTES:  # a Firehose file has no newlines: hand on
+                offset += len(pending)  # pieces (joined again by the line reader)
+                yield pending
+                pending = b""
     except (OSError, EOFError, zlib.error) as exc:
         failure: BaseException | None = exc
     else:
@@ -395,6 +402,8 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
 
 
 def _one_value_per_line(first: bytes) -> bool:
+    if len(first) >= PIECE_BYTES and first[-1:] != b"\n":
+        return False  # a piece of a very long first line: read as a stream
     try:
         _loads(first)
     except _JSONDecodeError:
@@ -419,11 +428,20 @@ def _parse_lines(
     loads = _loads
     decode_error = _JSONDecodeError
     pending: Iterable[bytes | Rejection] = (first,)
+    carry = b""
     for source in (pending, rest):
         for line in source:
             if type(line) is not bytes:
+                if carry:
+                    yield from _parse_lines(carry, lineno + 1, ())
                 yield line  # type: ignore[misc]  # a read error (Rejection)
                 return
+            if carry:
+                line = carry + line
+                carry = b""
+            if len(line) >= PIECE_BYTES and line[-1:] != b"\n":
+                carry = line  # a piece of a very long line
+                continue
             lineno += 1
             try:
                 rec = loads(line)
@@ -443,6 +461,8 @@ def _parse_lines(
                 yield _row(rec, line, lineno)
             except _Bad as bad:
                 yield Rejection(lineno, str(bad), raw_text_of(line))
+    if carry:  # the file ends with a very long line without a newline
+        yield from _parse_lines(carry + b"\n", lineno + 1, ())
 
 
 def _split_line(line: bytes, lineno: int, error: str) -> Iterator[Row | Rejection]:

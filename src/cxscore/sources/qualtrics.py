@@ -24,6 +24,7 @@ record of a file whose header is neither layout.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -231,14 +232,14 @@ def parse_responses(stream: IO[bytes], settings: QualtricsSettings) -> Iterator[
             )
             layout = None
     if layout is None:
-        for record in (*head, *records):
+        for record in itertools.chain(head, records):  # streamed, not unpacked
             yield Rejection(record.line, reason, record.raw)
         return
     labels: dict[str, dict[str, str]] = {
         field: {label.strip().casefold(): str(number) for label, number in mapping.items()}
         for field, mapping in settings.choice_labels.items()
     }
-    for record in (*data, *records):
+    for record in itertools.chain(data, records):
         yield _response(record, layout, tz, labels)
 
 
