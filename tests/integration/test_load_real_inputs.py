@@ -299,3 +299,31 @@ def test_unchanged_files_are_skipped_without_reading_them(fresh_db: str, tmp_pat
     changed = extract_sources(settings, ["amazon_connect"], url=fresh_db)
     assert (changed["files"], changed["rows_loaded"]) == (1, 2)
     assert query(fresh_db, "select count(*) from raw.amazon_connect__contact_records") == [(73,)]
+
+
+def test_a_label_export_without_choice_labels_raises_the_warning_check(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    from cxscore.quality import run_checks
+
+    landing = tmp_path / "landing"
+    survey = landing / "survey/qualtrics"
+    survey.mkdir(parents=True)
+    shutil.copy(FIXTURES / "qualtrics" / "export_choice_text_denver.csv", survey / "a.csv")
+    settings = settings_for(landing, tmp_path, CX_QUALITY__MIN_TIMESTAMP="2026-01-01T00:00:00Z")
+    batch = extract_sources(settings, ["qualtrics"], url=fresh_db)["batches"][0]
+    outcome = run_checks(settings, stage="raw", url=fresh_db, run_id="t-labels", alert=False)
+    [result] = [
+        r
+        for r in outcome.results
+        if r.expectation == "scored_responses_have_a_valid_answer" and r.batch_id == batch
+    ]
+    # 2 scored responses (IP Address, True); one holds only labels, the other an NPS of 2
+    assert (result.success, result.severity) == (False, "warning")
+    assert result.observed_value == (
+        "1 of 2 scored responses hold no valid CSAT, NPS or CES (50.00%); answers exported "
+        "as choice text need sources.qualtrics.choice_labels"
+    )
+    assert result.threshold == (
+        "<= 0.1 of scored responses in the batch hold no valid CSAT, NPS or CES"
+    )
