@@ -5,9 +5,10 @@
     nothing new is timed against the time of listing that tree with fsspec (the floor any
     run pays), and the bytes of file bodies it reads are counted (goal: 0).
 (b) Peak RSS: one loader process per file (a fresh Python each, its ``ru_maxrss`` from
-    ``wait4``) loads a big Firehose (concatenated JSON) file and a big Qualtrics CSV
-    (``CX_BENCH_BIG_MB``, default 256; the issue's sizes are 1,000 and 500) against a
-    10 MB file of the same kind. Goal: big / 10 MB under 2x.
+    ``wait4``) loads a big Firehose (concatenated JSON) file of
+    ``CX_BENCH_FIREHOSE_MB`` (default 1,000) and a big Qualtrics CSV of
+    ``CX_BENCH_QUALTRICS_MB`` (default 500) against a 10 MB file of the same kind. Goal:
+    big / 10 MB under 2x.
 
 PostgreSQL as in bench_load (``CX_BENCH_PG_URL``, the local server, or an embedded one).
 """
@@ -145,11 +146,23 @@ def _noop_run(url: str, work: Path, hours: int) -> list[str]:
     ]
 
 
-def _memory(url: str, work: Path, big_mb: float) -> list[str]:
+def _memory(url: str, work: Path) -> list[str]:
     lines = []
-    for kind, source, sub, name in (
-        ("firehose", "amazon_connect", "ivr/amazon_connect", "ctr.json"),
-        ("qualtrics", "qualtrics", "survey/qualtrics", "export.csv"),
+    for kind, source, sub, name, big_mb in (
+        (
+            "firehose",
+            "amazon_connect",
+            "ivr/amazon_connect",
+            "ctr.json",
+            float(os.environ.get("CX_BENCH_FIREHOSE_MB", "1000")),
+        ),
+        (
+            "qualtrics",
+            "qualtrics",
+            "survey/qualtrics",
+            "export.csv",
+            float(os.environ.get("CX_BENCH_QUALTRICS_MB", "500")),
+        ),
     ):
         results = {}
         for label, mb in (("10 MB", 10.0), (f"{big_mb:g} MB", big_mb)):
@@ -175,7 +188,6 @@ def main() -> list[str]:
     from cxscore.warehouse import init_warehouse
 
     hours = int(os.environ.get("CX_BENCH_HOURLY_FILES", "8760"))
-    big_mb = float(os.environ.get("CX_BENCH_BIG_MB", "256"))
     work = Path(tempfile.mkdtemp(prefix="cxbench-sources-"))
     try:
         with _pg.server() as server, _pg.scratch_database(server, "cxbench_sources") as url:
@@ -184,7 +196,7 @@ def main() -> list[str]:
                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
                 *_noop_run(url, work, hours),
             ]
-            lines += _memory(url, work, big_mb)
+            lines += _memory(url, work)
         return lines
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -108,7 +108,16 @@ class Loaded:
 
 
 # listing keys that change whenever an object's content does, most specific first
-_VERSION_KEYS = ("ETag", "etag", "md5Hash", "mtime", "LastModified", "last_modified", "updated")
+_VERSION_KEYS = (
+    "ETag",
+    "etag",
+    "md5Hash",
+    "mtime",
+    "LastModified",
+    "last_modified",
+    "updated",
+    "created",
+)
 
 
 def _version(info: dict[str, Any]) -> str | None:
