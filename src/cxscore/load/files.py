@@ -429,6 +429,7 @@ def load_file(
                     (landing.version, source.name, landing.path),
                 )
                 conn.commit()
+                spool.close()
                 return FileResult(landing.path, "skipped", seconds=time.monotonic() - started)
             rejected = counted.rejected
             read = counted.loaded + rejected
