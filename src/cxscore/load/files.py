@@ -2,9 +2,12 @@
 
 * Files are found recursively under ``landing_dir`` + the source's ``path`` (a local path
   or any fsspec URL) and handled in path order.
-* ``meta.loaded_files`` remembers each file's size and sha256: an unchanged file is
-  skipped; a changed file replaces its earlier rows (its rows in the raw table and in
-  raw.rejected_rows are deleted, then it is loaded again).
+* ``meta.loaded_files`` remembers each file's size, sha256 and listed version (ETag or
+  mtime): a file whose listed size and version are unchanged is skipped without being
+  read; any other file is hashed while it is parsed (one read), and a changed file
+  replaces its earlier rows (its rows in the raw table and in raw.rejected_rows are
+  deleted, then it is loaded again). A file that could not be read to its end (a truncated
+  .gz) is recorded as incomplete and read again on every run.
 * Each file loads in ONE transaction together with its manifest row: a process killed
   mid-file leaves nothing of it, and the next run loads it whole.
 * A file whose rejected share exceeds ``load.max_reject_pct`` is not loaded (its
