@@ -5,9 +5,9 @@ Opt-in (it takes many minutes): ``CX_BENCH_SCALE=1``. Generates a synthetic worl
 ``CX_BENCH_SCALE_DAYS`` (default 90) days plus one more day, in daily deliveries; serves
 its Zendesk part on the local stand-in; then, from an empty warehouse, runs the stages of
 ``cxscore run`` (extract all, raw checks, dbt build, marts checks) each in its own process
-(peak RSS per stage from ``wait4``). Then the one more day is delivered and the same stages
-run again. Goals: the first run under 5 minutes on 2 cores; the one more day under 10 % of
-it.
+(peak RSS per stage: the stage process's own ``VmHWM``). Then the one more day is
+delivered and the same stages run again. Goals: the first run under 5 minutes on 2
+cores; the one more day under 10 % of it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import _pg
+from benchmarks._rss import own_peak_rss_mb
 
 STAGES = ("extract", "raw checks", "dbt build", "marts checks")
 EMAIL, TOKEN = "bench@example.com", "bench-token"
@@ -37,19 +38,20 @@ def _stage(name: str, environ: dict[str, str], url: str) -> None:
         from cxscore.extract import extract_sources
 
         summary = extract_sources(settings, None, url=url)
-        print(json.dumps({"rows_loaded": summary["rows_loaded"]}))
+        result: dict[str, Any] = {"rows_loaded": summary["rows_loaded"]}
     elif name in ("raw checks", "marts checks"):
         from cxscore.quality import run_checks
 
         outcome = run_checks(
             settings, stage=name.split()[0], url=url, run_id=f"bench-{time.time()}", alert=False
         )
-        print(json.dumps({"critical": len(outcome.critical_failures)}))
+        result = {"critical": len(outcome.critical_failures)}
     else:
         from cxscore.transform import build_models
 
         built = build_models(settings, url=url, alert=False)
-        print(json.dumps({"models": built["models"]}))
+        result = {"models": built["models"]}
+    print(json.dumps({**result, "peak_rss_mb": own_peak_rss_mb()}))
 
 
 def _run_stage(name: str, environ: dict[str, str], url: str) -> tuple[float, float, Any]:
@@ -59,12 +61,11 @@ def _run_stage(name: str, environ: dict[str, str], url: str) -> tuple[float, flo
         stdout=subprocess.PIPE,
         cwd=Path(__file__).resolve().parents[1],
     )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
+    out, _ = proc.communicate()
+    if proc.returncode:
         raise RuntimeError(f"stage {name} failed")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, json.loads(out.splitlines()[-1])
+    result = json.loads(out.splitlines()[-1])
+    return time.perf_counter() - started, result.pop("peak_rss_mb"), result
 
 
 def _run(environ: dict[str, str], url: str, label: str) -> tuple[float, list[str]]:

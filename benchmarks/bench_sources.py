@@ -4,8 +4,8 @@
     default 8,760, under ``YYYY/MM/DD/HH.jsonl``) is loaded once; then an extract with
     nothing new is timed against the time of listing that tree with fsspec (the floor any
     run pays), and the bytes of file bodies it reads are counted (goal: 0).
-(b) Peak RSS: one loader process per file (a fresh Python each, its ``ru_maxrss`` from
-    ``wait4``) loads a big Firehose (concatenated JSON) file of
+(b) Peak RSS: one loader process per file (a fresh Python each, reporting its own
+    ``VmHWM``, see ``benchmarks/_rss.py``) loads a big Firehose (concatenated JSON) file of
     ``CX_BENCH_FIREHOSE_MB`` (default 1,000) and a big Qualtrics CSV of
     ``CX_BENCH_QUALTRICS_MB`` (default 500) against a 10 MB file of the same kind. Goal:
     big / 10 MB under 2x.
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks import _pg
+from benchmarks._rss import own_peak_rss_mb
 from benchmarks.bench_load import _records
 
 QUALTRICS_HEADER = (
@@ -77,7 +78,8 @@ def _child(source: str, landing: str, url: str) -> None:
 
     settings = load_settings(environ={"CX_LANDING_DIR": landing, "CX_LOAD__MAX_REJECT_PCT": "0"})
     summary = extract_sources(settings, [source], url=url)
-    print(json.dumps({k: summary[k] for k in ("rows_read", "rows_loaded", "rows_rejected")}))
+    result = {k: summary[k] for k in ("rows_read", "rows_loaded", "rows_rejected")}
+    print(json.dumps({**result, "peak_rss_mb": own_peak_rss_mb()}))
 
 
 def _peak_rss(source: str, landing: Path, url: str) -> tuple[float, dict[str, int], float]:
@@ -88,13 +90,11 @@ def _peak_rss(source: str, landing: Path, url: str) -> tuple[float, dict[str, in
         stdout=subprocess.PIPE,
         cwd=Path(__file__).resolve().parents[1],
     )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, _ = proc.communicate()
     if proc.returncode:
         raise RuntimeError(f"loader process for {source} exited with {proc.returncode}")
-    return usage.ru_maxrss / 1024, json.loads(out), time.perf_counter() - started
+    result = json.loads(out)
+    return result.pop("peak_rss_mb"), result, time.perf_counter() - started
 
 
 def _noop_run(url: str, work: Path, hours: int) -> list[str]:
