@@ -132,6 +132,13 @@ def ensure_objects(url: str) -> None:
         )
         row = cur.fetchone()
         missing = int(row[0]) if row else 0
+        if not missing:  # a warehouse created before meta.loaded_files.complete existed
+            cur.execute(
+                "select count(*) from information_schema.columns where table_schema = 'meta' "
+                "and table_name = 'loaded_files' and column_name = 'complete'"
+            )
+            row = cur.fetchone()
+            missing = 0 if row and int(row[0]) else 1
     if missing:
         init_warehouse(url)
 
@@ -186,7 +193,13 @@ def extract_sources(
     per_source: dict[str, dict[str, Any]] = {}
     try:
         for name in names:
-            per_source[name] = _extract(settings, name, url=url, run_id=run_id, reporter=reporter)
+            try:
+                per_source[name] = _extract(
+                    settings, name, url=url, run_id=run_id, reporter=reporter
+                )
+            except Exception as exc:  # one bad source never stops the rest
+                log.exception("%s: extract failed", name)
+                per_source[name] = _failed_summary(name, exc)
     finally:
         reporter.close()
     totals: dict[str, Any] = {
@@ -200,6 +213,27 @@ def extract_sources(
     if errors:
         raise CxError("extract failed:\n  " + "\n  ".join(errors))
     return totals
+
+
+def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:
+    """The summary of a source whose extract raised (its batch is already closed as failed
+    by the source's own handler)."""
+    detail = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, CxError):
+        detail = f"{type(exc).__name__}: {detail}"
+    return {
+        "source": name,
+        "status": "failed",
+        "files": 0,
+        "files_skipped": 0,
+        "files_failed": 0,
+        "pages": 0,
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "batches": [],
+        "error": detail if detail.startswith(f"{name}:") else f"{name}: {detail}",
+    }
 
 
 def _new_run_id() -> str:
@@ -295,7 +329,7 @@ def _extract_files(
     key: str | None = None,
 ) -> dict[str, Any]:
     from cxscore.load.batches import close_batch, open_batch
-    from cxscore.load.files import discover, file_sources, load_file
+    from cxscore.load.files import discover, file_sources, known_files, load_file
     from cxscore.warehouse import connect
 
     source = file_sources(settings)[key or name]
@@ -321,6 +355,7 @@ def _extract_files(
             with conn.cursor() as cur:
                 cur.execute("set time zone 'UTC'")
             conn.commit()
+            known = known_files(conn, source.name)
             for landing in files:
                 result = load_file(
                     conn,
@@ -329,6 +364,7 @@ def _extract_files(
                     batch_id=batch_id,
                     max_reject_pct=settings.load.max_reject_pct,
                     hook=lambda _event, n: reporter.rows(name, n),
+                    known=known,
                 )
                 if result.status == "skipped":
                     summary["files_skipped"] += 1
@@ -340,6 +376,15 @@ def _extract_files(
                 if result.status == "failed":
                     summary["files_failed"] += 1
                     failures.append(result.error or f"{name}: file {result.path} failed")
+                elif not result.complete:
+                    summary["files_incomplete"] = summary.get("files_incomplete", 0) + 1
+                    log.warning(
+                        "%s: file %s could not be read to its end (%s); what was read is "
+                        "loaded, and the file is read again on the next run",
+                        name,
+                        result.path,
+                        result.reasons[-1] if result.reasons else "unreadable",
+                    )
                 reporter.step(
                     name,
                     "files",

@@ -118,9 +118,16 @@ class QualtricsEmbedded(_Section):
 
 class QualtricsSettings(_Section):
     path: str = "survey/qualtrics"
-    timezone: str = "UTC"
+    timezone: str = Field(
+        default="UTC", description="zone of EndDate when the file does not declare one"
+    )
     questions: QualtricsQuestions = QualtricsQuestions()
     embedded: QualtricsEmbedded = QualtricsEmbedded()
+    choice_labels: dict[Literal["csat", "nps", "ces"], dict[str, int]] = Field(
+        default_factory=dict,
+        description="answers exported as choice text: per question, label -> number "
+        "(labels match case-insensitively, surrounding spaces ignored)",
+    )
 
     _tz = field_validator("timezone")(_check_timezone)
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 
 from cxscore.sources.amazon_connect import parse_contact_records
 from cxscore.sources.common import Rejection
@@ -138,8 +139,29 @@ def test_gzip_is_transparent_and_a_truncated_gzip_is_reported() -> None:
     truncated = gzip.compress(big)[:-200]
     rows, rejections = parse(truncated)
     assert 0 < len(rows) < 2000
-    assert len(rejections) == 1
-    assert "file unreadable after line" in rejections[0].reason
+    # what was decompressed is loaded or rejected: the cut line (invalid JSON), then the
+    # unreadable tail as one rejection naming the byte offset where reading stopped
+    assert len(rejections) == 2
+    cut, tail = rejections
+    assert cut.line == len(rows) + 1 and cut.reason.startswith("invalid JSON")
+    offset = sum(len(line(ctr(i, Attributes={"pad": "x" * (i % 97)}))) for i in range(len(rows)))
+    offset += len(cut.raw_text.encode())
+    assert tail.line == len(rows) + 2
+    assert tail.reason.startswith(
+        f"file unreadable from byte offset {offset} of its decompressed data, "
+        f"after line {len(rows) + 1} (corrupt or truncated?): "
+    )
+    assert tail.raw_text is None
+    records = [orjson.dumps(ctr(i)) for i in range(2000)]
+    rows, rejections = parse(gzip.compress(b"".join(records))[:-200])  # Firehose, truncated
+    assert 0 < len(rows) < 2000
+    assert [r[7] for r in rows] == [sum(len(r) for r in records[:i]) for i in range(len(rows))]
+    cut, tail = rejections
+    # _line of a concatenated file is a byte offset: the cut object starts where the last
+    # row ends, the unreadable tail where the cut object ends
+    assert cut.line == sum(len(r) for r in records[: len(rows)])
+    assert tail.line == cut.line + len(cut.raw_text.encode())
+    assert tail.reason.startswith(f"file unreadable from byte offset {tail.line} ")
 
 
 def test_a_utf8_bom_is_skipped() -> None:
@@ -203,3 +225,102 @@ def test_a_line_with_several_objects_one_broken_keeps_the_good_ones() -> None:
     rows, rejections = parse(data)
     assert [(r[0], r[7]) for r in rows] == [("c-1", 1), ("c-2", 2), ("c-3", 2)]
     assert [(r.line, r.raw_text) for r in rejections] == [(2, '{"ContactId": }')]
+
+
+def test_a_json_array_fails_the_file_naming_the_expected_shape() -> None:
+    from cxscore.sources.amazon_connect import FileShapeError
+
+    for data in (
+        b"[" + b",".join(orjson.dumps(ctr(i)) for i in range(2)) + b"]",
+        b"\n  [\n" + orjson.dumps(ctr(1)) + b"\n]\n",
+        gzip.compress(b"[" + orjson.dumps(ctr(1)) + b"]"),
+    ):
+        with pytest.raises(FileShapeError) as failure:
+            parse(data)
+        assert str(failure.value) == (
+            "the file holds a JSON array; Amazon Connect contact trace records are JSON "
+            "objects, one per line (JSON Lines) or concatenated as Kinesis Firehose writes "
+            "them. Convert the array to one object per line, e.g. `jq -c '.[]' FILE > "
+            "FILE.jsonl`, and land that instead"
+        )
+
+
+def test_poison_durations_reject_their_record() -> None:
+    good = ctr(1, Queue={"Duration": 12.5}, Agent={"AgentInteractionDuration": "30"})
+    rows, rejections = parse(
+        line(good)
+        + line(ctr(2, Queue={"Duration": "12 s"}))
+        + line(ctr(3, Agent={"AfterContactWorkDuration": True}))
+        + line(ctr(4, Agent={"CustomerHoldDuration": "NaN"}))
+    )
+    assert [r[0] for r in rows] == ["c-1"]
+    assert [(r.line, r.reason) for r in rejections] == [
+        (2, "Queue.Duration: '12 s' is not a decimal"),
+        (3, "Agent.AfterContactWorkDuration: True is not a number"),
+        (4, "Agent.CustomerHoldDuration: 'NaN' is not a decimal"),
+    ]
+
+
+def test_firehose_resync_never_folds_good_objects_into_a_rejection() -> None:
+    # a broken object (cut inside a string) directly followed by two good ones: the
+    # rejection holds exactly the broken bytes, both good objects load, offsets add up
+    broken = b'{"ContactId": "c-1", "Channel": "VOI'
+    good2, good3 = orjson.dumps(ctr(2)), orjson.dumps(ctr(3))
+    first = orjson.dumps(ctr(0))
+    rows, rejections = parse(first + broken + good2 + good3)
+    assert [(r[0], r[7]) for r in rows] == [
+        ("c-0", 0),
+        ("c-2", len(first) + len(broken)),
+        ("c-3", len(first) + len(broken) + len(good2)),
+    ]
+    assert [(r.line, r.raw_text) for r in rejections] == [(len(first), broken.decode())]
+
+
+def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cxscore.sources import amazon_connect
+
+    records = [
+        orjson.dumps(ctr(i, Attributes={"note": "a }{ b" * (i % 5)}), option=orjson.OPT_INDENT_2)
+        for i in range(300)
+    ]
+    records[150] = records[150][:-40]  # one broken record in the middle
+    data = b"\n".join(records)
+    whole = parse(data)
+    monkeypatch.setattr(amazon_connect, "WINDOW_BYTES", 4096)  # many windows
+    windowed = parse(data)
+
+    def same(result: Any) -> Any:  # payload bytes compare as JSON (jsonb normalises them)
+        rows, rejections = result
+        return [(*r[:6], orjson.loads(r[6]), r[7]) for r in rows], rejections
+
+    assert same(windowed) == same(whole)
+    rows, rejections = windowed
+    assert len(rows) == 299 and [r.line for r in rejections] == [
+        sum(len(r) + 1 for r in records[:150])
+    ]
+
+
+def test_long_lines_arrive_in_pieces_and_are_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxscore.sources import amazon_connect
+
+    monkeypatch.setattr(amazon_connect, "PIECE_BYTES", 100)
+    monkeypatch.setattr(amazon_connect, "_READ_BYTES", 64)
+    lines = [line(ctr(i, Attributes={"pad": "y" * 300})) for i in range(5)]
+    jsonl = b"".join(lines)
+    rows, rejections = parse(jsonl)
+    # a first line longer than PIECE_BYTES: read as a stream, _line = byte offsets
+    assert rejections == []
+    assert [(r[0], r[7]) for r in rows] == [
+        (f"c-{i}", sum(len(x) for x in lines[:i])) for i in range(5)
+    ]
+    short = b'{"ContactId": "c-9"}\n' + jsonl  # a short first line: line by line
+    rows, rejections = parse(short)
+    assert rejections == [] and [r[7] for r in rows] == [1, 2, 3, 4, 5, 6]
+    records = [orjson.dumps(ctr(i, Attributes={"pad": "y" * 300})) for i in range(5)]
+    rows, rejections = parse(b"".join(records))  # Firehose: one "line" of 5 objects
+    assert rejections == []
+    assert [r[7] for r in rows] == [sum(len(r) for r in records[:i]) for i in range(5)]
+    rows, rejections = parse(jsonl.rstrip(b"\n"))  # no newline at the end
+    assert rejections == [] and len(rows) == 5

@@ -155,3 +155,111 @@ def test_bad_bytes_multiline_comments_and_unknown_layouts() -> None:
     assert rejections[0].reason.startswith("unrecognised Qualtrics export layout")
     assert parse(b"") == ([], [])
     assert parse(CURRENT.encode()) == ([], [])  # headers only: no responses
+
+
+def test_declared_time_zone_wins_over_the_setting() -> None:
+    # row 3 declares {"ImportId":"endDate","timeZone":"America/Denver"}: the configured
+    # zone (here Tokyo) is only the fallback for files that declare none
+    settings = QualtricsSettings(timezone="Asia/Tokyo")
+    rows, rejections = parse((FIXTURES / "export_choice_text_denver.csv").read_bytes(), settings)
+    assert rejections == []
+    assert [(r[0], r[1]) for r in rows] == [
+        ("R_5rYfeErcBsS3nsA", "2026-03-08T02:01:40+00:00"),  # 19:01:40 MST (UTC-7)
+        ("R_5rHTV2kfYGjFPeB", "2026-03-08T09:01:02+00:00"),  # 03:01:02 MDT (UTC-6)
+        ("R_5n9pjLJcwZa3sxC", "2026-03-08T16:00:04+00:00"),
+        ("R_7tL5n8AUnJqLKBD", "2026-03-09T14:12:30+00:00"),
+    ]
+    utc = CURRENT.replace(
+        '"{""ImportId"":""endDate""}"', '"{""ImportId"":""endDate"",""timeZone"":""Z""}"'
+    )
+    rows, _ = parse((utc + "x,2026-07-01 12:00:00,0,1,R_1,5,9,2,,,,\n").encode(), settings)
+    assert rows[0][1] == "2026-07-01T12:00:00+00:00"  # "Z" means UTC
+    unknown = CURRENT.replace(
+        '"{""ImportId"":""endDate""}"', '"{""ImportId"":""endDate"",""timeZone"":""Mars/Base""}"'
+    )
+    rows, rejections = parse((unknown + "x,2026-07-01 12:00:00,0,1,R_1,5,9,2,,,,\n").encode())
+    assert rows == []
+    assert [r.line for r in rejections] == [1, 2, 3, 4]
+    assert rejections[3].reason == (
+        "EndDate: the file declares the time zone 'Mars/Base' (header row 3), which is not a "
+        "known IANA zone"
+    )
+
+
+def test_choice_text_export_status_words_and_labels() -> None:
+    settings = QualtricsSettings.model_validate(
+        {
+            "questions": {"comment": "QID4_TEXT"},
+            "choice_labels": {
+                "csat": {
+                    "Very dissatisfied": 1,
+                    "Dissatisfied": 2,
+                    "Neither satisfied nor dissatisfied": 3,
+                    "Satisfied": 4,
+                    "Very satisfied": 5,
+                },
+                "nps": {"0 - Not at all likely": 0, "10 - Extremely likely": 10},
+            },
+        }
+    )
+    data = (FIXTURES / "export_choice_text_denver.csv").read_bytes()
+    rows, rejections = parse(data, settings)
+    assert rejections == []
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("R_5rYfeErcBsS3nsA", "1", "0"),  # True, IP Address
+        ("R_5rHTV2kfYGjFPeB", "1", "0"),
+        ("R_5n9pjLJcwZa3sxC", "1", "1"),  # Survey Preview
+        ("R_7tL5n8AUnJqLKBD", "0", "0"),  # False
+    ]
+    docs = [orjson.loads(r[4]) for r in rows]
+    assert [(d["csat"], d["nps"], d["comment"]) for d in docs] == [
+        ("5", "10", "Nothing, it was great"),
+        ("2", "2", "Delivery was late"),  # a number stays a number
+        (None, None, ""),
+        ("3", None, ""),
+    ]
+    assert docs[0]["columns"]["QID1"] == "Very satisfied"  # the exported text is kept
+    assert docs[0]["customer_email"] == "ana@example.com"
+    # without choice_labels the labels stay as exported (staging counts them invalid)
+    rows, _ = parse(data)
+    assert orjson.loads(rows[0][4])["csat"] == "Very satisfied"
+
+
+def test_insights_layout_2016_as_qualtrics_own_test_writes_it() -> None:
+    rows, rejections = parse((FIXTURES / "export_insights_qualtrics_test.csv").read_bytes())
+    assert rejections == []
+    assert len(rows) == 1
+    response_id, end_date, finished, status, payload, line = rows[0]
+    assert (response_id, end_date, finished, status, line) == (
+        "test1",
+        "2016-04-04T10:22:13+00:00",
+        "1",
+        "0",
+        4,
+    )
+    doc = orjson.loads(payload)
+    assert doc["layout"] == "current"
+    assert doc["csat"] == "answer"  # QID1 as exported; staging judges it invalid
+    assert doc["columns"]["responseId"] == "test1"
+    assert doc["columns"]["Location-LocationAccuracy"] == "-1"
+    assert len(doc["columns"]) == 15
+
+
+def test_insights_layout_2017_dash_import_ids_and_response_id() -> None:
+    settings = QualtricsSettings(timezone="America/Denver")  # no zone declared: the setting
+    rows, rejections = parse((FIXTURES / "export_insights_layout_2017.csv").read_bytes(), settings)
+    assert rejections == []
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [
+        ("R_1GQkOnSvq5p6Yhj", "2017-03-14T15:05:47+00:00", "1", "0", 4),
+        ("R_3kB0ZsVt0yq2Xre", "2017-03-14T17:41:15+00:00", "1", "0", 5),
+        ("R_2VwOsXnOp5lX9mC", "2017-03-15T22:20:05+00:00", "1", "1", 6),
+    ]
+    docs = [orjson.loads(r[4]) for r in rows]
+    # the configured QID4_TEXT matches the file's QID4-TEXT
+    assert [(d["csat"], d["nps"], d["comment"], d["ticket_id"]) for d in docs] == [
+        ("4", "9", "Quick and friendly, thanks!", "1043"),
+        ("2", "3", "Took three e-mails to get an answer.", "1051"),
+        ("5", "10", "test from the survey preview", None),
+    ]
+    assert docs[1]["touchpoint"] == "email_support"
+    assert docs[0]["columns"]["QID4-TEXT"] == "Quick and friendly, thanks!"

@@ -155,3 +155,48 @@ def test_client_gives_up_after_max_retries_and_names_credentials(stub_factory: A
     assert "zendesk_default" in str(refused.value)
     with pytest.raises(ZendeskError, match="credentials are missing"):
         ZendeskClient(ZendeskSettings(base_url=good.base_url))
+
+
+def test_metric_set_numbers_staging_casts_are_validated() -> None:
+    def metric_set(i: int, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": 900 + i,
+            "ticket_id": i,
+            "created_at": "2026-01-05T10:00:00Z",
+            "updated_at": "2026-01-05T11:00:00Z",
+            "reply_time_in_minutes": {"calendar": 30, "business": 30},
+            "group_stations": 1,
+            "reopens": 0,
+            "solved_at": None,
+            **extra,
+        }
+
+    page = parse_page(
+        "tickets",
+        {
+            "tickets": [],
+            "metric_sets": [
+                metric_set(1),
+                metric_set(2, reply_time_in_minutes={"calendar": "n/a"}),
+                metric_set(3, group_stations=2.5),
+                metric_set(4, reopens="99999999999"),
+                metric_set(5, solved_at="yesterday"),
+                metric_set(6, reply_time_in_minutes={"calendar": "1E+200000"}),
+                metric_set(7, reply_time_in_minutes={"calendar": "12.5"}, reopens="2"),
+                metric_set(8, reply_time_in_minutes=None, group_stations=None),
+            ],
+            "end_of_stream": True,
+        },
+    )
+    assert [row[0] for row in page.rows["ticket_metric_sets"]] == [901, 907, 908]
+    assert [(r.line, r.reason) for r in page.rejections] == [
+        (2, "metric_sets: reply_time_in_minutes.calendar: 'n/a' is not a decimal"),
+        (3, "metric_sets: group_stations: 2.5 is not an integer"),
+        (4, "metric_sets: reopens: '99999999999' is out of the integer range"),
+        (5, "metric_sets: solved_at: unparseable timestamp 'yesterday'"),
+        (
+            6,
+            "metric_sets: reply_time_in_minutes.calendar: '1E+200000' is out of PostgreSQL's "
+            "numeric range",
+        ),
+    ]

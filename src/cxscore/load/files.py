@@ -2,9 +2,12 @@
 
 * Files are found recursively under ``landing_dir`` + the source's ``path`` (a local path
   or any fsspec URL) and handled in path order.
-* ``meta.loaded_files`` remembers each file's size and sha256: an unchanged file is
-  skipped; a changed file replaces its earlier rows (its rows in the raw table and in
-  raw.rejected_rows are deleted, then it is loaded again).
+* ``meta.loaded_files`` remembers each file's size, sha256 and listed version (ETag or
+  mtime): a file whose listed size and version are unchanged is skipped without being
+  read; any other file is hashed while it is parsed (one read), and a changed file
+  replaces its earlier rows (its rows in the raw table and in raw.rejected_rows are
+  deleted, then it is loaded again). A file that could not be read to its end (a truncated
+  .gz) is recorded as incomplete and read again on every run.
 * Each file loads in ONE transaction together with its manifest row: a process killed
   mid-file leaves nothing of it, and the next run loads it whole.
 * A file whose rejected share exceeds ``load.max_reject_pct`` is not loaded (its
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,10 +32,10 @@ import psycopg2
 import psycopg2.extensions
 
 from cxscore.errors import CxError
-from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
+from cxscore.load.copy import REJECTED_COLUMNS, copy_rows, encode_field, encode_rows, escape_text
 from cxscore.settings import Settings
 from cxscore.sources import amazon_connect, contact_lens, orders, qualtrics
-from cxscore.sources.common import Rejection, Row
+from cxscore.sources.common import UNREADABLE, Rejection, Row
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +109,58 @@ class LandingFile:
     url: str  # what fsspec opens
     path: str  # what is recorded (_source_file, meta.loaded_files.path)
     size: int
+    version: str | None = None  # ETag or mtime from the listing (None: unknown)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What meta.loaded_files says about a file."""
+
+    size: int
+    sha256: str
+    version: str | None
+    complete: bool
+
+
+# listing keys that change whenever an object's content does, most specific first
+_VERSION_KEYS = (
+    "ETag",
+    "etag",
+    "md5Hash",
+    "mtime",
+    "LastModified",
+    "last_modified",
+    "updated",
+    "created",
+)
+
+
+def _version(info: dict[str, Any]) -> str | None:
+    for key in _VERSION_KEYS:
+        value = info.get(key)
+        if value not in (None, ""):
+            return f"{key}={value}"
+    return None
+
+
+class ReadCounter:
+    """Bytes read from landing files by this process (the benchmarks read it)."""
+
+    bytes = 0
+    files = 0
+
+
+def known_files(conn: psycopg2.extensions.connection, source: str) -> dict[str, Loaded]:
+    """meta.loaded_files of a source, by path (one query per run, not one per file)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
+            "where source = %s",
+            (source,),
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    return {r[0]: Loaded(int(r[1]), r[2], r[3], bool(r[4])) for r in rows}
 
 
 @dataclass
@@ -116,6 +173,7 @@ class FileResult:
     seconds: float = 0.0
     error: str | None = None
     reasons: list[str] = field(default_factory=list)
+    complete: bool = True  # False: the file could not be read to its end (kept, retried)
 
 
 def _is_url(path: str) -> bool:
@@ -158,7 +216,12 @@ def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
         rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
         url = full if protocol in ("file", "local") else fs.unstrip_protocol(full)
         files.append(
-            LandingFile(url, source.path.rstrip("/") + "/" + rel, int(info.get("size") or 0))
+            LandingFile(
+                url,
+                source.path.rstrip("/") + "/" + rel,
+                int(info.get("size") or 0),
+                _version(info),
+            )
         )
     return files
 
@@ -169,28 +232,122 @@ def _open(url: str) -> Any:
     return fsspec.open(url, "rb").open()
 
 
-def sha256_of(url: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with _open(url) as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+class HashingReader(io.RawIOBase):
+    """A landing file as read by a parser: every byte is hashed (sha256) and counted once,
+    even when the parser seeks back to the start to sniff the format. ``drain()`` reads what
+    the parser left, so that the digest covers the whole file."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self._pos = 0
+        self._hashed = 0
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(whence)
+        if target is None or target > self._hashed:
+            raise io.UnsupportedOperation("a landing file is read forward only")
+        self._fh.seek(target)
+        self._pos = target
+        return target
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._fh.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        end = self._pos + n
+        if end > self._hashed:
+            self.digest.update(data[self._hashed - self._pos :])
+            ReadCounter.bytes += end - self._hashed
+            self._hashed = end
+        self._pos = end
+        return n
+
+    @property
+    def size(self) -> int:
+        return self._hashed
+
+    def drain(self) -> None:
+        if self._pos < self._hashed:
+            self.seek(self._hashed)
+        buffer = bytearray(1 << 20)
+        while self.readinto(buffer):
+            pass
+
+
+class _Spool:
+    """Rejections of one file, encoded for COPY into a temporary file that spills to disk
+    past a few MB (a file with millions of bad records does not fill memory); the first
+    ones are kept for messages."""
+
+    KEEP = 5
+
+    def __init__(self, source: str, stream: str, batch_id: int, source_file: str) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
+        self._suffix = (
+            b"\t" + b"\t".join(encode_field(v) for v in (source_file, None, batch_id)) + b"\n"
+        )
+        self._prefix = b"\t".join(encode_field(v) for v in (source, stream)) + b"\t"
+        self.count = 0
+        self.first: list[Rejection] = []
+
+    def add(self, rejection: Rejection) -> None:
+        self.count += 1
+        if len(self.first) < self.KEEP:
+            self.first.append(rejection)
+        self._file.write(
+            self._prefix
+            + b"\t".join(
+                encode_field(v) for v in (rejection.reason, rejection.raw_text, rejection.line)
+            )
+            + self._suffix
+        )
+
+    def copy(self, cursor: Any) -> None:
+        if not self.count:
+            return
+        self._file.seek(0)
+        cursor.copy_expert(
+            f"copy raw.rejected_rows ({', '.join(REJECTED_COLUMNS)}) from stdin", self._file
+        )
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _Counted:
-    """Wraps a parser's output: counts rows/rejections and keeps the rejections."""
+    """Wraps a parser's output: counts rows, spools the rejections."""
 
-    def __init__(self, items: Iterator[Row | Rejection], hook: ProgressHook | None) -> None:
+    def __init__(
+        self, items: Iterator[Row | Rejection], hook: ProgressHook | None, spool: _Spool
+    ) -> None:
         self._items = items
         self._hook = hook
         self.loaded = 0
-        self.rejections: list[Rejection] = []
+        self.spool = spool
+        self.incomplete = False  # the file could not be read to its end
+        self.error: CxError | None = None  # the file is in a shape the vendor never writes
+
+    @property
+    def rejected(self) -> int:
+        return self.spool.count
 
     def rows(self) -> Iterator[Row]:
-        rejections = self.rejections
-        hook = self._hook
+        try:
+            yield from self._each(self.spool.add, self._hook)
+        except CxError as exc:  # raised after the COPY: psycopg2 would wrap it
+            self.error = exc
+
+    def _each(self, add: Callable[[Rejection], None], hook: ProgressHook | None) -> Iterator[Row]:
         loaded = 0
         tick = 50_000
         for item in self._items:
@@ -201,7 +358,9 @@ class _Counted:
                     tick += 50_000
                 yield item
             else:
-                rejections.append(item)  # type: ignore[arg-type]
+                if item.reason.startswith(UNREADABLE):  # type: ignore[union-attr]
+                    self.incomplete = True
+                add(item)  # type: ignore[arg-type]
         self.loaded = loaded
         if hook is not None:
             hook("rows", loaded - (tick - 50_000))
@@ -219,27 +378,33 @@ def load_file(
     batch_id: int,
     max_reject_pct: float,
     hook: ProgressHook | None = None,
+    known: dict[str, Loaded] | None = None,
 ) -> FileResult:
-    """Load one file in one transaction (skip it when unchanged). Never raises for bad
-    content: a failed file is reported in the result (status ``failed``)."""
+    """Load one file in one transaction. Never raises for bad content: a failed file is
+    reported in the result (status ``failed``).
+
+    A file whose size and listed version (ETag or mtime) match ``meta.loaded_files`` is
+    skipped without being read. Any other file is parsed while it is hashed; when its
+    sha256 turns out to be the one already loaded (only its mtime moved), the work is rolled
+    back and it counts as skipped. ``known``: ``meta.loaded_files`` of the source
+    (:func:`known_files`), looked up here when not given."""
     started = time.monotonic()
-    try:
-        sha, size = sha256_of(landing.url)
-    except OSError as exc:
-        return FileResult(
-            landing.path,
-            "failed",
-            error=f"{source.name}: file {landing.path} cannot be read: {exc}",
-        )
-    with conn.cursor() as cur:
-        cur.execute(
-            "select sha256, size_bytes from meta.loaded_files where source = %s and path = %s",
-            (source.name, landing.path),
-        )
-        previous = cur.fetchone()
-    conn.commit()
-    if previous is not None and previous[0] == sha and int(previous[1]) == size:
+    if known is None:
+        known = {
+            path: loaded
+            for path, loaded in known_files(conn, source.name).items()
+            if path == landing.path
+        }
+    previous = known.get(landing.path)
+    if (
+        previous is not None
+        and previous.complete
+        and landing.version is not None
+        and previous.version == landing.version
+        and previous.size == landing.size
+    ):
         return FileResult(landing.path, "skipped")
+    spool = _Spool(source.name, source.stream, batch_id, landing.path)
     counted: _Counted | None = None
     try:
         with conn.cursor() as cur:
@@ -251,12 +416,15 @@ def load_file(
             )
             suffix = b"\t" + str(batch_id).encode() + b"\t" + escape_text(landing.path)
             with _open(landing.url) as fh:
+                ReadCounter.files += 1
+                reader = HashingReader(fh)
+                stream = io.BufferedReader(reader, 1 << 20)
                 parsed = (
-                    source.parse_with_path(fh, landing.path)
+                    source.parse_with_path(stream, landing.path)
                     if source.parse_with_path is not None
-                    else source.parse(fh)
+                    else source.parse(stream)
                 )
-                counted = _Counted(parsed, hook)
+                counted = _Counted(parsed, hook, spool)
                 copy_rows(
                     cur,
                     source.table,
@@ -264,67 +432,110 @@ def load_file(
                     encode_rows(counted.rows(), suffix),
                     background=landing.size > BACKGROUND_BYTES,
                 )
-            rejected = len(counted.rejections)
+                if counted.error is not None:
+                    raise counted.error
+                reader.drain()
+            sha, size = reader.digest.hexdigest(), reader.size
+            if (
+                previous is not None
+                and previous.complete
+                and not counted.incomplete
+                and (previous.sha256, previous.size) == (sha, size)
+            ):
+                conn.rollback()  # the same content: keep what is loaded, remember the version
+                cur.execute(
+                    "update meta.loaded_files set listed_version = %s "
+                    "where source = %s and path = %s",
+                    (landing.version, source.name, landing.path),
+                )
+                conn.commit()
+                spool.close()
+                return FileResult(landing.path, "skipped", seconds=time.monotonic() - started)
+            rejected = counted.rejected
             read = counted.loaded + rejected
             if read and rejected * 100.0 > max_reject_pct * read:
                 raise FileRejected(_too_many(landing.path, read, rejected, counted, max_reject_pct))
-            copy_rejections(
-                cur,
-                counted.rejections,
-                source=source.name,
-                stream=source.stream,
-                batch_id=batch_id,
-                source_file=landing.path,
-            )
+            spool.copy(cur)
             cur.execute(
                 "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read, "
-                "rows_loaded, rows_rejected, batch_id) values (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "rows_loaded, rows_rejected, batch_id, listed_version, complete) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "on conflict (source, path) do update set size_bytes = excluded.size_bytes, "
                 "sha256 = excluded.sha256, rows_read = excluded.rows_read, "
                 "rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected, "
-                "batch_id = excluded.batch_id, loaded_at = now()",
-                (source.name, landing.path, size, sha, read, counted.loaded, rejected, batch_id),
+                "batch_id = excluded.batch_id, loaded_at = now(), "
+                "listed_version = excluded.listed_version, complete = excluded.complete",
+                (
+                    source.name,
+                    landing.path,
+                    size,
+                    sha,
+                    read,
+                    counted.loaded,
+                    rejected,
+                    batch_id,
+                    landing.version,
+                    not counted.incomplete,
+                ),
             )
         conn.commit()
     except FileRejected as exc:
         conn.rollback()
         assert counted is not None
-        _record_failed_rejections(conn, source, landing, batch_id, counted.rejections)
+        _record_failed_rejections(conn, source, landing, spool)
+        spool.close()
         return FileResult(
             landing.path,
             "failed",
-            rows_read=counted.loaded + len(counted.rejections),
+            rows_read=counted.loaded + counted.rejected,
             rows_loaded=0,
-            rows_rejected=len(counted.rejections),
+            rows_rejected=counted.rejected,
             seconds=time.monotonic() - started,
             error=str(exc),
-            reasons=[r.reason for r in counted.rejections[:5]],
+            reasons=[r.reason for r in spool.first],
+        )
+    except CxError as exc:  # a file in a shape the vendor never writes
+        conn.rollback()
+        shape = _Spool(source.name, source.stream, batch_id, landing.path)
+        shape.add(Rejection(None, str(exc), None))
+        _record_failed_rejections(conn, source, landing, shape)
+        shape.close()
+        spool.close()
+        return FileResult(
+            landing.path,
+            "failed",
+            seconds=time.monotonic() - started,
+            error=f"{source.name}: file {landing.path} was not loaded: {exc}",
+            reasons=[str(exc)],
         )
     except (psycopg2.Error, OSError) as exc:
         # includes errors raised while the COPY reads the file (psycopg2 re-raises them as
         # QueryCanceled "error in .read() call: ...")
         conn.rollback()
+        spool.close()
         message = (
             f"{source.name}: file {landing.path} could not be loaded into {source.table}: "
             f"{str(exc).strip()}"
         )
         return FileResult(landing.path, "failed", seconds=time.monotonic() - started, error=message)
-    read = counted.loaded + len(counted.rejections)
+    spool.close()
+    read = counted.loaded + counted.rejected
     return FileResult(
         landing.path,
         "replaced" if previous is not None else "loaded",
         rows_read=read,
         rows_loaded=counted.loaded,
-        rows_rejected=len(counted.rejections),
+        rows_rejected=counted.rejected,
         seconds=time.monotonic() - started,
-        reasons=[r.reason for r in counted.rejections[:5]],
+        reasons=[r.reason for r in spool.first],
+        complete=not counted.incomplete,
     )
 
 
 def _too_many(path: str, read: int, rejected: int, counted: _Counted, max_reject_pct: float) -> str:
     first = "; ".join(
         f"line {r.line}: {r.reason}" if r.line is not None else r.reason
-        for r in counted.rejections[:3]
+        for r in counted.spool.first[:3]
     )
     return (
         f"file {path}: {rejected} of {read} records rejected "
@@ -338,8 +549,7 @@ def _record_failed_rejections(
     conn: psycopg2.extensions.connection,
     source: FileSource,
     landing: LandingFile,
-    batch_id: int,
-    rejections: list[Rejection],
+    spool: _Spool,
 ) -> None:
     """Keep a failed file's rejected rows visible: they replace those of earlier failed
     attempts; the rejected rows of the version still loaded (if any) stay."""
@@ -350,12 +560,5 @@ def _record_failed_rejections(
             "where f.source = %s and f.path = %s)",
             (source.name, landing.path, source.name, landing.path),
         )
-        copy_rejections(
-            cur,
-            rejections,
-            source=source.name,
-            stream=source.stream,
-            batch_id=batch_id,
-            source_file=landing.path,
-        )
+        spool.copy(cur)
     conn.commit()

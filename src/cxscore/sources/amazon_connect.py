@@ -25,7 +25,16 @@ from typing import IO, Any
 
 import orjson
 
-from cxscore.sources.common import Rejection, Row, clean_text, raw_text_of, surrogate_error
+from cxscore.errors import CxError
+from cxscore.sources.common import (
+    UNREADABLE,
+    Rejection,
+    Row,
+    clean_text,
+    number_error,
+    raw_text_of,
+    surrogate_error,
+)
 
 SOURCE = "amazon_connect"
 STREAM = "contact_records"
@@ -55,6 +64,21 @@ AGENT_TIMESTAMPS = (
     "ConnectedToAgentTimestamp",
     "AfterContactWorkStartTimestamp",
     "AfterContactWorkEndTimestamp",
+)
+
+# Numbers staging casts to numeric (a value the cast refuses rejects the record).
+QUEUE_NUMBERS = ("Duration",)
+AGENT_NUMBERS = ("AgentInteractionDuration", "CustomerHoldDuration", "AfterContactWorkDuration")
+
+
+class FileShapeError(CxError):
+    """A file in a shape Amazon Connect never writes (the whole file fails)."""
+
+
+ARRAY_MESSAGE = (
+    "the file holds a JSON array; Amazon Connect contact trace records are JSON objects, "
+    "one per line (JSON Lines) or concatenated as Kinesis Firehose writes them. Convert the "
+    "array to one object per line, e.g. `jq -c '.[]' FILE > FILE.jsonl`, and land that instead"
 )
 
 _fromiso = datetime.fromisoformat
@@ -139,6 +163,9 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             for value in (queue.get("EnqueueTimestamp"), queue.get("DequeueTimestamp")):
                 if value is not None:
                     fromiso(value)
+            value = queue.get("Duration")
+            if not (value is None or type(value) is int):
+                raise ValueError("a number to check")
         agent = get("Agent")
         if type(agent) is dict:
             for value in (
@@ -148,6 +175,13 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             ):
                 if value is not None:
                     fromiso(value)
+            for value in (
+                agent.get("AgentInteractionDuration"),
+                agent.get("CustomerHoldDuration"),
+                agent.get("AfterContactWorkDuration"),
+            ):
+                if not (value is None or type(value) is int):
+                    raise ValueError("a number to check")
         for value in (initiation, disconnect, last_update):
             if value is not None and not (
                 value[4] == "-" and value[7] == "-" and value[13] == ":" and "," not in value
@@ -183,12 +217,14 @@ def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
             value = queue.get(key)
             if value is not None:
                 _check(value, "Queue." + key)
+        _check_numbers(queue, QUEUE_NUMBERS, "Queue.")
     agent = get("Agent")
     if type(agent) is dict:
         for key in AGENT_TIMESTAMPS:
             value = agent.get(key)
             if value is not None:
                 _check(value, "Agent." + key)
+        _check_numbers(agent, AGENT_NUMBERS, "Agent.")
     return (
         _text(get("ContactId")),
         _text(get("Channel")),
@@ -199,6 +235,13 @@ def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
         payload,
         line,
     )
+
+
+def _check_numbers(section: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
+    for key in keys:
+        error = number_error(section.get(key))
+        if error is not None:
+            raise _Bad(f"{prefix}{key}: {error}")
 
 
 def _without_nul(value: Any) -> Any:
@@ -254,35 +297,113 @@ def parse_contact_records(stream: IO[bytes]) -> Iterator[Row | Rejection]:
         skipped += len(item)
     else:
         return
+    if first.lstrip()[:1] == b"[":
+        raise FileShapeError(ARRAY_MESSAGE)
     if _one_value_per_line(first):
         yield from _parse_lines(first, lineno, lines)
     else:
-        rest: list[bytes] = []
-        failure: Rejection | None = None
-        for item in lines:
-            if isinstance(item, Rejection):
-                failure = item
-                break
-            rest.append(item)
-        yield from _parse_concatenated_fast(first + b"".join(rest), skipped)
-        if failure is not None:
-            yield failure
+        yield from _parse_concatenated_stream(first, skipped, lines)
+
+
+WINDOW_BYTES = 8 << 20  # concatenated files are parsed in windows of about this size
+
+
+def _parse_concatenated_stream(
+    first: bytes, base: int, lines: Iterator[bytes | Rejection]
+) -> Iterator[Row | Rejection]:
+    """Concatenated or pretty-printed objects, read in windows of ``WINDOW_BYTES``: each
+    window is cut after its last object that is verified complete, so memory stays flat
+    however large the file (a window grows only while no such cut exists)."""
+    parts = [first]
+    size = len(first)
+    failure: Rejection | None = None
+    for item in lines:
+        if isinstance(item, Rejection):
+            failure = item
+            break
+        parts.append(item)
+        size += len(item)
+        if size >= WINDOW_BYTES:
+            data = b"".join(parts)
+            cut = _safe_cut(data)
+            if cut is None:
+                parts = [data]
+                continue
+            yield from _parse_concatenated_fast(data[:cut], base)
+            base += cut
+            parts = [data[cut:]]
+            size = len(parts[0])
+    data = b"".join(parts)
+    yield from _parse_concatenated_fast(data, base)
+    if failure is not None:  # _line of a concatenated file is a byte offset
+        yield failure._replace(line=base + len(data))
+
+
+def _safe_cut(data: bytes) -> int | None:
+    """The end of the last object in ``data`` (searched in its last MiB) that is verified
+    complete: the text between the two boundaries around it parses as one object. None when
+    there is no such object (a very large record: the window grows)."""
+    bounds = list(_BOUNDARY.finditer(data, max(0, len(data) - (1 << 20))))
+    for i in range(len(bounds) - 1, 0, -1):
+        segment = data[bounds[i - 1].end() - 1 : bounds[i].start() + 1]
+        try:
+            _loads(segment)
+        except _JSONDecodeError:
+            continue
+        return bounds[i].start() + 1
+    return None
+
+
+_READ_BYTES = 1 << 20
+# A line longer than this is handed on in pieces (no newline at their end): concatenated
+# files need no newlines, and reading one whole would hold the whole file in memory.
+PIECE_BYTES = 4 << 20
 
 
 def _lines(stream: IO[bytes]) -> Iterator[bytes | Rejection]:
-    """The file's lines; a read/decompression error ends it with one Rejection."""
+    """The file's lines (read in chunks, so that what was decompressed before an error is
+    kept: a partial last line is yielded as it is and judged like any other). A
+    read/decompression error ends the file with one Rejection (line = the line where
+    reading stopped) whose reason names the (decompressed) byte offset: the unreadable
+    tail is counted as one rejected record."""
     lineno = 0
+    offset = 0
+    pending = b""
+    # read1: at most one buffer of decompressed data per call, so an error loses nothing
+    # that was decompressed before it
+    read = getattr(stream, "read1", stream.read)
     try:
-        for line in stream:
-            lineno += 1
-            yield line
+        while chunk := read(_READ_BYTES):
+            parts = (pending + chunk).split(b"\n")
+            pending = parts.pop()
+            for part in parts:
+                lineno += 1
+                offset += len(part) + 1
+                yield part + b"\n"
+            if len(pending) >= PIECE_BYTES:  # a Firehose file has no newlines: hand on
+                offset += len(pending)  # pieces (joined again by the line reader)
+                yield pending
+                pending = b""
     except (OSError, EOFError, zlib.error) as exc:
+        failure: BaseException | None = exc
+    else:
+        failure = None
+    if pending:
+        lineno += 1
+        offset += len(pending)
+        yield pending
+    if failure is not None:
         yield Rejection(
-            lineno + 1, f"file unreadable after line {lineno} (corrupt or truncated?): {exc}", None
+            lineno + 1,
+            f"{UNREADABLE} from byte offset {offset} of its decompressed data, after line "
+            f"{lineno} (corrupt or truncated?): {failure}",
+            None,
         )
 
 
 def _one_value_per_line(first: bytes) -> bool:
+    if len(first) >= PIECE_BYTES and first[-1:] != b"\n":
+        return False  # a piece of a very long first line: read as a stream
     try:
         _loads(first)
     except _JSONDecodeError:
@@ -307,11 +428,20 @@ def _parse_lines(
     loads = _loads
     decode_error = _JSONDecodeError
     pending: Iterable[bytes | Rejection] = (first,)
+    carry = b""
     for source in (pending, rest):
         for line in source:
             if type(line) is not bytes:
+                if carry:
+                    yield from _parse_lines(carry, lineno + 1, ())
                 yield line  # type: ignore[misc]  # a read error (Rejection)
                 return
+            if carry:
+                line = carry + line
+                carry = b""
+            if len(line) >= PIECE_BYTES and line[-1:] != b"\n":
+                carry = line  # a piece of a very long line
+                continue
             lineno += 1
             try:
                 rec = loads(line)
@@ -331,6 +461,8 @@ def _parse_lines(
                 yield _row(rec, line, lineno)
             except _Bad as bad:
                 yield Rejection(lineno, str(bad), raw_text_of(line))
+    if carry:  # the file ends with a very long line without a newline
+        yield from _parse_lines(carry + b"\n", lineno + 1, ())
 
 
 def _split_line(line: bytes, lineno: int, error: str) -> Iterator[Row | Rejection]:
@@ -404,6 +536,35 @@ def _concatenated_row(rec: Any, segment: bytes, at: int) -> Row | Rejection:
         return Rejection(at, str(bad), raw_text_of(segment))
 
 
+_MAX_RESYNC_TRIES = 1000
+
+
+def _resync(text: str, start: int) -> int:
+    """Where the next record starts after a broken one: the first ``{`` from which a
+    complete JSON object decodes that is a record (it has a ``ContactId``) or follows a
+    ``}`` or a newline (objects nested in the broken record follow ``:``, ``,`` or ``[``).
+    So the rejection holds exactly the broken record's bytes and never swallows the records
+    after it. After many failed tries: the next ``{`` that follows a ``}`` or a newline;
+    else the end."""
+    pos = start
+    for _ in range(_MAX_RESYNC_TRIES):
+        pos = text.find("{", pos)
+        if pos < 0:
+            return len(text)
+        before = text[max(0, pos - 64) : pos].rstrip(" \t\r")
+        boundary = not before or before[-1] in "}\n"
+        try:
+            obj, _end = _DECODER.raw_decode(text, pos)
+        except ValueError:
+            pos += 1
+            continue
+        if type(obj) is dict and (boundary or "ContactId" in obj):
+            return pos
+        pos += 1
+    found = _RESYNC.search(text, pos)
+    return found.end() - 1 if found else len(text)
+
+
 def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
     text = data.decode("utf-8", "surrogateescape")
     ascii_only = text.isascii()
@@ -428,8 +589,7 @@ def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except ValueError as exc:
-            found = _RESYNC.search(text, pos + 1)
-            nxt = found.end() - 1 if found else n
+            nxt = _resync(text, pos + 1)
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             segment = text[pos:nxt].rstrip()
             reason = surrogate_error(segment) or f"invalid JSON at byte offset {at}: {msg}"

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
-from typing import NamedTuple
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 Row = tuple[object, ...]
+
+# The reason of the rejection that ends a file that cannot be read to its end (a corrupt or
+# truncated .gz): such a file is loaded up to there but not recorded as complete.
+UNREADABLE = "file unreadable"
 
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
@@ -122,36 +128,54 @@ class CsvRecord(NamedTuple):
     error: str | None
 
 
-def read_csv_records(data: bytes) -> Iterator[CsvRecord]:
+def read_csv_records(data: bytes | IO[bytes]) -> Iterator[CsvRecord]:
     """The records of a CSV file, with line numbers and raw text, never raising on content.
 
-    The text is decoded as UTF-8 with ``surrogateescape`` (``error`` names the bad bytes, if
-    any); a UTF-8 BOM is dropped; NUL characters become U+FFFD; records may span lines
-    (quoted newlines); blank lines are not records.
+    ``data`` is the file's bytes or a binary stream, which is read incrementally (memory
+    stays flat however large the file). The text is decoded as UTF-8 with
+    ``surrogateescape`` (``error`` names the bad bytes, if any); a UTF-8 BOM is dropped;
+    NUL characters become U+FFFD; records may span lines (quoted newlines); blank lines are
+    not records.
     """
-    text = data.decode("utf-8", "surrogateescape")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = clean_text(text)
+    stream: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
+    text = io.TextIOWrapper(
+        stream,
+        encoding="utf-8",
+        errors="surrogateescape",
+        newline="",
+    )
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)  # long free-text comments are fine
-    lines = _CapturingLines(io.StringIO(text, newline=""))
+    lines = _CapturingLines(_clean_lines(text))
     reader = csv.reader(lines)
-    while True:
-        start = lines.count + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raw = raw_text_of(lines.take().rstrip("\r\n"))
-            yield CsvRecord(start, [], raw, f"unreadable CSV: {exc}")
-            continue
-        raw = lines.take().rstrip("\r\n")
-        if not fields:
-            continue
-        error = surrogate_error(raw)
-        yield CsvRecord(start, fields, raw_text_of(raw) if error else raw, error)
+    try:
+        while True:
+            start = lines.count + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raw = raw_text_of(lines.take().rstrip("\r\n"))
+                yield CsvRecord(start, [], raw, f"unreadable CSV: {exc}")
+                continue
+            raw = lines.take().rstrip("\r\n")
+            if not fields:
+                continue
+            error = surrogate_error(raw)
+            yield CsvRecord(start, fields, raw_text_of(raw) if error else raw, error)
+    finally:
+        text.detach()  # leave the caller's stream open
+
+
+def _clean_lines(text: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in text:
+        if first:
+            first = False
+            if line.startswith("\ufeff"):
+                line = line[1:]
+        yield clean_text(line)
 
 
 class _CapturingLines:
@@ -188,3 +212,57 @@ def fit_columns(fields: list[str], header: list[str]) -> list[str] | None:
     if len(fields) == n - 1 and header[-1] == "":
         return [*fields, ""]
     return None
+
+
+# PostgreSQL's numeric: at most 131072 digits before the decimal point, 16383 after.
+_NUMERIC_MAX_ADJUSTED = 131071
+_NUMERIC_MAX_SCALE = 16383
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_INT4 = 1 << 31
+
+
+def decimal_error(text: str) -> str | None:
+    """None when ``text`` is a finite decimal PostgreSQL's ``numeric`` accepts, else why
+    not (``NaN``, ``1E+200000``, ``5 EUR``, ``1_000`` are refused)."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        return f"{text!r} is not a decimal"
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return f"{text!r} is not a decimal"
+    exponent = number.as_tuple().exponent
+    too_big = bool(number) and number.adjusted() > _NUMERIC_MAX_ADJUSTED
+    too_fine = isinstance(exponent, int) and -exponent > _NUMERIC_MAX_SCALE
+    if too_big or too_fine:
+        return f"{text!r} is out of PostgreSQL's numeric range"
+    return None
+
+
+def number_error(value: Any, *, integer: bool = False) -> str | None:
+    """For a JSON value that staging casts to ``numeric`` (or ``integer``): None when the
+    cast will succeed (null included), else why it would fail."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is int:
+        if integer and not -_INT4 <= value < _INT4:
+            return f"{value!r} is out of the integer range"
+        if not integer and len(str(abs(value))) > _NUMERIC_MAX_ADJUSTED:
+            return "an integer out of PostgreSQL's numeric range"
+        return None
+    if kind is float:
+        if integer:
+            return f"{value!r} is not an integer"
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"{value!r} is not a finite number"
+        return None
+    if kind is str:
+        if integer:
+            if not _INTEGER_TEXT.fullmatch(value):
+                return f"{value!r} is not an integer"
+            if not -_INT4 <= int(value) < _INT4:
+                return f"{value!r} is out of the integer range"
+            return None
+        return decimal_error(value)
+    return f"{value!r} is not a number"

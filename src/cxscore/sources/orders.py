@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
 import orjson
@@ -24,6 +24,7 @@ from cxscore.sources.common import (
     CsvRecord,
     Rejection,
     Row,
+    decimal_error,
     fit_columns,
     parse_timestamp,
     read_csv_records,
@@ -50,7 +51,7 @@ FIELDS = ("order_id", "customer_email", "ordered_at", "amount", "currency", "sta
 
 def parse_orders(stream: IO[bytes], settings: OrdersSettings) -> Iterator[Row | Rejection]:
     """Rows (see ``COLUMNS``) and rejections from one orders file, in file order."""
-    records = read_csv_records(stream.read())
+    records = read_csv_records(stream)  # streamed: memory does not grow with the file
     header_record = next(records, None)
     if header_record is None:
         return
@@ -95,13 +96,10 @@ def _order(
         return Rejection(record.line, f"updated_at: {exc}", record.raw)
     amount = None
     if amount_raw is not None:
-        try:
-            number = Decimal(amount_raw)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or "_" in amount_raw:
-            return Rejection(record.line, f"amount: {amount_raw!r} is not a decimal", record.raw)
-        amount = str(number)
+        error = decimal_error(amount_raw)
+        if error is not None:
+            return Rejection(record.line, f"amount: {error}", record.raw)
+        amount = str(Decimal(amount_raw))
     payload = {key: cell for key, cell in zip(_keys(header), fields, strict=True)}
     return (
         order_id,

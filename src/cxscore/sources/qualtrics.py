@@ -23,10 +23,14 @@ record of a file whose header is neither layout.
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 from typing import IO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
@@ -47,13 +51,28 @@ TABLE = "raw.qualtrics__responses"
 COLUMNS = ("response_id", "end_date", "finished", "status", "payload", "_line")
 SUFFIXES = (".csv",)
 
-# standard field -> (ImportId in current exports, header names)
+# standard field -> (ImportIds in current exports, header names); 2016-2018 "Insights"
+# exports call the response id ``responseId``
 STANDARD = {
-    "response_id": ("_recordId", ("ResponseId", "ResponseID")),
-    "end_date": ("endDate", ("EndDate",)),
-    "finished": ("finished", ("Finished",)),
-    "status": ("status", ("Status",)),
+    "response_id": (("_recordId", "responseId"), ("ResponseId", "ResponseID")),
+    "end_date": (("endDate",), ("EndDate",)),
+    "finished": (("finished",), ("Finished",)),
+    "status": (("status",), ("Status",)),
 }
+# Exports made with choice text write Finished and Status as words.
+FINISHED_WORDS = {"true": "1", "false": "0"}
+STATUS_WORDS = {
+    "ip address": "0",
+    "survey preview": "1",
+    "survey test": "2",
+    "imported": "4",
+    "spam": "8",
+    "survey preview spam": "9",
+    "imported spam": "12",
+    "offline": "16",
+    "survey preview offline": "17",
+}
+SCORES = ("csat", "nps", "ces")
 _V_CODE = re.compile(r"V\d+")
 
 
@@ -66,6 +85,7 @@ class Layout:
         self.header = header
         self.standard: dict[str, int | None] = {}
         self.mapped: dict[str, int | None] = {}
+        self.end_date_zone: str | None = None  # the zone the file declares for EndDate
 
 
 def _unique(keys: list[str]) -> list[str]:
@@ -78,19 +98,34 @@ def _unique(keys: list[str]) -> list[str]:
     return out
 
 
-def _import_ids(row: list[str]) -> list[str] | None:
-    """The ImportIds of a current-layout third header row, or None if it is not one."""
+def _import_cell(cell: str) -> dict[str, object]:
+    """One cell of the third header row: ``{"ImportId":"QID1"}`` (JSON) or, in 2016-2018
+    exports, ``{'ImportId': 'QID1'}`` (a Python-style literal); {} when it is neither."""
+    text = cell.strip()
+    if not text.startswith("{"):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _import_ids(row: list[str]) -> list[dict[str, object]] | None:
+    """The ImportId cells of a current-layout third header row, or None if it is not one."""
     if not row or not row[0].strip().startswith("{"):
         return None
-    ids = []
-    for cell in row:
-        try:
-            value = json.loads(cell)
-        except ValueError:
-            ids.append("")
-            continue
-        ids.append(str(value.get("ImportId", "")) if isinstance(value, dict) else "")
-    return ids if any(ids) else None
+    cells = [_import_cell(cell) for cell in row]
+    return cells if any(cell.get("ImportId") for cell in cells) else None
+
+
+def _id_key(import_id: str) -> str:
+    """ImportIds match with ``-`` and ``_`` alike (``QID4-TEXT`` in 2016-2018 exports is
+    ``QID4_TEXT`` today)."""
+    return import_id.strip().replace("-", "_")
 
 
 def _first(candidates: dict[str, int], *names: str) -> int | None:
@@ -100,20 +135,28 @@ def _first(candidates: dict[str, int], *names: str) -> int | None:
     return None
 
 
-def _current_layout(tags: list[str], ids: list[str], settings: QualtricsSettings) -> Layout:
+def _current_layout(
+    tags: list[str], cells: list[dict[str, object]], settings: QualtricsSettings
+) -> Layout:
+    ids = [str(cell.get("ImportId") or "") for cell in cells]
     keys = _unique([imp or tag for imp, tag in zip(ids, tags, strict=False)])
     layout = Layout("current", keys, tags)
     by_id: dict[str, int] = {}
     by_tag: dict[str, int] = {}
     for i, imp in enumerate(ids):
-        by_id.setdefault(imp, i)
+        if imp:
+            by_id.setdefault(_id_key(imp), i)
     for i, tag in enumerate(tags):
         by_tag.setdefault(tag.strip(), i)
-    for field, (import_id, names) in STANDARD.items():
-        index = by_id.get(import_id)
+    for field, (import_ids, names) in STANDARD.items():
+        index = _first(by_id, *(_id_key(imp) for imp in import_ids))
         layout.standard[field] = index if index is not None else _first(by_tag, *names)
     for field, name in _configured(settings).items():
-        layout.mapped[field] = by_id.get(name)
+        layout.mapped[field] = by_id.get(_id_key(name))
+    end = layout.standard["end_date"]
+    if end is not None and end < len(cells):
+        declared = cells[end].get("timeZone")
+        layout.end_date_zone = str(declared).strip() if declared else None
     return layout
 
 
@@ -141,9 +184,20 @@ def _configured(settings: QualtricsSettings) -> dict[str, str]:
     return {**settings.questions.model_dump(), **settings.embedded.model_dump()}
 
 
+def _declared_zone(name: str) -> tzinfo:
+    """The zone a file declares (``Z`` and ``UTC`` mean UTC); ValueError when unknown."""
+    if name.upper() in ("Z", "UTC", "ETC/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(name) from None
+
+
 def parse_responses(stream: IO[bytes], settings: QualtricsSettings) -> Iterator[Row | Rejection]:
-    """Rows (see ``COLUMNS``) and rejections from one export file, in file order."""
-    records = read_csv_records(stream.read())
+    """Rows (see ``COLUMNS``) and rejections from one export file, in file order (the file
+    is read as a stream: memory does not grow with its size)."""
+    records = read_csv_records(stream)
     head: list[CsvRecord] = []
     for record in records:
         head.append(record)
@@ -168,15 +222,30 @@ def parse_responses(stream: IO[bytes], settings: QualtricsSettings) -> Iterator[
     if bad_header is not None:
         layout = None
         reason = f"the file's header row {bad_header.line} is unreadable: {bad_header.error}"
+    if layout is not None and layout.end_date_zone:
+        try:
+            tz = _declared_zone(layout.end_date_zone)
+        except ValueError:
+            reason = (
+                f"EndDate: the file declares the time zone {layout.end_date_zone!r} "
+                "(header row 3), which is not a known IANA zone"
+            )
+            layout = None
     if layout is None:
-        for record in (*head, *records):
+        for record in itertools.chain(head, records):  # streamed, not unpacked
             yield Rejection(record.line, reason, record.raw)
         return
-    for record in (*data, *records):
-        yield _response(record, layout, tz)
+    labels: dict[str, dict[str, str]] = {
+        field: {label.strip().casefold(): str(number) for label, number in mapping.items()}
+        for field, mapping in settings.choice_labels.items()
+    }
+    for record in itertools.chain(data, records):
+        yield _response(record, layout, tz, labels)
 
 
-def _response(record: CsvRecord, layout: Layout, tz: object) -> Row | Rejection:
+def _response(
+    record: CsvRecord, layout: Layout, tz: object, labels: dict[str, dict[str, str]]
+) -> Row | Rejection:
     if record.error:
         return Rejection(record.line, record.error, record.raw)
     fields = fit_columns(record.fields, layout.header)
@@ -209,12 +278,22 @@ def _response(record: CsvRecord, layout: Layout, tz: object) -> Row | Rejection:
             payload[field] = None if index is None else fields[index]
         else:
             payload[field] = value(index)
+    for field, mapping in labels.items():
+        answer = payload.get(field)
+        if isinstance(answer, str):
+            payload[field] = mapping.get(answer.strip().casefold(), answer)
     payload["layout"] = layout.name
+    finished = value(layout.standard["finished"])
+    if finished is not None:
+        finished = FINISHED_WORDS.get(finished.strip().lower(), finished)
+    status = value(layout.standard["status"])
+    if status is not None:
+        status = STATUS_WORDS.get(status.strip().lower(), status)
     return (
         value(layout.standard["response_id"]),
         None if end_date is None else end_date.isoformat(),
-        value(layout.standard["finished"]),
-        value(layout.standard["status"]),
+        finished,
+        status,
         orjson.dumps(payload),
         record.line,
     )

@@ -33,7 +33,7 @@ import requests
 
 from cxscore.errors import CxError
 from cxscore.settings import ZendeskSettings
-from cxscore.sources.common import Rejection, Row, clean_text, timestamp_text
+from cxscore.sources.common import Rejection, Row, clean_text, number_error, timestamp_text
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,22 @@ def ticket_row(item: dict[str, Any]) -> Row:
     )
 
 
+def _number(value: Any, key: str, *, integer: bool = False) -> None:
+    error = number_error(value, integer=integer)
+    if error is not None:
+        raise _Bad(f"{key}: {error}")
+
+
 def metric_set_row(item: dict[str, Any]) -> Row:
+    # the fields staging casts: a value the cast would refuse rejects the item here
+    reply = item.get("reply_time_in_minutes")
+    if isinstance(reply, dict):
+        _number(reply.get("calendar"), "reply_time_in_minutes.calendar")
+    elif reply is not None:
+        raise _Bad(f"reply_time_in_minutes: {reply!r} is not an object")
+    _number(item.get("group_stations"), "group_stations", integer=True)
+    _number(item.get("reopens"), "reopens", integer=True)
+    _ts(item.get("solved_at"), "solved_at")
     return (
         _id(item.get("id"), "id"),
         _id(item.get("ticket_id"), "ticket_id", required=False),

@@ -52,6 +52,11 @@ create table if not exists meta.loaded_files (
     loaded_at       timestamptz not null default now(),
     primary key (source, path)
 );
+-- What the listing said about the file when it was loaded (mtime or ETag): an unchanged
+-- size + version is skipped without reading the file. complete = false: the file could not
+-- be read to its end (e.g. a truncated .gz); it is read again on every run until it can.
+alter table meta.loaded_files add column if not exists listed_version text;
+alter table meta.loaded_files add column if not exists complete boolean not null default true;
 
 -- ---------------------------------------------------------------- raw
 create table if not exists raw.zendesk__tickets (
