@@ -309,8 +309,12 @@ def _parse_env_value(parts: list[str], raw: str) -> Any:
                 return raw
             return value
         return [item.strip() for item in text.split(",") if item.strip()]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        try:  # a whole section as a YAML flow mapping, e.g. CX_SOURCES__ORDERS='{path: x}'
+    if get_origin(annotation) is dict or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    ):
+        # a mapping setting or a whole section as a YAML/JSON flow mapping, e.g.
+        # CX_SOURCES__ORDERS='{path: x}' or CX_SOURCES__QUALTRICS__CHOICE_LABELS='{"csat": ..}'
+        try:  # BaseLoader: scalars stay text; the model parses them by their type
             value = yaml.load(raw, Loader=yaml.BaseLoader)
         except yaml.YAMLError:
             return raw
