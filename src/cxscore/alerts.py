@@ -147,6 +147,9 @@ def _send_email(settings: Settings, alert: Alert) -> None:
     message["From"] = email.sender
     message["To"] = ", ".join(email.recipients)
     message.set_content(alert.text())
+    html = getattr(alert, "html", None)  # owner digests (cxscore.notify.routing.OwnerAlert)
+    if html:
+        message.add_alternative(html, subtype="html")
     with smtplib.SMTP(str(host), int(port), timeout=settings.alerts.timeout_seconds) as smtp:
         if email.smtp_starttls:
             smtp.starttls()

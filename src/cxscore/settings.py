@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -144,6 +144,46 @@ class AlertsSettings(_Section):
     timeout_seconds: float = Field(default=10.0, gt=0)
 
 
+class OwnerRoute(_Section):
+    """Where one owner role hears it. Webhook URLs are secrets: environment only
+    (``CX_OWNERS__ROUTES__<ROLE>__SLACK_WEBHOOK_URL`` / ``__WEBHOOK_URL``)."""
+
+    email: list[str] = Field(default=[], description="e-mail recipients of this role")
+    slack_webhook_url: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+
+
+class OwnersSettings(_Section):
+    """Owner routing (signals.md, "Owners hear it"): role -> channels. The key of a route
+    is the role's slug (``Ops supervisor`` -> ``ops_supervisor``); a role without a route
+    falls back to the ``alerts`` channels, and the alert says so."""
+
+    routes: dict[str, OwnerRoute] = {}
+    report_url: str | None = Field(
+        default=None, description="link to the scorecard report in owner alerts and digests"
+    )
+    sentiment_owner: str = Field(default="CX analyst", description="hears negative sentiment")
+    first_response_owner: str = Field(
+        default="Ops supervisor", description="hears phone first response above target"
+    )
+
+
+class SignalsSettings(_Section):
+    negative_sentiment_below: float = Field(default=-0.5, ge=-1, le=1)
+    lookback_hours: int = Field(
+        default=24, ge=1, description="negative interactions of the last hours not yet signalled"
+    )
+    phone_first_response_seconds: float = Field(default=15.0, gt=0)
+    peak_hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
+        default=None,
+        description="hours of the day (business timezone) that are peak; default: the hours "
+        "whose 4-week mean phone volume is in the top quarter",
+    )
+    digest_dir: str = Field(
+        default="reports/digests", description="where `cxscore digest --dry-run` writes"
+    )
+
+
 class QualitySettings(_Section):
     volume_factor: float = Field(
         default=0.5, gt=0, lt=1, description="volume alarm below factor x or above x/factor"
@@ -186,6 +226,8 @@ class Settings(_Section):
     quality: QualitySettings = QualitySettings()
     scorecard: ScorecardSettings = ScorecardSettings()
     load: LoadSettings = LoadSettings()
+    owners: OwnersSettings = OwnersSettings()
+    signals: SignalsSettings = SignalsSettings()
     state_dir: str = Field(default=".cxscore", description="local state (embedded PG, airflow)")
 
     _tz = field_validator("business_timezone")(_check_timezone)
@@ -282,7 +324,9 @@ def load_settings(
         data = loaded
         for key in _flatten_keys(data):
             origin[key] = str(path)
-            if key in SECRET_KEYS and _get_path(data, key.split(".")) is not None:
+            if (key in SECRET_KEYS or _is_owner_secret(key)) and _get_path(
+                data, key.split(".")
+            ) is not None:
                 env_name = ENV_PREFIX + "__".join(p.upper() for p in key.split("."))
                 raise ConfigError(
                     f"{path}: key '{key}' is a secret and must not be in a file; "
@@ -303,6 +347,16 @@ def load_settings(
         raise ConfigError(_describe_validation_error(exc, origin, path)) from exc
     settings.config_file = str(path) if path else None
     return settings
+
+
+def _is_owner_secret(key: str) -> bool:
+    """owners.routes.<role>.slack_webhook_url / webhook_url: secrets, environment only."""
+    parts = key.split(".")
+    return (
+        len(parts) == 4
+        and parts[:2] == ["owners", "routes"]
+        and parts[3] in ("slack_webhook_url", "webhook_url")
+    )
 
 
 def _get_path(data: Any, parts: list[str]) -> Any:
