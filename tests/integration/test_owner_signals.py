@@ -132,7 +132,6 @@ def _rows(body: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def test_pain_points_published_and_readable_by_bi(published: str) -> None:
-    query(published, "set role cx_bi_reader")
     rows = query(
         published,
         "set role cx_bi_reader; select period_grain, rank, touchpoint_id, metric, status,"
@@ -140,6 +139,15 @@ def test_pain_points_published_and_readable_by_bi(published: str) -> None:
     )
     assert ("week", 1, "phone_support", "data_completeness_pct", "red", 2) in rows
     assert all(r[4] in ("red", "amber") for r in rows)
+
+
+def test_report_shows_the_pain_points(published: str, settings: Settings, tmp_path: Path) -> None:
+    from cxscore.report import write_report
+
+    write_report(settings, tmp_path / "scorecard.html", url=published)
+    page = (tmp_path / "scorecard.html").read_text(encoding="utf-8")
+    assert "Top pain points, week of 2026-03-02" in page
+    assert "data_completeness_pct" in page.split("Top pain points")[1]
 
 
 def test_status_alerts_red_once_recovery_once(

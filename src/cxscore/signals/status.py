@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cxscore.settings import Settings
@@ -35,19 +35,23 @@ DEFAULT_GRAIN_BY_PERSPECTIVE = {
 }
 
 _ROWS_SQL = """
-with latest as (
-    select period_grain, max(period_start) as period_start
+select s.touchpoint_id, s.touchpoint_name, s.channel, s.metric, s.perspective,
+       s.period_grain, s.period_start, s.period_end, s.value, s.target, s.amber_band,
+       s.direction, s.target_type, s.sample_size, s.prior_value, s.status, s.owner,
+       {grain} as alert_grain
+from marts.touchpoint_scorecard as s
+{targets_join}
+where s.segment = 'all' {latest}
+"""
+
+# the latest complete period of each grain: the newest one that ended by today
+_LATEST = """
+and (s.period_grain, s.period_start) in (
+    select period_grain, max(period_start)
     from marts.touchpoint_scorecard
     where segment = 'all' and period_end <= %(today)s
     group by period_grain
 )
-select s.touchpoint_id, s.touchpoint_name, s.channel, s.metric, s.perspective,
-       s.period_grain, s.period_start, s.value, s.target, s.amber_band, s.direction,
-       s.target_type, s.sample_size, s.prior_value, s.status, s.owner, {grain} as alert_grain
-from marts.touchpoint_scorecard as s
-join latest on latest.period_grain = s.period_grain and latest.period_start = s.period_start
-{targets_join}
-where s.segment = 'all'
 """
 
 _TARGETS_JOIN = """
@@ -82,6 +86,40 @@ def _describe(row: dict[str, Any]) -> str:
     )
 
 
+StateKey = tuple[str, str, str]
+
+
+def judge(
+    rows: list[dict[str, Any]], state: dict[StateKey, tuple[bool, Any]]
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The one rule: (rows that turned red / recovered, rows whose state to record).
+    ``state``: (touchpoint, metric, grain) -> (is_red, period_start judged last)."""
+    turned: dict[str, list[dict[str, Any]]] = {"red": [], "recovered": []}
+    judged: list[dict[str, Any]] = []
+    for row in rows:
+        if row["alert_grain"] != row["period_grain"] or row["status"] not in JUDGED:
+            continue  # low_sample, no_data, no_target: never alert, state unchanged
+        key = (row["touchpoint_id"], row["metric"], row["period_grain"])
+        is_red = row["status"] == "red"
+        previous = state.get(key)
+        if previous is not None and previous[1] > row["period_start"]:
+            continue  # an older period than the one judged last: never re-judged
+        if (previous is None and is_red) or (previous is not None and previous[0] != is_red):
+            turned["red" if is_red else "recovered"].append(row)
+        judged.append(row)
+    return turned, judged
+
+
+def _scorecard_rows(cur: Any, today: Any = None) -> list[dict[str, Any]]:
+    """Rows of segment all with their alert grain: the latest complete period of each
+    grain as of ``today``, or every period when ``today`` is None (the replay)."""
+    grain, join = _alert_grain_sql(cur)
+    latest = _LATEST if today is not None else ""
+    cur.execute(_ROWS_SQL.format(grain=grain, targets_join=join, latest=latest), {"today": today})
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
 def judge_rows(
     settings: Settings, *, url: str, run_id: str, now: datetime | None = None
 ) -> dict[str, list[dict[str, Any]]]:
@@ -90,35 +128,19 @@ def judge_rows(
     from cxscore.warehouse import transaction
 
     today = business_today(settings, now)
-    turned: dict[str, list[dict[str, Any]]] = {"red": [], "recovered": []}
     with transaction(url) as conn, conn.cursor() as cur:
         cur.execute("select to_regclass('marts.touchpoint_scorecard') is not null")
         if not cur.fetchone()[0]:
-            return turned
+            return {"red": [], "recovered": []}
         cur.execute("select pg_advisory_xact_lock(hashtext('cxscore.status_alert_state'))")
-        grain, join = _alert_grain_sql(cur)
-        cur.execute(_ROWS_SQL.format(grain=grain, targets_join=join), {"today": today})
-        cols = [d[0] for d in cur.description or []]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-        rows = [r for r in rows if r["alert_grain"] == r["period_grain"]]
+        rows = _scorecard_rows(cur, today)
         cur.execute(
             "select touchpoint_id, metric, period_grain, is_red, period_start "
             "from meta.status_alert_state where segment = 'all'"
         )
         state = {(t, m, g): (red, start) for t, m, g, red, start in cur.fetchall()}
-        for row in rows:
-            if row["status"] not in JUDGED:
-                continue  # low_sample, no_data, no_target: never alert, state unchanged
-            key = (row["touchpoint_id"], row["metric"], row["period_grain"])
-            is_red = row["status"] == "red"
-            previous = state.get(key)
-            if previous is not None and previous[1] > row["period_start"]:
-                continue  # an older period than the one judged last: never re-judged
-            changed = (previous is None and is_red) or (
-                previous is not None and previous[0] != is_red
-            )
-            if changed:
-                turned["red" if is_red else "recovered"].append(row)
+        turned, judged = judge(rows, state)
+        for row in judged:
             cur.execute(
                 """
                 insert into meta.status_alert_state as s (touchpoint_id, metric, period_grain,
@@ -131,9 +153,61 @@ def judge_rows(
                     changed_at = case when s.is_red <> excluded.is_red then now()
                                       else s.changed_at end
                 """,
-                (*key, is_red, row["status"], row["period_start"], row["value"], run_id),
+                (
+                    row["touchpoint_id"],
+                    row["metric"],
+                    row["period_grain"],
+                    row["status"] == "red",
+                    row["status"],
+                    row["period_start"],
+                    row["value"],
+                    run_id,
+                ),
             )
     return turned
+
+
+def replay_status_alerts(url: str, *, first_day: date, last_day: date) -> list[dict[str, Any]]:
+    """What a daily run from ``first_day`` to ``last_day`` would have sent, read-only (the
+    alert volume of docs/signals.md): per day, rows turned red / recovered and messages (one
+    per owner and direction)."""
+    import contextlib
+
+    from cxscore.warehouse import connect
+
+    with contextlib.closing(connect(url)) as conn, conn.cursor() as cur:
+        rows = _scorecard_rows(cur)
+    by_period: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    ends: dict[str, dict[date, date]] = defaultdict(dict)
+    for row in rows:
+        by_period[(row["period_grain"], row["period_start"])].append(row)
+        ends[row["period_grain"]][row["period_start"]] = row["period_end"]
+    state: dict[StateKey, tuple[bool, Any]] = {}
+    days: list[dict[str, Any]] = []
+    day = first_day
+    while day <= last_day:
+        todays: list[dict[str, Any]] = []
+        for _grain, periods in ends.items():
+            complete = [start for start, end in periods.items() if end <= day]
+            if complete:
+                todays += by_period[(_grain, max(complete))]
+        turned, judged = judge(todays, state)
+        for row in judged:
+            key = (row["touchpoint_id"], row["metric"], row["period_grain"])
+            state[key] = (row["status"] == "red", row["period_start"])
+        messages = {("red", r["owner"]) for r in turned["red"]} | {
+            ("recovered", r["owner"]) for r in turned["recovered"]
+        }
+        days.append(
+            {
+                "day": day,
+                "turned_red": len(turned["red"]),
+                "recovered": len(turned["recovered"]),
+                "messages": len(messages),
+            }
+        )
+        day += timedelta(days=1)
+    return days
 
 
 def alert_status_changes(
