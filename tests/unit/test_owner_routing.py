@@ -19,7 +19,8 @@ def test_role_slug() -> None:
 def test_routes_from_file_and_environment(tmp_path: Path) -> None:
     config = tmp_path / "cxscore.yml"
     config.write_text(
-        "alerts: {email: {smtp_host: mail.internal, sender: cx@x.example, recipients: [oncall@x]}}\n"
+        "alerts: {email: {smtp_host: mail.internal, sender: cx@x.example,"
+        " recipients: [oncall@x]}}\n"
         "owners:\n  routes:\n    ops_supervisor: {email: [ops@x.example]}\n",
         encoding="utf-8",
     )
@@ -52,5 +53,5 @@ def test_owner_webhook_urls_never_in_a_file(tmp_path: Path, key: str) -> None:
 
 
 def test_peak_hours_are_hours(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="signals.peak_hours"):
+    with pytest.raises(ConfigError, match=r"signals\.peak_hours"):
         load_settings(environ={"CX_SIGNALS__PEAK_HOURS": "[8, 24]"})
