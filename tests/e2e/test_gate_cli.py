@@ -51,7 +51,9 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with contextlib.suppress(ValueError):
-            self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
+            payload = json.loads(body)
+            if "owner" not in payload:  # owner messages: not the gate's alerts
+                self.server.bodies.append(payload)  # type: ignore[attr-defined]
         self.send_response(200)
         self.end_headers()
 
