@@ -324,7 +324,12 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
 
     report_path = Path("reports") / "scorecard.html"
     summary = write_report(settings, report_path, url=url)
-    outlook = owner_outlook(settings, url=url, digest_dir=report_path.parent / "digests")
+    outlook = owner_outlook(
+        settings,
+        url=url,
+        digest_dir=report_path.parent / "digests",
+        incident_week=summary.get("incident_week"),
+    )
     total = time.monotonic() - started
     console.rule("[bold]scorecard")
     for line in format_summary(summary):

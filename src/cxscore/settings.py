@@ -174,6 +174,11 @@ class SignalsSettings(_Section):
         default=24, ge=1, description="negative interactions of the last hours not yet signalled"
     )
     phone_first_response_seconds: float = Field(default=15.0, gt=0)
+    phone_signal_per: Literal["hour", "day"] = Field(
+        default="day",
+        description="at most one phone first-response signal per breaching peak hour, or "
+        "per business day (the first breaching peak hour; docs/signals.md, alert volume)",
+    )
     peak_hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
         default=None,
         description="hours of the day (business timezone) that are peak; default: the hours "

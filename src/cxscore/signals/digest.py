@@ -129,7 +129,7 @@ def collect_digests(
         d.backlog_note = (
             "see meta.followups (closed loop)"
             if has_followups
-            else "closed-loop follow-ups are not enabled (closed_loop.enabled)"
+            else "no closed-loop follow-ups yet (meta.followups does not exist)"
         )
     return sorted(selected, key=lambda d: d.owner)
 

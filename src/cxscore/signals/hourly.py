@@ -243,10 +243,55 @@ def _phone_first_response(
         alert,
         url=url,
         kind="signal_phone_first_response",
-        signal_key=f"phone_first_response:{hour_start.isoformat()}",
+        signal_key=_phone_signal_key(settings, hour_start),
         run_id=run_id,
     )
     return {**summary, "messages": int(result["sent"]), "errors": result["errors"]}
+
+
+def _phone_signal_key(settings: Settings, hour_start: datetime) -> str:
+    """Once per breaching peak hour, or (default) once per business day."""
+    if settings.signals.phone_signal_per == "hour":
+        return f"phone_first_response:{hour_start.isoformat()}"
+    local = hour_start.astimezone(ZoneInfo(settings.business_timezone))
+    return f"phone_first_response:{local.date().isoformat()}"
+
+
+def phone_breaches(settings: Settings, url: str) -> dict[str, Any]:
+    """Read-only, for the alert volume: over the whole published history, the peak hours
+    (as computed at the newest interaction) whose phone first response was above target,
+    and the business days with at least one (docs/signals.md)."""
+    from cxscore.warehouse import connect
+
+    with contextlib.closing(connect(url)) as conn, conn.cursor() as cur:
+        clock = signal_clock(cur)
+        if clock is None:
+            return {"hours": 0, "days": 0, "peak_hours": []}
+        peaks = peak_hours(settings, cur, clock.replace(minute=0, second=0, microsecond=0))
+        cur.execute(
+            """
+            with hourly as (
+                select date_trunc('hour', started_at) as hour_start,
+                       avg(first_response_seconds) as mean_seconds
+                from marts.fct_interactions
+                where channel = 'phone' and first_response_seconds is not null
+                group by 1
+            )
+            select count(*),
+                   count(distinct cast(hour_start at time zone %(tz)s as date))
+            from hourly
+            where mean_seconds > %(threshold)s
+              and cast(extract(hour from hour_start at time zone %(tz)s) as integer)
+                  = any(%(peaks)s)
+            """,
+            {
+                "tz": settings.business_timezone,
+                "threshold": settings.signals.phone_first_response_seconds,
+                "peaks": peaks,
+            },
+        )
+        hours, days = cur.fetchone()
+    return {"hours": int(hours), "days": int(days), "peak_hours": peaks}
 
 
 def send_hourly_signals(
