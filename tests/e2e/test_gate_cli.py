@@ -180,8 +180,14 @@ def test_good_delivery_builds_then_a_critical_defect_quarantines(gate: Gate) -> 
 
     _orders_file(gate, "orders-defect.csv", emails=False, prefix="BAD-")
     gate.alerts.clear()
+    judged = query(gate.url, "select count(*), max(judged_at) from meta.status_alert_state")
+    assert judged[0][0] > 0  # the published build was judged for owner status alerts
+    told = query(gate.url, "select count(*) from meta.owner_notifications")
     code, out = gate.cli("run")
     assert code == 3, out
+    # a build the gate stopped tells no owner anything and judges nothing
+    assert query(gate.url, "select count(*) from meta.owner_notifications") == told
+    assert query(gate.url, "select count(*), max(judged_at) from meta.status_alert_state") == judged
     ((batch,),) = query(gate.url, "select distinct batch_id from quality.gate")
     assert f"batch {batch} (orders/" in out and "quality release" in out
     assert query(

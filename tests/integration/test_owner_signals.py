@@ -270,6 +270,15 @@ def test_hourly_signals_sent_once(
     assert phone["owner"] == "Ops supervisor" and "no route for this role" in phone["text"]
     again = send_hourly_signals(settings, url=url, run_id="h2", now=_at("2026-03-02T09:20"))
     assert again["phone"]["messages"] == 0 and len(http.posts) == 1
+    # a peak hour whose phone calls have no first response (a short abandon): nothing
+    hourly = settings.signals.model_copy(update={"peak_hours": [9], "phone_signal_per": "hour"})
+    quiet = send_hourly_signals(
+        settings.model_copy(update={"signals": hourly}),
+        url=url,
+        run_id="h2b",
+        now=_at("2026-03-02T10:30"),
+    )
+    assert quiet["phone"] == {**quiet["phone"], "messages": 0, "note": "no phone interactions"}
 
     # (b) negative interactions: scores written by the test (the sentiment work provides
     # marts.fct_interactions.min_customer_sentiment)

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.pg
 
 
 def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
-    assert init_warehouse(fresh_db) == ["001_schemas.sql", "002_roles.sql", "003_gate.sql"]
+    assert init_warehouse(fresh_db) == [
+        "001_schemas.sql",
+        "002_roles.sql",
+        "003_gate.sql",
+        "004_owner_signals.sql",
+    ]
     query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
     init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost
     assert query(fresh_db, "select cursor from meta.extract_state") == [("c",)]
@@ -38,6 +43,9 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "meta.extract_state",
         "meta.loaded_files",
         "meta.load_batches",
+        "meta.status_alert_state",
+        "meta.owner_notifications",
+        "meta.signalled_interactions",
         "quality.check_results",
     } <= tables
 

@@ -205,7 +205,7 @@ def _phone_first_response(
         (hour_start, hour_end),
     )
     rows = cur.fetchall()
-    if not rows or rows[0][0] is not None:
+    if not rows or rows[0][0] is not None or rows[0][2] is None:
         return {**summary, "messages": 0, "note": "no phone interactions"}
     _, n, mean = rows[0]
     threshold = settings.signals.phone_first_response_seconds
