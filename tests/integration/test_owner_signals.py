@@ -262,16 +262,21 @@ def test_hourly_signals_sent_once(
     url = published
     # (a) phone first response: 08:00-09:00 on 03-02 is a peak hour (signals.peak_hours);
     # its phone call waited longer than 15 s. Ops supervisor has no route: default channel.
-    first = send_hourly_signals(settings, url=url, run_id="h1", now=_at("2026-03-02T09:10"))
-    assert first["negative_sentiment"]["skipped"]  # no sentiment column on main yet
+    # (nothing is below -1: the negative signal stays out of this part, with or without the
+    # sentiment column)
+    phone_only = settings.model_copy(
+        update={"signals": settings.signals.model_copy(update={"negative_sentiment_below": -1})}
+    )
+    first = send_hourly_signals(phone_only, url=url, run_id="h1", now=_at("2026-03-02T09:10"))
+    assert first["negative_sentiment"].get("messages", 0) == 0
     assert first["phone"]["messages"] == 1, first
     [phone] = http.bodies("/default")
     assert phone["event"] == "signal_phone_first_response"
     assert phone["owner"] == "Ops supervisor" and "no route for this role" in phone["text"]
-    again = send_hourly_signals(settings, url=url, run_id="h2", now=_at("2026-03-02T09:20"))
+    again = send_hourly_signals(phone_only, url=url, run_id="h2", now=_at("2026-03-02T09:20"))
     assert again["phone"]["messages"] == 0 and len(http.posts) == 1
     # a peak hour whose phone calls have no first response (a short abandon): nothing
-    hourly = settings.signals.model_copy(update={"peak_hours": [9], "phone_signal_per": "hour"})
+    hourly = phone_only.signals.model_copy(update={"peak_hours": [9], "phone_signal_per": "hour"})
     quiet = send_hourly_signals(
         settings.model_copy(update={"signals": hourly}),
         url=url,
@@ -282,7 +287,11 @@ def test_hourly_signals_sent_once(
 
     # (b) negative interactions: scores written by the test (the sentiment work provides
     # marts.fct_interactions.min_customer_sentiment)
-    query(url, "alter table marts.fct_interactions add column min_customer_sentiment numeric")
+    query(
+        url,
+        "alter table marts.fct_interactions add column if not exists min_customer_sentiment"
+        " numeric",
+    )
     query(
         url,
         "update marts.fct_interactions set min_customer_sentiment = case"
