@@ -87,6 +87,11 @@ Scheduled on the raw Assets that `cx_ingest` publishes after its raw checks pass
 4. `publish`: copies the checked build to `marts` (what BI reads) in one transaction,
    records it in `meta.published_builds`, and writes the static report (param
    `report_path`, default `<state_dir>/reports/scorecard.html`).
+5. `notify_owners`: on the published build only, a metric row of the latest complete
+   period (at its `alert_grain`) that turned red or recovered alerts its owner once, and the
+   hourly signals (negative interactions, phone first response in the last complete peak
+   hour) go to their owners once (`cxscore signals`; docs/signals.md). This DAG runs after
+   every `cx_ingest` (its Assets), so these are the hourly signals "after each ingest".
 
 Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
 """
@@ -226,7 +231,28 @@ def cx_scorecard() -> None:
             producer >> root
             root.trigger_rule = "none_failed"
 
-    raw_checks_gate() >> dbt >> scorecard_checks() >> publish()
+    @task(execution_timeout=timedelta(minutes=10))
+    def notify_owners() -> dict[str, Any]:
+        """Owner status alerts and hourly signals on the build just published
+        (`cxscore signals`); each goes out once (state in meta)."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.airflow_support import settings_from_connections
+        from cxscore.signals import notify_owners as notify
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        run_id = str(get_current_context()["run_id"])
+        summary = notify(settings, url=ensure_warehouse(settings), run_id=run_id)
+        status = summary["status_alerts"]
+        return {
+            "turned_red": status["turned_red"],
+            "recovered": status["recovered"],
+            "status_messages": status["messages"],
+            "hourly": str(summary["hourly_signals"])[:500],
+        }
+
+    raw_checks_gate() >> dbt >> scorecard_checks() >> publish() >> notify_owners()
 
 
 cx_scorecard()

@@ -184,6 +184,9 @@ def _send_email(settings: Settings, alert: Alert) -> None:
     message["From"] = email.sender
     message["To"] = ", ".join(email.recipients)
     message.set_content(redact_text(alert.text()))
+    html = getattr(alert, "html", None)  # owner digests (cxscore.notify.routing.OwnerAlert)
+    if html:
+        message.add_alternative(html, subtype="html")
     timeout = settings.alerts.timeout_seconds
     context = ssl.create_default_context()
     smtp: smtplib.SMTP

@@ -441,6 +441,95 @@ def report(
     _emit(summary, as_json, lambda: out.print(f"report written: {summary.get('path')}"))
 
 
+@app.command("signals")
+def signals(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Judge as of this UTC time (ISO 8601) instead of now."),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Owner signals on the published marts: scorecard status alerts (a metric turning red
+    or recovering) and the hourly signals (negative interactions, phone first response in
+    the last complete peak hour). Each goes out once; what runs after every build."""
+    from datetime import UTC, datetime
+
+    from cxscore.pipeline import new_run_id
+    from cxscore.signals import notify_owners
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = _settings(config)
+    now = None
+    if as_of:
+        try:
+            now = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"--as-of {as_of!r} is not an ISO 8601 time", 2)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    url = _run(lambda: ensure_warehouse(settings))
+    summary = _run(lambda: notify_owners(settings, url=url, run_id=new_run_id("signals"), now=now))
+
+    def human() -> None:
+        status = summary["status_alerts"]
+        out.print(
+            f"status alerts: {status['turned_red']} row(s) turned red, {status['recovered']} "
+            f"recovered, {status['messages']} message(s) sent",
+            highlight=False,
+        )
+        out.print(f"hourly signals: {json.dumps(summary['hourly_signals'], default=str)}")
+
+    _emit(summary, as_json, human)
+
+
+@app.command("digest")
+def digest(
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W10) or a date in it; default the last complete."),
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Only this owner role.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the digests to files, send nothing.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for --dry-run (default signals.digest_dir)."),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The weekly owner digest: each owner's red and amber metrics of the week with their
+    change, their pain points and follow-up backlog. E-mail (HTML + text), Slack, webhook;
+    each owner once per week."""
+    from cxscore.pipeline import new_run_id
+    from cxscore.signals.digest import run_digest
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = _settings(config)
+    url = _run(lambda: ensure_warehouse(settings))
+    summary = _run(
+        lambda: run_digest(
+            settings,
+            url=url,
+            week=week,
+            owner=owner,
+            dry_run=dry_run,
+            out_dir=out_dir,
+            run_id=new_run_id("digest"),
+        )
+    )
+
+    def human() -> None:
+        verb = f"written to {summary.get('dir')}" if dry_run else f"{summary['sent']} sent"
+        out.print(f"digest {summary['week']}: {len(summary['owners'])} owner(s), {verb}")
+        for entry in summary["owners"].values():
+            out.print(f"  {entry['line']}", highlight=False)
+
+    _emit(summary, as_json, human)
+
+
 @app.command("demo")
 def demo(
     days: Annotated[int, typer.Option(help="Days of synthetic activity.", min=7)] = 60,

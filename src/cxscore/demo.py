@@ -220,6 +220,7 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
     )
     from cxscore.quality.gate import gate_state
     from cxscore.report import format_summary, write_report
+    from cxscore.signals.outlook import owner_outlook
     from cxscore.sources.zendesk_api_stub import start_stub
     from cxscore.warehouse import ensure_warehouse, redact_url
 
@@ -323,9 +324,18 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
 
     report_path = Path("reports") / "scorecard.html"
     summary = write_report(settings, report_path, url=url)
+    outlook = owner_outlook(
+        settings,
+        url=url,
+        digest_dir=report_path.parent / "digests",
+        incident_week=summary.get("incident_week"),
+    )
     total = time.monotonic() - started
     console.rule("[bold]scorecard")
     for line in format_summary(summary):
+        console.print(line, highlight=False, soft_wrap=True)
+    console.rule("[bold]owners hear it")
+    for line in outlook["lines"]:
         console.print(line, highlight=False, soft_wrap=True)
     console.print(
         f"[bold green]report:[/] {report_path.resolve()}  (open it in a browser; "
@@ -343,4 +353,5 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
         "seconds": round(total, 1),
         "timings": {k: round(v, 1) for k, v in timings.items()},
         "summary": summary,
+        "owners": {k: v for k, v in outlook.items() if k != "lines"},
     }

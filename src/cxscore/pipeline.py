@@ -88,13 +88,27 @@ def build_scorecard(
         )
         marts = check_scorecard(settings, url=url, run_id=run_id)
         published = publish_scorecard(url, run_id=run_id)
+    notified = notify_owners_after_publish(settings, url=url, run_id=run_id)
     return {
         **built,
         "run_id": run_id,
         "scorecard_checks": len(marts.results),
         "scorecard_checks_failed_warning": len(marts.warning_failures),
         "published": sum(published["relations"].values()),
+        "owner_messages": notified,
     }
+
+
+def notify_owners_after_publish(settings: Settings, *, url: str, run_id: str) -> int:
+    """Owner status alerts and hourly signals on the build just published (never before
+    publish: a build the gate stopped alerts nobody). Returns the messages sent."""
+    from cxscore.signals import notify_owners
+
+    summary = notify_owners(settings, url=url, run_id=run_id)
+    hourly = summary["hourly_signals"]
+    return int(summary["status_alerts"]["messages"]) + sum(
+        int(part.get("messages", 0)) for part in hourly.values() if isinstance(part, dict)
+    )
 
 
 def extract_all(

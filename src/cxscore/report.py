@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cxscore.errors import CxError
+from cxscore.pain_points import load_pain_points, pain_points_html
 from cxscore.settings import Settings
 
 STATUS_ORDER = ("red", "amber", "green", "low_sample", "no_target", "no_data")
@@ -72,6 +73,7 @@ class ReportData:
     overall: dict[tuple[str, date], str] = field(default_factory=dict)
     transitions: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    pain_points: list[dict[str, Any]] = field(default_factory=list)
     built_at: datetime | None = None
 
 
@@ -175,6 +177,7 @@ def load_report_data(url: str) -> ReportData:
                 """
             )
             data.checks = _rows(cur)
+        data.pain_points = load_pain_points(cur)
     return data
 
 
@@ -628,6 +631,8 @@ def render_html(data: ReportData, summary: dict[str, Any]) -> str:
                 f"<td>{_e(', '.join(w['owners']) or '–')}</td></tr>"
             )
         out.append("</table></section>")
+
+    out.append(pain_points_html(data.pain_points))
 
     # trends
     out.append(

@@ -20,7 +20,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -198,6 +198,51 @@ class AlertsSettings(_Section):
     timeout_seconds: float = Field(default=10.0, gt=0)
 
 
+class OwnerRoute(_Section):
+    """Where one owner role hears it. Webhook URLs are secrets: environment only
+    (``CX_OWNERS__ROUTES__<ROLE>__SLACK_WEBHOOK_URL`` / ``__WEBHOOK_URL``)."""
+
+    email: list[str] = Field(default=[], description="e-mail recipients of this role")
+    slack_webhook_url: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+
+
+class OwnersSettings(_Section):
+    """Owner routing (signals.md, "Owners hear it"): role -> channels. The key of a route
+    is the role's slug (``Ops supervisor`` -> ``ops_supervisor``); a role without a route
+    falls back to the ``alerts`` channels, and the alert says so."""
+
+    routes: dict[str, OwnerRoute] = {}
+    report_url: str | None = Field(
+        default=None, description="link to the scorecard report in owner alerts and digests"
+    )
+    sentiment_owner: str = Field(default="CX analyst", description="hears negative sentiment")
+    first_response_owner: str = Field(
+        default="Ops supervisor", description="hears phone first response above target"
+    )
+
+
+class SignalsSettings(_Section):
+    negative_sentiment_below: float = Field(default=-0.5, ge=-1, le=1)
+    lookback_hours: int = Field(
+        default=24, ge=1, description="negative interactions of the last hours not yet signalled"
+    )
+    phone_first_response_seconds: float = Field(default=15.0, gt=0)
+    phone_signal_per: Literal["hour", "day"] = Field(
+        default="day",
+        description="at most one phone first-response signal per breaching peak hour, or "
+        "per business day (the first breaching peak hour; docs/signals.md, alert volume)",
+    )
+    peak_hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
+        default=None,
+        description="hours of the day (business timezone) that are peak; default: the hours "
+        "whose 4-week mean phone volume is in the top quarter",
+    )
+    digest_dir: str = Field(
+        default="reports/digests", description="where `cxscore digest --dry-run` writes"
+    )
+
+
 class QualitySettings(_Section):
     volume_factor: float = Field(
         default=0.5, gt=0, lt=1, description="volume alarm below factor x or above x/factor"
@@ -246,6 +291,8 @@ class Settings(_Section):
     quality: QualitySettings = QualitySettings()
     scorecard: ScorecardSettings = ScorecardSettings()
     load: LoadSettings = LoadSettings()
+    owners: OwnersSettings = OwnersSettings()
+    signals: SignalsSettings = SignalsSettings()
     state_dir: str = Field(default=".cxscore", description="local state (embedded PG, airflow)")
 
     _tz = field_validator("business_timezone")(_check_timezone)
@@ -275,6 +322,10 @@ def _field_annotation(parts: list[str]) -> Any:
     model: Any = Settings
     annotation: Any = None
     for part in parts:
+        if get_origin(model) is dict:  # a mapping of named entries (owners.routes.<role>)
+            annotation = _strip_optional(get_args(model)[1])
+            model = annotation
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
         field = model.model_fields.get(part)
@@ -382,7 +433,9 @@ def load_settings(
         data = loaded
         for key in _flatten_keys(data):
             origin[key] = str(path)
-            if key in SECRET_KEYS and _get_path(data, key.split(".")) is not None:
+            if (key in SECRET_KEYS or _is_owner_secret(key)) and _get_path(
+                data, key.split(".")
+            ) is not None:
                 env_name = ENV_PREFIX + "__".join(p.upper() for p in key.split("."))
                 raise ConfigError(
                     f"{path}: key '{key}' is a secret and must not be in a file; "
@@ -406,6 +459,16 @@ def load_settings(
         raise ConfigError(_describe_validation_error(exc, origin, path)) from exc
     settings.config_file = str(path) if path else None
     return settings
+
+
+def _is_owner_secret(key: str) -> bool:
+    """owners.routes.<role>.slack_webhook_url / webhook_url: secrets, environment only."""
+    parts = key.split(".")
+    return (
+        len(parts) == 4
+        and parts[:2] == ["owners", "routes"]
+        and parts[3] in ("slack_webhook_url", "webhook_url")
+    )
 
 
 def _get_path(data: Any, parts: list[str]) -> Any:

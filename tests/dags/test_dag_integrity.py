@@ -13,10 +13,10 @@ from cxscore.airflow_support import RAW_TABLES, raw_asset_uri
 
 pytestmark = pytest.mark.airflow
 
-ALLOWED_TAGS = {"cxscore", "ingest", "scorecard"}
+ALLOWED_TAGS = {"cxscore", "ingest", "scorecard", "owners"}
 # Budgets beyond the shared `import airflow.sdk`, with margin over the measured figures
 # (docs/performance.md, "Orchestration overhead"): cx_ingest ~0.1 s, cx_scorecard ~0.9 s.
-PARSE_BUDGET = {"cx_ingest.py": 0.5, "cx_scorecard.py": 2.0}
+PARSE_BUDGET = {"cx_ingest.py": 0.5, "cx_scorecard.py": 2.0, "cx_digest.py": 0.5}
 CHECK_TASKS = {f"{s}.check" for s in RAW_TABLES} | {"raw_checks_gate", "scorecard_checks"}
 
 
@@ -28,7 +28,7 @@ def _dag(probe: dict[str, Any], dag_id: str) -> dict[str, Any]:
 
 def test_no_import_errors(dagbag_probe: dict[str, Any]) -> None:
     assert dagbag_probe["import_errors"] == {}
-    assert sorted(dagbag_probe["dags"]) == ["cx_ingest", "cx_scorecard"]
+    assert sorted(dagbag_probe["dags"]) == ["cx_digest", "cx_ingest", "cx_scorecard"]
 
 
 def test_parse_time_budget(dagbag_probe: dict[str, Any]) -> None:
@@ -43,7 +43,7 @@ def test_parsing_imports_nothing_heavy(dagbag_probe: dict[str, Any]) -> None:
     assert dagbag_probe["heavy_modules"] == []
 
 
-@pytest.mark.parametrize("dag_id", ["cx_ingest", "cx_scorecard"])
+@pytest.mark.parametrize("dag_id", ["cx_digest", "cx_ingest", "cx_scorecard"])
 def test_dag_settings(dagbag_probe: dict[str, Any], dag_id: str) -> None:
     dag = _dag(dagbag_probe, dag_id)
     assert set(dag["tags"]) <= ALLOWED_TAGS and "cxscore" in dag["tags"]
@@ -120,4 +120,13 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     assert {t for t in tasks["scorecard_checks"]["upstream"]} <= dbt_tasks
     assert tasks["scorecard_checks"]["upstream"]
     assert tasks["publish"]["upstream"] == ["scorecard_checks"]
-    assert tasks["publish"]["downstream"] == []
+    # owners hear it only about a published build
+    assert tasks["publish"]["downstream"] == ["notify_owners"]
+    assert tasks["notify_owners"]["downstream"] == []
+
+
+def test_digest_schedule(dagbag_probe: dict[str, Any]) -> None:
+    dag = _dag(dagbag_probe, "cx_digest")
+    assert list(dag["tasks"]) == ["send_digests"]
+    assert {"week", "owner", "dry_run"} <= set(dag["params"])
+    assert dag["schedule_summary"] == "0 6 * * 1"

@@ -619,7 +619,7 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
     marts = [
         "dim_touchpoints", "dim_customers", "fct_interactions", "fct_survey_responses",
         "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
-        "touchpoint_transitions",
+        "touchpoint_transitions", "touchpoint_pain_points",
     ]  # fmt: skip
     from cxscore.errors import QualityGateFailed
     from cxscore.pipeline import check_scorecard
@@ -645,6 +645,9 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
                 "staging.stg_zendesk__users",
                 "intermediate.int_customer_identities_resolved",
                 "intermediate.touchpoints",
+                "intermediate.pain_point_notes",
+                "meta.status_alert_state",  # owner alert state and ledger
+                "meta.owner_notifications",
             ):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                     cur.execute(f"select 1 from {relation} limit 1")

@@ -738,6 +738,7 @@ MART_KEYS = {
     "fct_interactions": "interaction_id",
     "fct_survey_responses": "response_id",
     "fct_orders": "order_id",
+    "touchpoint_pain_points": "period_grain, rank",
 }
 WRITE_TIME_COLUMNS = {"built_at", "_changed_at"}
 

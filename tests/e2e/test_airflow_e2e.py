@@ -65,7 +65,11 @@ class _Receiver(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         with contextlib.suppress(ValueError):
-            self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
+            payload = json.loads(body)
+            # owner messages (status alerts, signals: tests/integration/test_owner_signals.py)
+            # are counted in meta.owner_notifications, not mixed with the quality alerts here
+            if "owner" not in payload:
+                self.server.bodies.append(payload)  # type: ignore[attr-defined]
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")
@@ -234,6 +238,8 @@ def test_first_delivery_through_both_dags(e2e: E2E) -> None:
     assert int(week_total) == interactions  # every interaction counted once per grain
     report = e2e.state / "reports" / "scorecard.html"
     assert report.exists() and "touchpoint scorecard" in report.read_text(encoding="utf-8")
+    # notify_owners judged the published build (the owners' status alert state)
+    assert query(e2e.url, "select count(*) from meta.status_alert_state")[0][0] > 0
     e2e.marks.update(counts=counts, built_at=rows[1], scorecard_rows=rows[0])
 
 
@@ -282,8 +288,11 @@ SCORECARD_SNAPSHOT = """
 
 def test_full_refresh_param_rebuilds_the_same_scorecard(e2e: E2E) -> None:
     incremental = query(e2e.url, SCORECARD_SNAPSHOT)
+    told = query(e2e.url, "select count(*) from meta.owner_notifications")[0][0]
     rc, out = _dags_test(e2e, "cx_scorecard", conf={"full_refresh": True})
     assert rc == 0, out[-6000:]
+    # a full refresh of the same data tells no owner anything again
+    assert query(e2e.url, "select count(*) from meta.owner_notifications")[0][0] == told
     stale = query(
         e2e.url,
         "select count(*) from marts.touchpoint_scorecard where built_at <= %s",
@@ -339,9 +348,11 @@ def test_backfill_of_a_past_date_changes_nothing(e2e: E2E) -> None:
     assert rc == 0, out[-6000:]
     assert _raw_keys(e2e.url) == before  # no duplicate raw rows, no row lost
     assert query(e2e.url, "select count(*) from meta.loaded_files")[0][0] == files
+    told = query(e2e.url, "select count(*) from meta.owner_notifications")[0][0]
     rc, out = _dags_test(e2e, "cx_scorecard", logical_date=past)
     assert rc == 0, out[-6000:]
     assert query(e2e.url, SCORECARD_CHECKSUM)[0] == scorecard  # same rows, same values
+    assert query(e2e.url, "select count(*) from meta.owner_notifications")[0][0] == told
     # both runs were real runs of that past logical date (Airflow's metadata database)
     with contextlib.closing(sqlite3.connect(Path(e2e.env["AIRFLOW_HOME"]) / "airflow.db")) as db:
         runs = db.execute(

@@ -51,7 +51,9 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with contextlib.suppress(ValueError):
-            self.server.bodies.append(json.loads(body))  # type: ignore[attr-defined]
+            payload = json.loads(body)
+            if "owner" not in payload:  # owner messages: not the gate's alerts
+                self.server.bodies.append(payload)  # type: ignore[attr-defined]
         self.send_response(200)
         self.end_headers()
 
@@ -178,8 +180,14 @@ def test_good_delivery_builds_then_a_critical_defect_quarantines(gate: Gate) -> 
 
     _orders_file(gate, "orders-defect.csv", emails=False, prefix="BAD-")
     gate.alerts.clear()
+    judged = query(gate.url, "select count(*), max(judged_at) from meta.status_alert_state")
+    assert judged[0][0] > 0  # the published build was judged for owner status alerts
+    told = query(gate.url, "select count(*) from meta.owner_notifications")
     code, out = gate.cli("run")
     assert code == 3, out
+    # a build the gate stopped tells no owner anything and judges nothing
+    assert query(gate.url, "select count(*) from meta.owner_notifications") == told
+    assert query(gate.url, "select count(*), max(judged_at) from meta.status_alert_state") == judged
     ((batch,),) = query(gate.url, "select distinct batch_id from quality.gate")
     assert f"batch {batch} (orders/" in out and "quality release" in out
     assert query(

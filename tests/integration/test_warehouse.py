@@ -18,6 +18,7 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "002_roles.sql",
         "003_gate.sql",
         "004_sentiment.sql",
+        "005_owner_signals.sql",
     ]
     query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
     init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost
@@ -43,6 +44,9 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "meta.extract_state",
         "meta.loaded_files",
         "meta.load_batches",
+        "meta.status_alert_state",
+        "meta.owner_notifications",
+        "meta.signalled_interactions",
         "quality.check_results",
     } <= tables
 

@@ -1,1 +1,59 @@
-"""Signals: sentiment scoring of customer text (and, later, owner routing and alerts)."""
+"""Signals and actions (signals.md): sentiment of customer text, and owners hear it.
+
+- :mod:`cxscore.signals.sentiment` / :mod:`cxscore.signals.scoring`: offline sentiment
+  scores of customer messages, in the customer's language;
+- :mod:`cxscore.signals.status`: a metric row of the latest complete period that turns red,
+  or recovers, alerts its owner once (state in ``meta.status_alert_state``);
+- :mod:`cxscore.signals.hourly`: negative interactions per touchpoint to the sentiment owner,
+  phone first response above target in the last complete peak hour to the Ops supervisor;
+- :mod:`cxscore.signals.digest`: the weekly owner digest (``cxscore digest``).
+
+:func:`notify_owners` is what runs after every published build (``cxscore build``, the
+``notify_owners`` task of ``cx_scorecard``) and what ``cxscore signals`` runs. Everything
+reads the published marts only (never a build the gate stopped).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cxscore.settings import Settings
+
+
+def business_today(settings: Settings, now: datetime | None = None) -> date:
+    """Today's date in the business timezone (a period is complete when it ends by then)."""
+    now = now or datetime.now(ZoneInfo("UTC"))
+    return now.astimezone(ZoneInfo(settings.business_timezone)).date()
+
+
+def fmt_number(value: Any) -> str:
+    """A value as owners read it: at most 2 decimals, no trailing zeros."""
+    if value is None:
+        return "–"
+    if isinstance(value, (Decimal, float)):
+        text = f"{float(value):,.2f}".rstrip("0").rstrip(".")
+        return text if text not in ("-0", "") else "0"
+    return str(value)
+
+
+def report_link(settings: Settings) -> str:
+    if settings.owners.report_url:
+        from cxscore.redaction import redact_url
+
+        return f"Report: {redact_url(settings.owners.report_url)}"  # a password never shows
+    return "Report: reports/scorecard.html (cxscore report)"
+
+
+def notify_owners(
+    settings: Settings, *, url: str, run_id: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Status alerts, then the hourly signals, on the published marts; a small summary."""
+    from cxscore.signals.hourly import send_hourly_signals
+    from cxscore.signals.status import alert_status_changes
+
+    status = alert_status_changes(settings, url=url, run_id=run_id, now=now)
+    hourly = send_hourly_signals(settings, url=url, run_id=run_id, now=now)
+    return {"status_alerts": status, "hourly_signals": hourly}
