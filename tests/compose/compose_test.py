@@ -361,6 +361,8 @@ def wait_for(what: str, probe: Any, timeout: float, every: float = 3) -> Any:
 def run_pipeline(stack: Stack, world: Path, landing: Path, label: str, kill: bool) -> dict:
     """Bring the stack up, run both DAGs (killing a worker if asked), return the results."""
     timings: dict[str, float] = {}
+    shutil.rmtree(landing, ignore_errors=True)
+    landing.mkdir(parents=True)  # empty until the stack is up
     t0 = time.monotonic()
     stack("up", "-d", "--scale", f"airflow-worker={WORKERS}")
     stack.wait_healthy()
@@ -383,8 +385,9 @@ def run_pipeline(stack: Stack, world: Path, landing: Path, label: str, kill: boo
     timings["warmup"] = time.monotonic() - tw
     log(f"{label}: cx_scorecard warm-up run on the empty warehouse in {timings['warmup']:.0f} s")
 
-    shutil.rmtree(landing, ignore_errors=True)
-    shutil.copytree(world / "landing", landing)  # the world's deliveries arrive
+    # the world's deliveries arrive (into the bind-mounted directory itself: a directory
+    # re-created at the same path would not be the one the containers see)
+    shutil.copytree(world / "landing", landing, dirs_exist_ok=True)
     run_id = f"compose-test-{label}"
     t1 = time.monotonic()
     api.send("POST", "/dags/cx_ingest/dagRuns", {"logical_date": None, "dag_run_id": run_id})
