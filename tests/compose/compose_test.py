@@ -315,9 +315,15 @@ class Api:
         return list(self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"])
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
-        )
+        """Every task instance of the run (the API pages by at most 100)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.get(
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100, offset=len(found)
+            )
+            found.extend(page["task_instances"])
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
 
 
 # ------------------------------------------------------------------------ one run
