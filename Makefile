@@ -53,7 +53,7 @@ bench: setup ## Benchmarks: ratios against baselines measured in the same run (d
 	$(BIN)/python -m benchmarks
 
 # Opt-in, not part of `make test`: needs a Docker engine (as root on Debian it installs and
-# starts one) and about 15 minutes (tests/compose/compose_test.py, docs/operating.md).
+# starts one) and 20-30 minutes on 2 busy cores (tests/compose/compose_test.py, docs/operating.md).
 compose-test: setup ## Run docker-compose.yml for real: 2 Celery workers, both DAGs, a worker killed
 	$(BIN)/python tests/compose/compose_test.py
 
