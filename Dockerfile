@@ -1,6 +1,9 @@
 # The cxscore image: Airflow 3.3 + dbt + GX + the cxscore package, installed from uv.lock only.
 # Used by every Airflow service in docker-compose.yml (entrypoint `airflow`).
-FROM python:3.11-slim-bookworm
+# BASE_IMAGE: the official Python image; replaceable (a mirror, or the local stand-in that
+# `make compose-test` builds where no registry is reachable, tests/compose/standins/).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 
 ARG UV_VERSION=0.13.8
 ARG AIRFLOW_UID=50000

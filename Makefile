@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests dags benchmarks)
 
-.PHONY: help setup demo test test-fast lint format bench clean
+.PHONY: help setup demo test test-fast lint format bench compose-test clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ format: setup ## Apply ruff's formatting and safe fixes
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (docs/performance.md)
 	$(BIN)/python -m benchmarks
+
+# Opt-in, not part of `make test`: needs a Docker engine (as root on Debian it installs and
+# starts one) and 20-30 minutes on 2 busy cores (tests/compose/compose_test.py, docs/operating.md).
+compose-test: setup ## Run docker-compose.yml for real: 2 Celery workers, both DAGs, a worker killed
+	$(BIN)/python tests/compose/compose_test.py
 
 clean: ## Remove local state (.cxscore: embedded warehouse, airflow home) and the venv
 	-$(BIN)/python -c "import pgserver; pgserver.get_server('.cxscore/pg', cleanup_mode='stop').cleanup()" 2>/dev/null

@@ -162,8 +162,11 @@ def cx_scorecard() -> None:
             "execution_timeout": timedelta(minutes=60),
             "pre_execute": dbt_runtime_settings,
             "poke_interval": 2,
-            # what `cxscore build` runs: seeds, models, data tests; unit tests run in CI only
-            "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],
+            # what `cxscore build` runs: seeds, models, data tests; unit tests run in CI only.
+            # As dbt's variable, not a flag: `dbt build` and `dbt test` read it, while `dbt run`
+            # and `dbt seed` (a node task's fallback when the producer was lost) have no such
+            # option and failed on the flag (usage error, exit 2).
+            "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
         },
     )
 
