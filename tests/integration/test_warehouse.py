@@ -147,3 +147,27 @@ def test_init_withdraws_the_old_default_grant_in_quality(fresh_db: str) -> None:
     query(fresh_db, "create table quality.internal_new as select 1 as x")
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         _as_bi_reader(fresh_db, "select * from quality.internal_new")
+
+
+def test_an_initialised_warehouse_is_not_initialised_again(fresh_db: str) -> None:
+    """Every task calls ensure_warehouse: on a warehouse at this version it runs no DDL (the
+    init scripts' ALTERs took table locks next to parallel loads: a deadlock)."""
+    from cxscore.settings import load_settings
+    from cxscore.warehouse import ensure_warehouse, is_current, scripts_digest
+
+    settings = load_settings(environ={"CX_WAREHOUSE__URL": fresh_db})
+    assert not is_current(fresh_db)
+    ensure_warehouse(settings)
+    assert is_current(fresh_db)
+    assert query(fresh_db, "select digest from meta.warehouse_version") == [(scripts_digest(),)]
+    # a marker the init would remove if it ran again (001 re-grants, 002 revokes on raw)
+    query(fresh_db, "grant select on raw.crm__orders to cx_bi_reader")
+    ensure_warehouse(settings)
+    assert query(
+        fresh_db, "select has_table_privilege('cx_bi_reader', 'raw.crm__orders', 'select')"
+    ) == [(True,)]
+    query(fresh_db, "delete from meta.warehouse_version")  # an older version's warehouse
+    ensure_warehouse(settings)
+    assert query(
+        fresh_db, "select has_table_privilege('cx_bi_reader', 'raw.crm__orders', 'select')"
+    ) == [(False,)]

@@ -127,11 +127,30 @@ def init_sql() -> list[tuple[str, str]]:
     return scripts
 
 
+def scripts_digest() -> str:
+    """The version of the warehouse objects: a digest of every init script."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, sql in init_sql():
+        digest.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    return digest.hexdigest()
+
+
+_VERSION_TABLE = """
+create table if not exists meta.warehouse_version (
+    digest      text        primary key,
+    applied_at  timestamptz not null default now()
+)
+"""
+
+
 def init_warehouse(url: str) -> list[str]:
     """Create schemas, loader/quality tables, the BI role and grants; safe to repeat.
 
-    Runs under an advisory lock so that concurrent callers (parallel Airflow tasks) serialise.
-    Returns the names of the scripts applied.
+    Runs under an advisory lock so that concurrent callers (parallel Airflow tasks) serialise,
+    and records the scripts' digest in ``meta.warehouse_version``. Returns the names of the
+    scripts applied.
     """
     applied = []
     with transaction(url) as conn, conn.cursor() as cur:
@@ -139,12 +158,32 @@ def init_warehouse(url: str) -> list[str]:
         for name, sql in init_sql():
             cur.execute(sql)
             applied.append(name)
+        cur.execute(_VERSION_TABLE)
+        cur.execute(
+            "insert into meta.warehouse_version (digest) values (%s) on conflict do nothing",
+            (scripts_digest(),),
+        )
     log.info("warehouse initialised at %s", redact_url(url))
     return applied
 
 
+def is_current(url: str) -> bool:
+    """True when the init scripts of this version were applied (one cheap query)."""
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('meta.warehouse_version') is not null")
+        row = cur.fetchone()
+        if not (row and row[0]):
+            return False
+        cur.execute("select 1 from meta.warehouse_version where digest = %s", (scripts_digest(),))
+        return cur.fetchone() is not None
+
+
 def ensure_warehouse(settings: Settings) -> str:
-    """Resolve (starting the embedded server if needed) and initialise; return the URL."""
+    """Resolve (starting the embedded server if needed) and, when this version's objects are
+    not there yet, initialise; return the URL. Every task calls this: running the DDL each
+    time would take table locks next to the loaders' writes (a deadlock seen with parallel
+    Celery tasks), so an initialised warehouse costs one query."""
     url = resolve_url(settings)
-    init_warehouse(url)
+    if not is_current(url):
+        init_warehouse(url)
     return url
