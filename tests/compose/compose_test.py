@@ -69,6 +69,8 @@ TERMINAL = {"success", "failed"}
 class TestFailure(Exception):
     """An assertion of the compose test failed (the message says which)."""
 
+    __test__ = False  # not a pytest test class (this script runs on its own)
+
 
 def log(msg: str) -> None:
     print(f"[compose-test {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
