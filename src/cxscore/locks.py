@@ -125,6 +125,12 @@ def open_lock_connection(url: str, purpose: str) -> psycopg2.extensions.connecti
     kwargs: dict[str, Any] = {"application_name": f"cxscore {purpose}"[:63]}
     if "host=/" not in url and "@/" not in url:  # keepalives are TCP options
         kwargs.update(KEEPALIVES)
+        # the server's side too: a holder whose machine vanished (a killed container sends
+        # no FIN) loses its session, and with it the lock, within about a minute instead of
+        # the operating system's default of two hours
+        kwargs["options"] = (
+            "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+        )
     conn = connect(url, **kwargs)
     conn.autocommit = True
     return conn

@@ -100,3 +100,20 @@ def test_batches_left_running_by_a_dead_process_are_closed(pg_url: str) -> None:
         "where run_id = 't-stale' order by source",
     ) == [("orders", "failed", True), ("qualtrics", "running", False)]
     assert close_stale_batches(pg_url) == [ids["qualtrics"]]  # now nobody holds it
+
+
+def test_a_lock_session_of_a_vanished_client_is_dropped_by_the_server_soon(pg_url: str) -> None:
+    """A killed container sends no FIN: server-side keepalives (30 s idle, 3 x 10 s) end its
+    session, and its lock, within about a minute instead of the OS default of two hours."""
+    from cxscore.locks import open_lock_connection
+
+    conn = open_lock_connection(pg_url, "keepalive check")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select current_setting('tcp_keepalives_idle'), "
+                "current_setting('tcp_keepalives_count'), current_setting('application_name')"
+            )
+            assert cur.fetchone() == ("30", "3", "cxscore keepalive check")
+    finally:
+        conn.close()
