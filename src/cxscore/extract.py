@@ -397,7 +397,10 @@ def _extract_files(
             conn.close()
     except BaseException as exc:
         summary["status"] = "failed"
-        close_batch(control, batch_id, status="failed", counts=summary, error=str(exc))
+        from cxscore.redaction import redact_text
+
+        # an fsspec error can name a URL with credentials: the batch row keeps none
+        close_batch(control, batch_id, status="failed", counts=summary, error=redact_text(str(exc)))
         raise
     if failures:
         summary["status"] = "failed"

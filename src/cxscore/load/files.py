@@ -33,6 +33,7 @@ import psycopg2.extensions
 
 from cxscore.errors import CxError
 from cxscore.load.copy import REJECTED_COLUMNS, copy_rows, encode_field, encode_rows, escape_text
+from cxscore.redaction import redact_text
 from cxscore.settings import Settings
 from cxscore.sources import amazon_connect, contact_lens, orders, qualtrics
 from cxscore.sources.common import UNREADABLE, Rejection, Row
@@ -491,7 +492,7 @@ def load_file(
             rows_loaded=0,
             rows_rejected=counted.rejected,
             seconds=time.monotonic() - started,
-            error=str(exc),
+            error=redact_text(str(exc)),
             reasons=[r.reason for r in spool.first],
         )
     except CxError as exc:  # a file in a shape the vendor never writes

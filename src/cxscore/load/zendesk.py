@@ -148,11 +148,15 @@ def extract_zendesk(
         finally:
             conn.close()
     except BaseException as exc:
+        from cxscore.redaction import redact_text
+
+        # requests' errors carry URLs: the batch row and the summary keep no credential
+        message = redact_text(str(exc))
         for key, batch_id in batches.items():
-            close_batch(control, batch_id, status="failed", counts=counts[key], error=str(exc))
+            close_batch(control, batch_id, status="failed", counts=counts[key], error=message)
         summary["status"] = "failed"
         if isinstance(exc, CxError):
-            summary["error"] = f"zendesk: {exc}"
+            summary["error"] = f"zendesk: {message}"
             return summary
         raise
     for key, batch_id in batches.items():
