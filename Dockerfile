@@ -39,8 +39,7 @@ RUN uv sync --locked --no-dev \
 
 # The dbt manifest the DAGs render from (Cosmos LoadMode.DBT_MANIFEST): built at image
 # build time, so no container calls `dbt ls`/`dbt parse` while parsing DAGs.
-ENV CXSCORE_DBT_PROJECT_DIR=/opt/cxscore/dbt_project
-RUN python -c "from cxscore.airflow_support import ensure_dbt_manifest; print(ensure_dbt_manifest())" \
+RUN python -c "from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest; print(ensure_dbt_manifest())" \
  && chown -R "${AIRFLOW_UID}:0" /opt/cxscore/dbt_project
 
 USER ${AIRFLOW_UID}

@@ -109,7 +109,8 @@ def _loadavg() -> str:
 
 
 def main() -> list[str]:
-    from cxscore.airflow_support import airflow_env, ensure_dbt_manifest, init_airflow_home
+    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
+    from cxscore.orchestration.local import airflow_env, init_airflow_home
 
     ensure_dbt_manifest()
     lines: list[str] = []
@@ -138,8 +139,8 @@ def _repeats() -> int:
 
 
 def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: int) -> list[str]:
-    from cxscore.airflow_support import airflow_bin
     from cxscore.generate import generate_world
+    from cxscore.orchestration.local import airflow_bin
     from cxscore.sources.zendesk_api_stub import start_stub
 
     tmp.mkdir(parents=True)
@@ -257,7 +258,7 @@ def _deployed(
     warehouse: that run is the warm-up, and (a') gets the same (`cxscore build` on the empty
     warehouse) before its timed `cxscore run`. Timed: from unpausing cx_ingest (which starts
     its latest hourly run) to the end of the cx_scorecard run its Assets trigger."""
-    from cxscore.airflow_support import airflow_bin
+    from cxscore.orchestration.local import airflow_bin
 
     cli = str(Path(sys.executable).parent / "cxscore")
     procs: list[subprocess.Popen[bytes]] = []
@@ -400,7 +401,7 @@ def _airflow_home(
 ) -> dict[str, str]:
     """A fresh AIRFLOW_HOME copied from the migrated template, and the environment of a run
     against warehouse `url` (connection cx_warehouse; cxscore state next to the home)."""
-    from cxscore.airflow_support import airflow_env
+    from cxscore.orchestration.local import airflow_env
 
     shutil.copytree(template, home)
     env = airflow_env(

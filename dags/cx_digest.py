@@ -13,15 +13,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
-POOL = "cx_warehouse"
-
-
-def _alert_on_failure(context: Any) -> None:
-    """Final-failure callback: hand over to cxscore.alerts (imported only when it fires)."""
-    from cxscore.alerts import airflow_failure_callback
-
-    airflow_failure_callback(context)
-
+from cxscore.orchestration.tasks import task_defaults
 
 DOC = """
 ### cx_digest: the weekly owner digest (Mondays 06:00 UTC)
@@ -50,15 +42,9 @@ under `signals.digest_dir` instead of sending). Reads the published marts only.
         "owner": Param(None, type=["null", "string"], description="one owner role only"),
         "dry_run": Param(False, type="boolean", description="write files, send nothing"),
     },
-    default_args={
-        "owner": "cx-data",
-        "pool": POOL,
-        "execution_timeout": timedelta(minutes=15),
-        "on_failure_callback": _alert_on_failure,
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": True,
-    },
+    default_args=task_defaults(
+        retries=2, execution_timeout=timedelta(minutes=15), retry_delay=timedelta(minutes=1)
+    ),
 )
 def cx_digest() -> None:
     @task
@@ -66,7 +52,7 @@ def cx_digest() -> None:
         """Each owner's digest of the week (`cxscore digest`)."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import settings_from_connections
+        from cxscore.orchestration.connections import settings_from_connections
         from cxscore.signals.digest import run_digest
         from cxscore.warehouse import ensure_warehouse
 

@@ -1,7 +1,7 @@
 """cx_ingest: extract + load every configured source into the raw schema, then the raw checks.
 
 Wiring only: each task resolves the Airflow connections at run time
-(``cxscore.airflow_support.settings_from_connections``) and calls the same ``cxscore``
+(``cxscore.orchestration.connections.settings_from_connections``) and calls the same ``cxscore``
 function as the CLI (``cxscore extract SOURCE``, ``cxscore check``). Module level imports
 only ``airflow.sdk``, ``pendulum`` and the standard library.
 """
@@ -14,46 +14,14 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, TaskGroup, dag, task
 
-# Kept in step with cxscore.airflow_support.RAW_TABLES / raw_asset_uri (a test checks it);
-# duplicated here so that parsing this file never imports the cxscore package.
-RAW_TABLES: dict[str, tuple[str, ...]] = {
-    "zendesk": (
-        "zendesk__tickets",
-        "zendesk__ticket_metric_sets",
-        "zendesk__users",
-        "zendesk__ticket_comments",
-        "sentiment__message_scores",
-    ),
-    "amazon_connect": (
-        "amazon_connect__contact_records",
-        "amazon_connect__contact_lens",
-        "sentiment__message_scores",
-    ),
-    "qualtrics": ("qualtrics__responses", "sentiment__message_scores"),
-    "orders": ("crm__orders",),
-}
+from cxscore.orchestration.tasks import task_defaults
+from cxscore.registry import RAW_TABLES, raw_asset_uri
+
 RAW_ASSETS: dict[str, list[Asset]] = {
     source: [
-        Asset(name=f"raw.{table}", uri=f"cxscore://cx_warehouse/raw.{table}", group="cx_raw")
-        for table in tables
+        Asset(name=f"raw.{table}", uri=raw_asset_uri(table), group="cx_raw") for table in tables
     ]
     for source, tables in RAW_TABLES.items()
-}
-POOL = "cx_warehouse"
-
-
-def _alert_on_failure(context: Any) -> None:
-    """Final-failure callback: hand over to cxscore.alerts (imported only when it fires)."""
-    from cxscore.alerts import airflow_failure_callback
-
-    airflow_failure_callback(context)
-
-
-RETRYING = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
 }
 
 DOC = """
@@ -77,7 +45,7 @@ of each other: one source's failed extract or check never stops the others.
 
 A run with a failed source ends failed (and alerted) after the other sources are published.
 Connections: `cx_warehouse` (postgres), `zendesk_default` (http: host = base URL, login =
-e-mail, password = API token). Pool: `cx_warehouse`.
+e-mail, password = API token). Pool: `cx_warehouse_writers`.
 """
 
 
@@ -89,13 +57,7 @@ e-mail, password = API token). Pool: `cx_warehouse`.
     max_active_runs=1,
     tags=["cxscore", "ingest"],
     doc_md=DOC,
-    default_args={
-        "owner": "cx-data",
-        "pool": POOL,
-        "execution_timeout": timedelta(minutes=30),
-        "on_failure_callback": _alert_on_failure,
-        **RETRYING,
-    },
+    default_args=task_defaults(retries=3, execution_timeout=timedelta(minutes=30)),
 )
 def cx_ingest() -> None:
     @task(task_id="extract")
@@ -104,8 +66,8 @@ def cx_ingest() -> None:
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from cxscore.airflow_support import settings_from_connections
         from cxscore.extract import configured_sources, extract_source
+        from cxscore.orchestration.connections import settings_from_connections
         from cxscore.warehouse import ensure_warehouse
 
         settings = settings_from_connections()
@@ -128,7 +90,7 @@ def cx_ingest() -> None:
         its batches is quarantined."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import check_source
+        from cxscore.orchestration.tasks import check_source
 
         return check_source(source, str(get_current_context()["run_id"]))
 

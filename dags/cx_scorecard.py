@@ -20,24 +20,23 @@ from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param,
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
-from cxscore.airflow_support import (  # stdlib-only module: light at parse time
-    RAW_TABLES,
+from cxscore.orchestration.dbt_cosmos import (
     alert_dbt_tests_after_build,
     cx_warehouse_profile_mapping,
     dbt_executable,
     dbt_manifest_path,
-    dbt_project_dir,
     dbt_runtime_settings,
-    raw_asset_uri,
 )
+from cxscore.orchestration.tasks import WAREHOUSE_POOL, task_defaults
+from cxscore.paths import dbt_project_dir
+from cxscore.registry import RAW_TABLES, raw_asset_uri
 
-POOL = "cx_warehouse"
 MANIFEST = dbt_manifest_path()
 if not MANIFEST.exists():
     raise FileNotFoundError(
         f"{MANIFEST} is missing: cx_scorecard renders its dbt tasks from the manifest. Run "
         "`.venv/bin/dbt parse --project-dir dbt_project --profiles-dir <any profiles dir>` "
-        "(or `python -c 'from cxscore.airflow_support import ensure_dbt_manifest; "
+        "(or `python -c 'from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest; "
         "ensure_dbt_manifest()'`) when deploying or after changing the dbt project."
     )
 
@@ -50,20 +49,6 @@ ANY_RAW_ASSET = RAW_ASSETS[0]
 for _asset in RAW_ASSETS[1:]:
     ANY_RAW_ASSET = ANY_RAW_ASSET | _asset  # type: ignore[assignment]
 
-
-def _alert_on_failure(context: Any) -> None:
-    """Final-failure callback: hand over to cxscore.alerts (imported only when it fires)."""
-    from cxscore.alerts import airflow_failure_callback
-
-    airflow_failure_callback(context)
-
-
-RETRYING = {
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
 
 DOC = """
 ### cx_scorecard: dbt build of the touchpoint scorecard (on new raw data, and daily)
@@ -113,13 +98,7 @@ Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
             None, type=["null", "string"], description="where publish writes the HTML report"
         ),
     },
-    default_args={
-        "owner": "cx-data",
-        "pool": POOL,
-        "execution_timeout": timedelta(minutes=30),
-        "on_failure_callback": _alert_on_failure,
-        **RETRYING,
-    },
+    default_args=task_defaults(retries=2, execution_timeout=timedelta(minutes=30)),
 )
 def cx_scorecard() -> None:
     @task(retries=0, execution_timeout=timedelta(minutes=30))
@@ -127,7 +106,7 @@ def cx_scorecard() -> None:
         """Stop while any load batch is quarantined (the one gate of cxscore.quality.gate)."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import settings_from_connections
+        from cxscore.orchestration.connections import settings_from_connections
         from cxscore.quality.gate import enforce_gate
         from cxscore.warehouse import ensure_warehouse
 
@@ -158,7 +137,7 @@ def cx_scorecard() -> None:
         operator_args={
             "full_refresh": "{{ params.full_refresh }}",
             "install_deps": False,
-            "pool": POOL,
+            "pool": WAREHOUSE_POOL,
             "execution_timeout": timedelta(minutes=60),
             "pre_execute": dbt_runtime_settings,
             "poke_interval": 2,
@@ -176,7 +155,8 @@ def cx_scorecard() -> None:
         failure raises: nothing is published."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import build_lock, settings_from_connections
+        from cxscore.orchestration.connections import settings_from_connections
+        from cxscore.orchestration.tasks import build_lock
         from cxscore.pipeline import check_scorecard
         from cxscore.warehouse import ensure_warehouse
 
@@ -195,7 +175,8 @@ def cx_scorecard() -> None:
 
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import build_lock, settings_from_connections
+        from cxscore.orchestration.connections import settings_from_connections
+        from cxscore.orchestration.tasks import build_lock
         from cxscore.pipeline import publish_scorecard
         from cxscore.report import write_report
         from cxscore.warehouse import ensure_warehouse
@@ -240,7 +221,7 @@ def cx_scorecard() -> None:
         (`cxscore signals`); each goes out once (state in meta)."""
         from airflow.sdk import get_current_context
 
-        from cxscore.airflow_support import settings_from_connections
+        from cxscore.orchestration.connections import settings_from_connections
         from cxscore.signals import notify_owners as notify
         from cxscore.warehouse import ensure_warehouse
 

@@ -23,7 +23,6 @@ import pytest
 from tests.helpers import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 FIXTURES = REPO / "tests" / "fixtures"
 DEFAULT_LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 import psycopg2
 
 
-def query(url: str, sql: str, params: tuple[object, ...] | None = None) -> list[tuple]:
+def query(
+    url: str, sql: str, params: tuple[object, ...] | dict[str, object] | None = None
+) -> list[tuple]:
     """Run one statement and return its rows (helper for assertions)."""
     with contextlib.closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
         cur.execute(sql, params)

@@ -323,9 +323,6 @@ def serve_sources(
     )
 
 
-SOURCES = ("zendesk", "amazon_connect", "qualtrics", "orders")
-
-
 @app.command("extract")
 def extract(
     source: Annotated[
@@ -337,9 +334,10 @@ def extract(
     """Extract and load one source (or all configured ones) into the raw schema,
     incrementally: files once each, Zendesk from its stored cursor."""
     from cxscore.extract import extract_sources
+    from cxscore.registry import SOURCE_NAMES
 
-    if source != "all" and source not in SOURCES:
-        _fail(f"unknown source {source!r}; choose one of {', '.join(SOURCES)} or all", 2)
+    if source != "all" and source not in SOURCE_NAMES:
+        _fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)} or all", 2)
     settings = _settings(config)
     summary = _run(
         lambda: extract_sources(
@@ -360,9 +358,9 @@ def check(
 ) -> None:
     """Run the Great Expectations suites; results go to quality.check_results.
     Exit code 3 when a critical expectation fails or (raw) a quarantine is open."""
-    from cxscore.pipeline import new_run_id
     from cxscore.quality import run_checks
     from cxscore.quality.gate import run_raw_checks
+    from cxscore.runs import new_run_id
     from cxscore.warehouse import ensure_warehouse
 
     settings = _settings(config)
@@ -400,7 +398,8 @@ def build(
     """The quality gate, then `dbt build` (models, seeds, tests) into marts_build, the
     scorecard checks, and publish to marts. Exit code 3 when the gate holds (open
     quarantine) or a critical scorecard check fails (nothing published)."""
-    from cxscore.pipeline import build_scorecard, new_run_id
+    from cxscore.pipeline import build_scorecard
+    from cxscore.runs import new_run_id
     from cxscore.warehouse import ensure_warehouse
 
     settings = _settings(config)
@@ -455,7 +454,7 @@ def signals(
     the last complete peak hour). Each goes out once; what runs after every build."""
     from datetime import UTC, datetime
 
-    from cxscore.pipeline import new_run_id
+    from cxscore.runs import new_run_id
     from cxscore.signals import notify_owners
     from cxscore.warehouse import ensure_warehouse
 
@@ -503,7 +502,7 @@ def digest(
     """The weekly owner digest: each owner's red and amber metrics of the week with their
     change, their pain points and follow-up backlog. E-mail (HTML + text), Slack, webhook;
     each owner once per week."""
-    from cxscore.pipeline import new_run_id
+    from cxscore.runs import new_run_id
     from cxscore.signals.digest import run_digest
     from cxscore.warehouse import ensure_warehouse
 

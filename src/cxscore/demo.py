@@ -135,13 +135,13 @@ def _read_state(path: Path) -> dict[str, Any]:
 class DagRunner:
     """Runs the real DAGs with ``dag.test()`` in this process (the default: Airflow, GX and
     dbt are imported once for the whole demo instead of once per run), or with
-    ``airflow dags test`` subprocesses (``CXSCORE_DEMO_RUNNER=subprocess``). Airflow's own
+    ``airflow dags test`` subprocesses (``CX_DEMO_RUNNER=subprocess``). Airflow's own
     output goes to one log file per run under ``<state_dir>/demo/logs``."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env = env
         self.logs = logs
-        self.in_process = os.environ.get("CXSCORE_DEMO_RUNNER", "inprocess") != "subprocess"
+        self.in_process = os.environ.get("CX_DEMO_RUNNER", "inprocess") != "subprocess"
         self._bag: Any = None
         logs.mkdir(parents=True, exist_ok=True)
 
@@ -150,7 +150,7 @@ class DagRunner:
             if "airflow" in sys.modules:
                 raise CxError(
                     "Airflow was imported before the demo configured it; "
-                    "run with CXSCORE_DEMO_RUNNER=subprocess"
+                    "run with CX_DEMO_RUNNER=subprocess"
                 )
             for name in list(os.environ):
                 if name.startswith(("AIRFLOW__", "AIRFLOW_CONN_")):
@@ -175,7 +175,7 @@ class DagRunner:
         log_file = self.logs / f"{label}-{dag_id}.log"
         started = time.monotonic()
         if not self.in_process:
-            from cxscore.airflow_support import dags_test
+            from cxscore.orchestration.local import dags_test
 
             when = logical_date.isoformat() if logical_date else None
             proc = dags_test(dag_id, self.env, conf=conf, logical_date=when)
@@ -213,11 +213,8 @@ def _output_to(path: Path) -> Iterator[None]:
 
 def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
     """Run the whole showcase; returns a summary (deliveries, timings, report path)."""
-    from cxscore.airflow_support import (
-        airflow_env,
-        ensure_dbt_manifest,
-        init_airflow_home,
-    )
+    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
+    from cxscore.orchestration.local import airflow_env, init_airflow_home
     from cxscore.quality.gate import gate_state
     from cxscore.report import format_summary, write_report
     from cxscore.signals.outlook import owner_outlook

@@ -1,4 +1,4 @@
-"""Errors that map to the CLI's exit codes (see docs/cli.md).
+"""Errors that map to the CLI's exit codes (README.md, "Command line").
 
 0 success; 1 a step failed; 2 bad usage or configuration; 3 a critical quality check failed
 and the scorecard was not rebuilt.

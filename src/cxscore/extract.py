@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from cxscore.errors import CxError
+from cxscore.progress import Reporter
+from cxscore.registry import FILE_SOURCES, SOURCE_NAMES, SOURCES, unknown_sources
+from cxscore.runs import new_run_id
 from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("zendesk", "amazon_connect", "qualtrics", "orders")
-FILE_SOURCES = ("amazon_connect", "qualtrics", "orders")
 
 _REQUIRED_TABLES = (
     "meta.load_batches",
@@ -47,78 +48,6 @@ def configured_sources(settings: Settings) -> list[str]:
         return [s for s in SOURCES if s in settings.sources.enabled]
     extra = ["zendesk"] if settings.sources.zendesk.base_url else []
     return [*extra, *FILE_SOURCES]
-
-
-class Reporter:
-    """Progress: a rich live display on a TTY, log lines otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._progress: Any = None
-        self._tasks: dict[str, Any] = {}
-        self._started: dict[str, float] = {}
-        self._rows: dict[str, int] = {}
-        if enabled:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description:<16}"),
-                TextColumn("files {task.fields[files]:>5}"),
-                TextColumn("pages {task.fields[pages]:>5}"),
-                TextColumn("rows {task.completed:>10,.0f}"),
-                TextColumn("{task.fields[rate]:>8} rows/s"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._progress.start()
-
-    def start(self, source: str) -> None:
-        self._started[source] = time.monotonic()
-        self._rows[source] = 0
-        if self._progress is not None:
-            self._tasks[source] = self._progress.add_task(
-                source, total=None, files=0, pages=0, rate="-"
-            )
-        else:
-            log.info("%s: extract started", source)
-
-    def _rate(self, source: str) -> str:
-        elapsed = time.monotonic() - self._started.get(source, time.monotonic())
-        return f"{self._rows[source] / elapsed:,.0f}" if elapsed > 0 else "-"
-
-    def rows(self, source: str, n: int) -> None:
-        self._rows[source] = self._rows.get(source, 0) + n
-        if self._progress is not None:
-            self._progress.update(self._tasks[source], advance=n, rate=self._rate(source))
-
-    def step(self, source: str, kind: str, total: int, message: str) -> None:
-        """A file or page finished (``kind`` = files | pages, ``total`` so far)."""
-        if self._progress is not None:
-            self._progress.update(self._tasks[source], **{kind: total}, rate=self._rate(source))
-        else:
-            log.info("%s: %s (%s rows/s)", source, message, self._rate(source))
-
-    def finish(self, source: str, summary: dict[str, Any]) -> None:
-        if self._progress is not None:
-            self._progress.update(self._tasks[source], rate=self._rate(source))
-        log.info(
-            "%s: %s: files=%s skipped=%s pages=%s read=%s loaded=%s rejected=%s in %.1fs",
-            source,
-            summary["status"],
-            summary["files"],
-            summary["files_skipped"],
-            summary["pages"],
-            summary["rows_read"],
-            summary["rows_loaded"],
-            summary["rows_rejected"],
-            summary["seconds"],
-        )
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def ensure_objects(url: str) -> None:
@@ -154,7 +83,7 @@ def extract_source(
     """Extract and load one source into raw; returns its summary; raises CxError (after
     recording the failed batch) when anything failed."""
     if source not in SOURCES:
-        raise CxError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+        raise CxError(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}")
     ensure_objects(url)
     run_id = run_id or _new_run_id()
     reporter = Reporter(progress)
@@ -179,9 +108,9 @@ def extract_sources(
     :func:`configured_sources`); every source runs even when an earlier one failed; raises
     CxError naming every failure at the end."""
     names = configured_sources(settings) if sources is None else list(sources)
-    unknown = [s for s in names if s not in SOURCES]
+    unknown = unknown_sources(names)
     if unknown:
-        raise CxError(f"unknown source(s) {unknown}; choose from {', '.join(SOURCES)}")
+        raise CxError(f"unknown source(s) {unknown}; choose from {', '.join(SOURCE_NAMES)}")
     if url is None:
         from cxscore.warehouse import ensure_warehouse
 
@@ -238,8 +167,6 @@ def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:
 
 def _new_run_id() -> str:
     """A run id for batches of a CLI run (the DAG passes Airflow's run id)."""
-    from cxscore.pipeline import new_run_id
-
     return new_run_id("extract")
 
 

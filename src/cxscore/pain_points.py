@@ -23,7 +23,7 @@ def pain_points_html(rows: list[dict[str, Any]]) -> str:
     """One section per grain (week first, then month); empty without rows."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from cxscore.signals import fmt_number
+    from cxscore.signals.common import fmt_number
 
     env = Environment(
         loader=PackageLoader("cxscore", "templates"), autoescape=select_autoescape(["j2"])

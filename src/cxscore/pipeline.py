@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError, QualityGateFailed
+from cxscore.runs import new_run_id
 from cxscore.settings import Settings
 
 if TYPE_CHECKING:
     from cxscore.quality.results import CheckOutcome
 
 log = logging.getLogger(__name__)
-
-
-def new_run_id(prefix: str = "cli") -> str:
-    return f"{prefix}__{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}__{uuid.uuid4().hex[:8]}"
 
 
 def check_scorecard(settings: Settings, *, url: str, run_id: str) -> CheckOutcome:

@@ -34,7 +34,9 @@ from pydantic import (
     model_validator,
 )
 
+from cxscore.paths import PROJECT_ROOT_ENV
 from cxscore.redaction import redact_text, redact_url, url_has_password
+from cxscore.registry import SourceName
 
 ENV_PREFIX = "CX_"
 DEFAULT_CONFIG_FILE = "cxscore.yml"
@@ -144,7 +146,7 @@ class SourcesSettings(_Section):
     amazon_connect: AmazonConnectSettings = AmazonConnectSettings()
     qualtrics: QualtricsSettings = QualtricsSettings()
     orders: OrdersSettings = OrdersSettings()
-    enabled: list[Literal["zendesk", "amazon_connect", "qualtrics", "orders"]] | None = Field(
+    enabled: list[SourceName] | None = Field(
         default=None,
         description="sources `extract all` runs; default: every file source, plus zendesk "
         "when base_url is set",
@@ -297,7 +299,7 @@ class Settings(_Section):
 
     _tz = field_validator("business_timezone")(_check_timezone)
 
-    # provenance of the values, for error messages and `cxscore config`
+    # provenance of the values, for error messages
     config_file: str | None = Field(default=None, exclude=True)
 
 
@@ -307,8 +309,12 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, tuple[list[str], str, s
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "CX_CONFIG":
             continue
-        # reserved: test and benchmark knobs, and the generated dbt profile's variables
-        if name.startswith(("CX_TEST_", "CX_BENCH_", "CX_DBT_")):
+        # reserved: test, benchmark and demo knobs, the dbt executable and the generated dbt
+        # profile's variables, the project root (cxscore.paths)
+        if (
+            name.startswith(("CX_TEST_", "CX_BENCH_", "CX_DBT_", "CX_DEMO_"))
+            or name == PROJECT_ROOT_ENV
+        ):
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts):

@@ -30,11 +30,12 @@ from typing import Any
 import yaml
 
 from cxscore.errors import CxError
+from cxscore.paths import dbt_project_dir
 from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+PROJECT_DIR = dbt_project_dir()
 PROFILE_NAME = "cxscore"
 TARGET_NAME = "prod"
 HMAC_BLOCK_SIZE = 64  # SHA-256 block size in bytes
@@ -385,7 +386,7 @@ def build_models(
     """``dbt build`` (seeds, models, data tests; never unit tests) on the warehouse.
 
     dbt tests that start failing (or recover) are alerted through
-    :func:`cxscore.alerts.alert_dbt_test_failures` (same start/recover rule as the quality
+    :func:`cxscore.quality.alerts.alert_dbt_test_failures` (same start/recover rule as the quality
     checks); an alert delivery problem is logged and never hides the build's own outcome.
 
     Returns {"models", "seeds", "tests_passed", "tests_failed", "tests_warned", "failures",
@@ -418,7 +419,7 @@ def alert_test_failures(
 ) -> None:
     """Alert the dbt tests of a build summary that started failing or recovered; a problem
     here is logged, never raised (alerting must not mask the build's outcome)."""
-    from cxscore.alerts import alert_dbt_test_failures
+    from cxscore.quality.alerts import alert_dbt_test_failures
 
     try:
         sent, errors = alert_dbt_test_failures(

@@ -86,11 +86,6 @@ PROBE = textwrap.dedent(
 )
 
 
-def dbt_project_dir() -> Path:
-    """dbt_project/, or $CX_TEST_DBT_PROJECT_DIR (a developer knob)."""
-    return Path(os.environ.get("CX_TEST_DBT_PROJECT_DIR") or REPO / "dbt_project")
-
-
 def airflow_test_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "CX_"))}
     env.update(
@@ -100,7 +95,6 @@ def airflow_test_env(home: Path) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "CXSCORE_DBT_PROJECT_DIR": str(dbt_project_dir()),
         }
     )
     return env
@@ -109,10 +103,10 @@ def airflow_test_env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     """``dbt parse`` of dbt_project/ (what cx_scorecard renders from)."""
+    from cxscore.paths import dbt_project_dir
+
     project = dbt_project_dir()
-    if not (project / "dbt_project.yml").exists():
-        pytest.skip("dbt_project/ is not there yet (issue 5)")
-    from cxscore.airflow_support import ensure_dbt_manifest
+    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
 
     return ensure_dbt_manifest(project)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cxscore.airflow_support import RAW_TABLES, raw_asset_uri
+from cxscore.registry import RAW_TABLES, raw_asset_uri
 
 pytestmark = pytest.mark.airflow
 
@@ -52,8 +52,8 @@ def test_dag_settings(dagbag_probe: dict[str, Any], dag_id: str) -> None:
     assert len(dag["doc_md"]) > 200
     for task_id, task in dag["tasks"].items():
         assert task["timeout"] is not None and task["timeout"] > 0, task_id
-        assert task["pool"] == "cx_warehouse", task_id
-        assert "_alert_on_failure" in task["on_failure"], (task_id, task["on_failure"])
+        assert task["pool"] == "cx_warehouse_writers", task_id
+        assert "alert_on_failure" in task["on_failure"], (task_id, task["on_failure"])
         if task_id in CHECK_TASKS:
             assert task["retries"] == 0, f"check task {task_id} must not retry"
 

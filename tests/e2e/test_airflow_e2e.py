@@ -131,8 +131,9 @@ def _raw_counts(url: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
-    from cxscore.airflow_support import airflow_env, ensure_dbt_manifest, init_airflow_home
     from cxscore.generate import generate_world
+    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
+    from cxscore.orchestration.local import airflow_env, init_airflow_home
     from cxscore.sources.zendesk_api_stub import start_stub
     from cxscore.warehouse import init_warehouse
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cxscore.alerts import build_check_alert
 from cxscore.quality import run_checks
+from cxscore.quality.alerts import build_check_alert
 from cxscore.settings import load_settings
 from tests.helpers import query
 from tests.integration.test_quality import NOW, _database, insert, new_batch

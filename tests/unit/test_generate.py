@@ -22,7 +22,7 @@ from cxscore.generate import generate_world
 from cxscore.generate.world import incident_start
 
 START = date(2026, 3, 2)  # a Monday
-QUALTRICS_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "qualtrics"
+QUALTRICS_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qualtrics"
 
 
 def _gen(out: Path, **kw: Any) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_comments_come_in_several_languages_with_the_requesters_locale(world: Pa
             users[user["id"]] = user
     events = _events(world)
     assert events
-    locales = Counter()
+    locales: Counter[str] = Counter()
     for event in events:
         (comment,) = [c for c in event["child_events"] if c["event_type"] == "Comment"]
         author = users.get(comment["author_id"], {})
@@ -114,7 +114,7 @@ def test_contact_lens_files_parse_and_carry_a_customer_score(world: Path) -> Non
     assert len(files) >= 20
     kinds = Counter("Voice" if "/Voice/" in str(f) else "Chat" for f in files)
     assert kinds["Voice"] > 0 and kinds["Chat"] > 0
-    languages = Counter()
+    languages: Counter[str | None] = Counter()
     for path in files[:200]:
         with path.open("rb") as fh:
             (row,) = list(parse_contact_lens(fh, str(path)))

@@ -16,7 +16,9 @@ def _write(target: Path, results: list[dict[str, object]], attached: dict[str, s
     (target / "run_results.json").write_text(
         json.dumps({"elapsed_time": 12.34, "results": results}), encoding="utf-8"
     )
-    nodes = {uid: {"attached_node": model} for uid, model in attached.items()}
+    nodes: dict[str, dict[str, str | None]] = {
+        uid: {"attached_node": model} for uid, model in attached.items()
+    }
     nodes["model.p.a"] = {"attached_node": None}
     (target / "manifest.json").write_text(json.dumps({"nodes": nodes}), encoding="utf-8")
 

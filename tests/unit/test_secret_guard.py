@@ -38,7 +38,10 @@ REDACTORS = frozenset(
 )
 # (file, name) formatted on purpose, with the reason it is not a secret's value
 ALLOWED = {
-    ("src/cxscore/airflow_support.py", "password"): "builds the connection's URL, never shown",
+    (
+        "src/cxscore/orchestration/connections.py",
+        "password",
+    ): "builds the connection's URL, never shown",
     ("src/cxscore/transform.py", "ipad"): "builds PGOPTIONS for dbt (masked), never shown",
     ("src/cxscore/transform.py", "opad"): "builds PGOPTIONS for dbt (masked), never shown",
     ("src/cxscore/sources/zendesk.py", "url"): "API URLs carry no credential (auth header)",

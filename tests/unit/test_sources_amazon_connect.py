@@ -145,7 +145,7 @@ def test_gzip_is_transparent_and_a_truncated_gzip_is_reported() -> None:
     cut, tail = rejections
     assert cut.line == len(rows) + 1 and cut.reason.startswith("invalid JSON")
     offset = sum(len(line(ctr(i, Attributes={"pad": "x" * (i % 97)}))) for i in range(len(rows)))
-    offset += len(cut.raw_text.encode())
+    offset += len((cut.raw_text or "").encode())
     assert tail.line == len(rows) + 2
     assert tail.reason.startswith(
         f"file unreadable from byte offset {offset} of its decompressed data, "
@@ -160,7 +160,7 @@ def test_gzip_is_transparent_and_a_truncated_gzip_is_reported() -> None:
     # _line of a concatenated file is a byte offset: the cut object starts where the last
     # row ends, the unreadable tail where the cut object ends
     assert cut.line == sum(len(r) for r in records[: len(rows)])
-    assert tail.line == cut.line + len(cut.raw_text.encode())
+    assert tail.line == cut.line + len((cut.raw_text or "").encode())
     assert tail.reason.startswith(f"file unreadable from byte offset {tail.line} ")
 
 

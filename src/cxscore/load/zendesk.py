@@ -22,7 +22,7 @@ from cxscore.settings import Settings
 from cxscore.sources import zendesk
 
 if TYPE_CHECKING:
-    from cxscore.extract import Reporter
+    from cxscore.progress import Reporter
 
 TABLES = {
     "tickets": ("raw.zendesk__tickets", zendesk.TICKET_COLUMNS),

@@ -20,7 +20,7 @@ from cxscore.sources import zendesk
 from cxscore.sources import zendesk_ticket_events as events
 
 if TYPE_CHECKING:
-    from cxscore.extract import Reporter
+    from cxscore.progress import Reporter
 
 TABLE = "raw.zendesk__ticket_comments"
 

@@ -72,7 +72,7 @@ class GateState:
 
     def for_sources(self, sources: list[str]) -> GateState:
         """The items of these sources (a table-level failure belongs to its table's source)."""
-        from cxscore.airflow_support import RAW_TABLES
+        from cxscore.registry import RAW_TABLES
 
         tables = {f"raw.{t}" for s in sources for t in RAW_TABLES.get(s, ())}
         return GateState(
@@ -122,23 +122,10 @@ class GateState:
                 f"{item['observed_value']}; it is checked before any build"
             )
         if self.is_open:
+            from cxscore.quality.alerts import what_to_do
+
             lines += what_to_do(sorted(self.quarantined))
         return "\n".join(lines)
-
-
-def what_to_do(batch_ids: list[int]) -> list[str]:
-    """The on-call steps (alerts and blocked runs print them; docs/operating.md has more)."""
-    example = batch_ids[0] if batch_ids else "BATCH"
-    return [
-        "  what to do:",
-        "    1. see why: cxscore quality status (or select * from quality.gate);",
-        "       details: select * from quality.check_results where batch_id = <id>",
-        "    2. fix it at the source and deliver a corrected version of the same file (same "
-        "path) or let the next Zendesk export pass: the next run checks it and closes the "
-        "quarantine;",
-        f"    3. or accept the data as it is: cxscore quality release {example} "
-        "--reason '<why this is fine>'",
-    ]
 
 
 def _when(value: Any) -> str:
@@ -169,8 +156,8 @@ def raw_suites_of(settings: Settings, sources: list[str]) -> list[str]:
     """The raw-stage suites whose table one of these sources loads."""
     from datetime import UTC
 
-    from cxscore.airflow_support import RAW_TABLES
     from cxscore.quality.suites import load_suites
+    from cxscore.registry import RAW_TABLES
 
     tables = {t for s in sources for t in RAW_TABLES.get(s, ())}
     return [
@@ -324,7 +311,8 @@ def sync_quarantine_alerts(
 def _sync_quarantine_alerts(
     settings: Settings, url: str, run_id: str, state: GateState
 ) -> tuple[int, list[str]]:
-    from cxscore.alerts import build_quarantine_alert, send_alert
+    from cxscore.alerts import send_alert
+    from cxscore.quality.alerts import build_quarantine_alert
     from cxscore.warehouse import transaction
 
     open_now = state.quarantined

@@ -72,7 +72,7 @@ def run_checks(
     Returns the outcome; the caller decides what a critical failure stops (the CLI exits 3,
     the pipeline raises QualityGateFailed via ``outcome.raise_for_critical()``).
     """
-    from cxscore.pipeline import new_run_id
+    from cxscore.runs import new_run_id
     from cxscore.warehouse import ensure_warehouse
 
     started = time.monotonic()
@@ -110,8 +110,8 @@ def run_checks(
     if alert:
         import psycopg2
 
-        from cxscore.alerts import alert_on_check_changes
         from cxscore.errors import CxError
+        from cxscore.quality.alerts import alert_on_check_changes
 
         try:
             sent, errors = alert_on_check_changes(settings, outcome, url=url)
@@ -316,7 +316,7 @@ class _Validator:
         passed: dict[int, bool],
     ) -> list[CheckResult]:
         """Look at a quarantined batch again: superseded (closed), or validated again."""
-        from cxscore.extract import FILE_SOURCES
+        from cxscore.registry import FILE_SOURCES
 
         assert suite.batch_column is not None
         left = self._fetch(

@@ -112,14 +112,12 @@ class Suite:
         return [e for e in self.expectations if e.scope == scope]
 
 
-def default_expectations_dir() -> Path:
-    """The ``expectations/`` folder shipped at the root of the project."""
-    return Path(__file__).resolve().parents[3] / "expectations"
-
-
 def expectations_dir(settings: Settings) -> Path:
+    """``quality.expectations_dir``, else the shipped ``expectations/`` (cxscore.paths)."""
+    from cxscore.paths import expectations_dir as shipped
+
     configured = settings.quality.expectations_dir
-    return Path(configured) if configured else default_expectations_dir()
+    return Path(configured) if configured else shipped()
 
 
 def template_values(settings: Settings, now: datetime) -> dict[str, Any]:

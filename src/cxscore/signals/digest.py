@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cxscore.settings import ConfigError, Settings
-from cxscore.signals import business_today, fmt_number, report_link
+from cxscore.signals.common import business_today, fmt_number, report_link
 
 SIGN = {"higher": ">=", "lower": "<="}
 

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxscore.settings import Settings
-from cxscore.signals import fmt_number, report_link
+from cxscore.signals.common import fmt_number, report_link
 
 log = logging.getLogger(__name__)
 

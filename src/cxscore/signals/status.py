@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cxscore.settings import Settings
-from cxscore.signals import business_today, fmt_number, report_link
+from cxscore.signals.common import business_today, fmt_number, report_link
 
 log = logging.getLogger(__name__)
 

@@ -52,16 +52,6 @@ def raw_text_of(data: bytes | str) -> str:
     return clean_text(text)
 
 
-def utf8_error(data: bytes) -> str | None:
-    """None when ``data`` is valid UTF-8, else a reason naming the first bad byte."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.end].hex(" ")
-        return f"not valid UTF-8: byte(s) {bad} at byte {exc.start} of the record"
-    return None
-
-
 def surrogate_error(text: str) -> str | None:
     """For text decoded with ``surrogateescape``: a reason if it held invalid UTF-8 bytes."""
     try:

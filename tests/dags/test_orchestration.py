@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from cxscore.airflow_support import (
-    RAW_TABLES,
+from cxscore.orchestration.connections import (
     connection_json_for_url,
-    raw_asset_uri,
     settings_from_connections,
     url_from_connection,
 )
+from cxscore.registry import RAW_TABLES, raw_asset_uri
 from cxscore.warehouse import url_components
 
 pytestmark = pytest.mark.airflow
@@ -95,32 +93,26 @@ def test_missing_connections_keep_settings(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.sources.zendesk.base_url is None
 
 
-def test_dag_files_agree_with_airflow_support() -> None:
-    """cx_ingest duplicates the raw table list (to stay import-free): keep them equal."""
-    text = (REPO / "dags" / "cx_ingest.py").read_text(encoding="utf-8")
-    for source, tables in RAW_TABLES.items():
-        assert re.search(rf'"{source}": \(', text), source
-        for table in tables:
-            assert f'"{table}"' in text
+def test_asset_uris_are_logical_names() -> None:
+    """One Asset per raw table, named after the connection and the table (registry)."""
     assert raw_asset_uri("crm__orders") == "cxscore://cx_warehouse/raw.crm__orders"
-    assert 'uri=f"cxscore://cx_warehouse/raw.{table}"' in text
+    assert RAW_TABLES["orders"] == ("crm__orders",)
 
 
 def test_dbt_executable_is_the_projects(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxscore.airflow_support import dbt_executable
+    from cxscore.orchestration.dbt_cosmos import dbt_executable
 
-    monkeypatch.delenv("CXSCORE_DBT_EXECUTABLE", raising=False)
+    monkeypatch.delenv("CX_DBT_EXECUTABLE", raising=False)
     assert dbt_executable() == str(Path(sys.executable).parent / "dbt")
-    monkeypatch.setenv("CXSCORE_DBT_EXECUTABLE", "/opt/dbt/bin/dbt")
+    monkeypatch.setenv("CX_DBT_EXECUTABLE", "/opt/dbt/bin/dbt")
     assert dbt_executable() == "/opt/dbt/bin/dbt"
 
 
 def test_dbt_alert_callback_never_fails_the_build(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from cxscore.airflow_support import alert_dbt_tests_after_build
+    from cxscore.orchestration.dbt_cosmos import alert_dbt_tests_after_build
 
-    # no run_results.json (dbt died before writing it): logged, not raised
     alert_dbt_tests_after_build(str(tmp_path), context={"run_id": "r1"})
     assert "could not evaluate the dbt test results" in caplog.text
 
@@ -154,7 +146,7 @@ def test_dbt_tasks_get_the_settings_when_they_run_dbt(
     Airflow stores as a rendered field and shows in the UI."""
     import os
 
-    from cxscore.airflow_support import dbt_runtime_settings
+    from cxscore.orchestration.dbt_cosmos import dbt_runtime_settings
     from cxscore.transform import hash_key, hmac_pads
     from tests.helpers import scratch_database
 

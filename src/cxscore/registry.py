@@ -1,0 +1,81 @@
+"""The sources cxscore extracts: one registry that the CLI, the settings, the extract, the
+raw checks, the gate and both DAGs read (``docs/sources.md``).
+
+Standard library only: the DAG files import it while the DAG processor parses them.
+Adding a source means one entry here, its parser in :mod:`cxscore.sources`, its loader
+(:mod:`cxscore.load`), its raw table (``warehouse/sql``) and its suites (``expectations/``);
+``tests/unit/test_registry.py`` checks that the entry and those places agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SourceName = Literal["zendesk", "amazon_connect", "qualtrics", "orders"]
+
+# the raw table every text source's sentiment scores go to (signals.md, "Scoring")
+SENTIMENT_TABLE = "sentiment__message_scores"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source: how it is reached and which raw tables (schema ``raw``) it loads."""
+
+    name: SourceName
+    kind: Literal["api", "files"]
+    raw_tables: tuple[str, ...]
+    title: str
+
+
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "zendesk",
+            "api",
+            (
+                "zendesk__tickets",
+                "zendesk__ticket_metric_sets",
+                "zendesk__users",
+                "zendesk__ticket_comments",
+                SENTIMENT_TABLE,
+            ),
+            "Zendesk tickets, users and comments (incremental export API)",
+        ),
+        Source(
+            "amazon_connect",
+            "files",
+            ("amazon_connect__contact_records", "amazon_connect__contact_lens", SENTIMENT_TABLE),
+            "Amazon Connect contact records and Contact Lens output (landing files)",
+        ),
+        Source(
+            "qualtrics",
+            "files",
+            ("qualtrics__responses", SENTIMENT_TABLE),
+            "Qualtrics survey response exports (landing files)",
+        ),
+        Source("orders", "files", ("crm__orders",), "CRM orders (landing files)"),
+    )
+}
+
+SOURCE_NAMES: tuple[str, ...] = tuple(SOURCES)
+FILE_SOURCES: tuple[str, ...] = tuple(n for n, s in SOURCES.items() if s.kind == "files")
+# source -> raw tables it loads (the Asset outlets of its task group in cx_ingest)
+RAW_TABLES: dict[str, tuple[str, ...]] = {n: s.raw_tables for n, s in SOURCES.items()}
+
+# Assets: ``cxscore://cx_warehouse/raw.<table>``: scheme cxscore, host = the Airflow
+# connection of the warehouse, path = the schema-qualified table. A logical name, stable
+# across deployments (the physical host lives in the connection).
+ASSET_SCHEME = "cxscore"
+WAREHOUSE_CONN_ID = "cx_warehouse"
+
+
+def raw_asset_uri(table: str) -> str:
+    """The Asset URI of a raw table (see above)."""
+    return f"{ASSET_SCHEME}://{WAREHOUSE_CONN_ID}/raw.{table}"
+
+
+def unknown_sources(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The names that are not sources (for the CLI's and extract's error messages)."""
+    return [n for n in names if n not in SOURCES]
