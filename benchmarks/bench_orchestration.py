@@ -373,7 +373,7 @@ def _breakdown(runs: dict[str, dict[str, Any]], total_s: float, outside: str) ->
     producer = sum(s for t, s in scorecard["tasks"].items() if t.endswith("dbt_producer_watcher"))
     return [
         f"    cx_ingest run {ingest['run']:.1f} s: extract {_sum(ingest, '.extract'):.1f} s, "
-        f"raw_checks {_sum(ingest, 'raw_checks'):.1f} s, publish {_sum(ingest, '.publish'):.1f} s, "
+        f"checks {_sum(ingest, '.check'):.1f} s, emit_assets {_sum(ingest, '.emit_assets'):.1f} s, "
         f"between tasks {ingest['gaps']:.1f} s",
         f"    cx_scorecard run {scorecard['run']:.1f} s: gate {_sum(scorecard, 'gate'):.1f} s, "
         f"dbt producer {producer:.1f} s, {len(sensors)} node tasks {sum(sensors):.1f} s, "

@@ -33,12 +33,12 @@ of each other: one source's failed extract or check never stops the others.
 1. `extract` loads new data into `raw.*`, driven by the loaders' own state
    (`meta.extract_state` cursors for the Zendesk API, `meta.loaded_files` for landing files):
    a re-run or a backfill of any date loads nothing twice. A source that is not configured
-   is skipped (and so are its check and publish).
+   is skipped (and so are its check and emit_assets).
 2. `check` runs the GX suites of the source's raw tables on its new load batches (also after
    a failed extract: what did load is checked) and appends every result to
    `quality.check_results`. A critical failure quarantines the batch (`quality.gate`) and
    fails the task (no retries: the data would not change), alerts, and stops this source.
-3. `publish` emits the Asset events of the source's raw tables
+3. `emit_assets` emits the Asset events of the source's raw tables
    (`cxscore://cx_warehouse/raw.<table>`) only when its extract succeeded and its checks
    passed; they trigger `cx_scorecard`, whose gate refuses to build while any quarantine is
    open.
@@ -86,7 +86,7 @@ def cx_ingest() -> None:
         trigger_rule="none_skipped",  # also after a failed extract: check what did load
     )
     def check(source: str) -> dict[str, Any]:
-        """The source's raw GX suites (`cxscore check`); raises (no publish) while one of
+        """The source's raw GX suites (`cxscore check`); raises (no Asset events) while one of
         its batches is quarantined."""
         from airflow.sdk import get_current_context
 
@@ -94,17 +94,19 @@ def cx_ingest() -> None:
 
         return check_source(source, str(get_current_context()["run_id"]))
 
-    @task(task_id="publish", retries=0, execution_timeout=timedelta(minutes=5))
-    def publish(source: str) -> str:
-        """Emit the source's raw-table Asset events (reached only when the checks passed)."""
-        return f"{source}: raw tables published"
+    @task(task_id="emit_assets", retries=0, execution_timeout=timedelta(minutes=5))
+    def emit_assets(source: str) -> str:
+        """Emit the source's raw-table Asset events (reached only when the checks passed);
+        they trigger cx_scorecard. (Publishing the scorecard to BI is cx_scorecard's
+        ``publish``.)"""
+        return f"{source}: raw table Asset events emitted"
 
     for source in RAW_TABLES:
         with TaskGroup(group_id=source, tooltip=f"extract + load + check {source}"):
             loaded = extract(source)
             checked = check(source)
             loaded >> checked
-            [loaded, checked] >> publish.override(outlets=RAW_ASSETS[source])(source)
+            [loaded, checked] >> emit_assets.override(outlets=RAW_ASSETS[source])(source)
 
 
 cx_ingest()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import psycopg2
 
 
@@ -41,3 +44,30 @@ def scratch_database(
         with admin.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+# ------------------------------------------------------------------ landing-file builders
+
+
+def ctr(n: int, **extra: Any) -> dict[str, Any]:
+    """A minimal Amazon Connect contact trace record (``extra`` adds or replaces fields)."""
+    record: dict[str, Any] = {
+        "ContactId": f"c-{n}",
+        "Channel": "VOICE",
+        "InitiationMethod": "INBOUND",
+        "InitiationTimestamp": "2026-01-05T10:00:00Z",
+        "DisconnectTimestamp": "2026-01-05T10:05:00Z",
+        "LastUpdateTimestamp": f"2026-01-05T10:{n % 60:02d}:00Z",
+    }
+    record.update(extra)
+    return record
+
+
+def jsonl(*records: Any) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path

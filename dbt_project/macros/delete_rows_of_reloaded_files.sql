@@ -15,7 +15,7 @@
             )
         returning {{ key }} as key
     )
-    insert into intermediate.cx_removed_records (model, key, batch_id)
+    insert into {{ source('build_state', 'cx_removed_records') }} (model, key, batch_id)
     select '{{ this.name }}', cast(gone.key as text), coalesce(m.max_batch_id, -1)
     from gone cross join {{ marks_relation }} as m
     {%- else -%}

@@ -4,7 +4,7 @@
         in intermediate.cx_deleted_facts for the scorecard scope. Incremental runs look only
         at the keys of int_facts_in_scope (`scope_entity`), which lists every touched key. -#}
     {%- if is_incremental() -%}
-    {%- set state = incremental_state([this.name], ref('stg_cx__build_marks')) -%}
+    {%- set state = incremental_state([this.name], ref('stg_meta__build_marks')) -%}
     with gone as (
         delete from {{ this }} as t
         where not exists (select 1 from {{ current_keys }} as c where c.{{ key }} = t.{{ key }})
@@ -16,7 +16,7 @@
         {%- endif %}
         returning t.{{ event_column }} as event_at
     )
-    insert into intermediate.cx_deleted_facts (model, event_at, deleted_at)
+    insert into {{ source('build_state', 'cx_deleted_facts') }} (model, event_at, deleted_at)
     select '{{ this.identifier }}', event_at, now() from gone
     {%- else -%}
     select 1

@@ -3,7 +3,7 @@
         be built in this run, read at execute time from intermediate.cx_build_state:
         {'full': true} on a full refresh, when a model's table or state row is missing, or
         when the configuration hash it was built with differs from the current one in
-        `marks_relation` (stg_cx__build_marks); else {'full': false, 'batch_after': W}, W the
+        `marks_relation` (stg_meta__build_marks); else {'full': false, 'batch_after': W}, W the
         lowest load batch every model already reflects. The value is returned as a constant so
         that PostgreSQL plans `_batch_id > W` with the batch indexes. -#}
     {%- set result = {'full': true, 'batch_after': -1} -%}
@@ -18,7 +18,7 @@
     {%- set sql -%}
         select count(*), min(s.last_batch_id),
                bool_and(s.config_hash is not distinct from m.{{ hash_column }})
-        from intermediate.cx_build_state as s
+        from {{ source('build_state', 'cx_build_state') }} as s
         cross join {{ marks_relation }} as m
         where s.model in ('{{ model_names | join("', '") }}')
     {%- endset -%}

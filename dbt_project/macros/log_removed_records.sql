@@ -4,7 +4,7 @@
         replaced file), with the build's batch watermark; the next layer reads the log
         instead of comparing whole tables. -#}
     {%- if is_incremental() -%}
-    insert into intermediate.cx_removed_records (model, key, batch_id)
+    insert into {{ source('build_state', 'cx_removed_records') }} (model, key, batch_id)
     select '{{ this.name }}', cast(s.{{ key }} as text), coalesce(m.max_batch_id, -1)
     from {{ scope_relation }} as s
     cross join {{ marks_relation }} as m

@@ -3,14 +3,14 @@
         configuration hash it now reflects. With `upstream` (incremental models it reads),
         the batch recorded is never ahead of theirs: a model built on stale upstream tables
         (a partial `--select`) reprocesses those batches next time. -#}
-    insert into intermediate.cx_build_state as s
+    insert into {{ source('build_state', 'cx_build_state') }} as s
         (model, last_batch_id, last_changed_at, config_hash, updated_at)
     select
         '{{ model_name }}',
         {%- if upstream %}
         least(m.max_batch_id, (
             select case when count(*) = {{ upstream | length }} then min(u.last_batch_id) end
-            from intermediate.cx_build_state as u
+            from {{ source('build_state', 'cx_build_state') }} as u
             where u.model in ('{{ upstream | join("', '") }}')
         )),
         {%- else %}

@@ -17,28 +17,34 @@ from typing import Any
 
 from cxscore.errors import CxError
 from cxscore.progress import Reporter
-from cxscore.registry import FILE_SOURCES, SOURCE_NAMES, SOURCES, unknown_sources
+from cxscore.registry import FILE_SOURCES, RAW_TABLES, SOURCE_NAMES, SOURCES, unknown_sources
 from cxscore.runs import new_run_id
 from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+# what an extract needs: the load bookkeeping and every raw table of the registry
 _REQUIRED_TABLES = (
     "meta.load_batches",
     "meta.extract_state",
     "meta.loaded_files",
-    "raw.zendesk__tickets",
-    "raw.zendesk__ticket_metric_sets",
-    "raw.zendesk__users",
-    "raw.amazon_connect__contact_records",
-    "raw.qualtrics__responses",
-    "raw.crm__orders",
     "raw.rejected_rows",
-    "raw.zendesk__ticket_comments",
-    "raw.amazon_connect__contact_lens",
-    "raw.sentiment__message_scores",
+    *dict.fromkeys(f"raw.{t}" for tables in RAW_TABLES.values() for t in tables),
 )
+
+
+def _new_summary(source: str, status: str, *, batches: list[int]) -> dict[str, Any]:
+    """The summary of one source's extract, every count at zero."""
+    counts = ("files", "files_skipped", "files_failed", "pages")
+    rows = ("rows_read", "rows_loaded", "rows_rejected")
+    return {
+        "source": source,
+        "status": status,
+        **dict.fromkeys(counts + rows, 0),
+        "batches": batches,
+        "error": None,
+    }
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -151,16 +157,7 @@ def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:
     if not isinstance(exc, CxError):
         detail = f"{type(exc).__name__}: {detail}"
     return {
-        "source": name,
-        "status": "failed",
-        "files": 0,
-        "files_skipped": 0,
-        "files_failed": 0,
-        "pages": 0,
-        "rows_read": 0,
-        "rows_loaded": 0,
-        "rows_rejected": 0,
-        "batches": [],
+        **_new_summary(name, "failed", batches=[]),
         "error": detail if detail.startswith(f"{name}:") else f"{name}: {detail}",
     }
 
@@ -261,19 +258,7 @@ def _extract_files(
 
     source = file_sources(settings)[key or name]
     batch_id = open_batch(control, source.name, source.stream, run_id)
-    summary: dict[str, Any] = {
-        "source": name,
-        "status": "running",
-        "files": 0,
-        "files_skipped": 0,
-        "files_failed": 0,
-        "pages": 0,
-        "rows_read": 0,
-        "rows_loaded": 0,
-        "rows_rejected": 0,
-        "batches": [batch_id],
-        "error": None,
-    }
+    summary = _new_summary(name, "running", batches=[batch_id])
     failures: list[str] = []
     try:
         files = discover(settings.landing_dir, source)

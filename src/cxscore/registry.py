@@ -16,6 +16,9 @@ SourceName = Literal["zendesk", "amazon_connect", "qualtrics", "orders"]
 
 # the raw table every text source's sentiment scores go to (signals.md, "Scoring")
 SENTIMENT_TABLE = "sentiment__message_scores"
+# raw tables that hold customer text: scored at load time, never read past raw (signals.md,
+# "nothing past raw holds text"), so they are not dbt sources
+TEXT_TABLES = ("zendesk__ticket_comments", "amazon_connect__contact_lens")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,17 @@ WAREHOUSE_CONN_ID = "cx_warehouse"
 def raw_asset_uri(table: str) -> str:
     """The Asset URI of a raw table (see above)."""
     return f"{ASSET_SCHEME}://{WAREHOUSE_CONN_ID}/raw.{table}"
+
+
+# The canonical id of a source record is '<prefix>:<vendor id>' (sources.md): interaction
+# ids ('connect:<ContactId>', 'zendesk:<ticket id>') and customer ids ('zendesk:<user id>').
+# dbt spells the same prefixes in its macro source_key (a test keeps them equal).
+KEY_PREFIX: dict[str, str] = {"amazon_connect": "connect", "zendesk": "zendesk"}
+
+
+def source_key(source: str, vendor_id: object) -> str:
+    """``source_key("amazon_connect", "abc") == "connect:abc"``."""
+    return f"{KEY_PREFIX[source]}:{vendor_id}"
 
 
 def unknown_sources(names: list[str] | tuple[str, ...]) -> list[str]:

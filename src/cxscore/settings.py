@@ -270,7 +270,15 @@ class QualitySettings(_Section):
 
 class ScorecardSettings(_Section):
     lookback_days: int = Field(default=8, ge=0)
-    fcr_window_hours: int = Field(default=168, ge=1)
+    fcr_window_hours: int = Field(
+        default=168, ge=1, description="FCR and recontact_7d look-ahead window (scorecard.md)"
+    )
+    recontact_window_hours: int = Field(
+        default=24, ge=1, description="recontact_24h look-ahead window"
+    )
+    attribution_window_days: int = Field(
+        default=7, ge=1, description="last-touch order attribution look-back"
+    )
     build_lock_wait_seconds: float = Field(
         default=600.0, ge=0, description="how long a build waits for another one to finish"
     )

@@ -27,8 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cxscore.dbt_profile import PROFILE_THREADS, write_profile_to
 from cxscore.errors import CxError
 from cxscore.paths import dbt_project_dir
 from cxscore.settings import Settings
@@ -36,8 +35,6 @@ from cxscore.settings import Settings
 log = logging.getLogger(__name__)
 
 PROJECT_DIR = dbt_project_dir()
-PROFILE_NAME = "cxscore"
-TARGET_NAME = "prod"
 HMAC_BLOCK_SIZE = 64  # SHA-256 block size in bytes
 IPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_IPAD"
 OPAD_ENV = "DBT_ENV_SECRET_CX_HMAC_OPAD"
@@ -123,11 +120,15 @@ def hmac_pads(key: bytes) -> tuple[str, str]:
 
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
-    """The dbt vars fed from the cxscore settings (none of them secret)."""
+    """The dbt vars, all fed from the cxscore settings (none of them secret): the one source
+    of their defaults (dbt_project.yml keeps no copy). Besides these, ``as_of_date`` (a
+    date pins "today" for the pain points, tests only) may be passed per run."""
     return {
         "business_timezone": settings.business_timezone,
         "lookback_days": settings.scorecard.lookback_days,
         "fcr_window_hours": settings.scorecard.fcr_window_hours,
+        "recontact_window_hours": settings.scorecard.recontact_window_hours,
+        "attribution_window_days": settings.scorecard.attribution_window_days,
         "short_abandon_seconds": settings.sources.amazon_connect.short_abandon_seconds,
         "default_country": settings.identity.default_country.upper(),
     }
@@ -154,42 +155,13 @@ def dbt_env(settings: Settings, url: str) -> dict[str, str]:
     }
 
 
-def profile_dict(threads: int = 4) -> dict[str, Any]:
-    """profiles.yml content: every connection field comes from the environment."""
-    return {
-        PROFILE_NAME: {
-            "target": TARGET_NAME,
-            "outputs": {
-                TARGET_NAME: {
-                    "type": "postgres",
-                    "host": "{{ env_var('CX_DBT_HOST') }}",
-                    "port": "{{ env_var('CX_DBT_PORT') | as_number }}",
-                    "user": "{{ env_var('CX_DBT_USER') }}",
-                    "password": "{{ env_var('DBT_ENV_SECRET_CX_DBT_PASSWORD', '') }}",
-                    "dbname": "{{ env_var('CX_DBT_DBNAME') }}",
-                    "schema": "marts",
-                    "threads": threads,
-                    "connect_timeout": 30,
-                    "application_name": "cxscore-dbt",
-                }
-            },
-        }
-    }
-
-
 def profiles_dir(settings: Settings) -> Path:
     return Path(settings.state_dir).resolve() / "dbt"
 
 
-def write_profile(settings: Settings, threads: int = 4) -> Path:
+def write_profile(settings: Settings, threads: int = PROFILE_THREADS) -> Path:
     """Write ``<state_dir>/dbt/profiles.yml`` (no secrets in it) and return its directory."""
-    folder = profiles_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "profiles.yml"
-    text = yaml.safe_dump(profile_dict(threads), sort_keys=False)
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
-    return folder
+    return write_profile_to(profiles_dir(settings), threads=threads)
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ def test_ingest_structure(dagbag_probe: dict[str, Any]) -> None:
     dag = _dag(dagbag_probe, "cx_ingest")
     tasks = dag["tasks"]
     assert dag["schedule_summary"] in ("@hourly", "0 * * * *")
-    steps = ("extract", "check", "publish")
+    steps = ("extract", "check", "emit_assets")
     expected = {f"{s}.{t}" for s in RAW_TABLES for t in steps}
     assert set(tasks) == expected
     for source, tables in RAW_TABLES.items():
@@ -74,7 +74,7 @@ def test_ingest_structure(dagbag_probe: dict[str, Any]) -> None:
         assert check["upstream"] == [f"{source}.extract"]
         assert check["trigger_rule"].lower().endswith("none_skipped")
         assert check["retries"] == 0
-        publish = tasks[f"{source}.publish"]
+        publish = tasks[f"{source}.emit_assets"]
         # the raw Assets are published only after the source's own load and checks
         assert publish["upstream"] == sorted([f"{source}.extract", f"{source}.check"])
         assert publish["trigger_rule"].lower().endswith("all_success")

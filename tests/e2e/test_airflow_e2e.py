@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
 
-from tests.helpers import query
+from tests.helpers import query, scratch_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(1500)]
 
@@ -135,16 +134,10 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
     from cxscore.orchestration.local import airflow_env, init_airflow_home
     from cxscore.sources.zendesk_api_stub import start_stub
-    from cxscore.warehouse import init_warehouse
 
     tmp = tmp_path_factory.mktemp("e2e")
-    dbname = f"cxtest_e2e_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(pg_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-    url = urlsplit(pg_server_url)._replace(path="/" + dbname).geturl()
-    init_warehouse(url)
+    database = scratch_database(pg_server_url, prefix="cxtest_e2e")
+    url = database.__enter__()
     world = tmp / "world"
     generate_world(
         world,
@@ -205,9 +198,7 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             stub.stop()
         receiver.shutdown()
         receiver.server_close()
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        admin.close()
+        database.__exit__(None, None, None)
 
 
 def test_first_delivery_through_both_dags(e2e: E2E) -> None:
@@ -451,9 +442,9 @@ def test_critical_failure_stops_before_dbt_and_alerts(e2e: E2E) -> None:
     assert built == e2e.marks["built_at"]  # dbt did not run
     # the other sources were checked and published all the same
     states = _task_states(e2e, "cx_ingest")
-    assert states["orders.check"] == "failed" and states["orders.publish"] == "upstream_failed"
+    assert states["orders.check"] == "failed" and states["orders.emit_assets"] == "upstream_failed"
     for source in ("zendesk", "amazon_connect", "qualtrics"):
-        assert states[f"{source}.publish"] == "success", states
+        assert states[f"{source}.emit_assets"] == "success", states
 
 
 def _size(path: Path) -> int:
@@ -545,9 +536,9 @@ def test_one_source_down_does_not_stop_the_others(e2e: E2E) -> None:
     assert rc != 0
     states = _task_states(e2e, "cx_ingest")
     assert states["zendesk.extract"] == "failed", states
-    assert states["zendesk.publish"] == "upstream_failed", states
+    assert states["zendesk.emit_assets"] == "upstream_failed", states
     for source in ("amazon_connect", "qualtrics", "orders"):
-        for step in ("extract", "check", "publish"):
+        for step in ("extract", "check", "emit_assets"):
             assert states[f"{source}.{step}"] == "success", (source, step, states)
     assert _raw_counts(e2e.url)["amazon_connect__contact_records"] > before
     assert any(

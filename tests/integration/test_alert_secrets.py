@@ -18,7 +18,7 @@ import pytest
 from cxscore.alerts import Alert, airflow_failure_callback, send_alert
 from cxscore.redaction import clear_registry
 from cxscore.settings import load_settings
-from tests.integration.test_alerts import Mailbox, free_port
+from tests.receivers import Mailbox, free_port
 
 SECRET_PATH = "/services/T0CX/B0CX/Zk3yS3cr3tPath"
 
@@ -52,7 +52,7 @@ def test_airflow_failure_alert_hides_secrets_of_the_exception(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A task that failed with a secret in its error: the alert shows it redacted."""
-    from tests.integration.test_alerts import Receiver
+    from tests.receivers import Receiver
 
     receiver = Receiver()
     try:

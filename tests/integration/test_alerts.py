@@ -3,18 +3,11 @@ start/recover rule against real PostgreSQL with real GX checks."""
 
 from __future__ import annotations
 
-import contextlib
-import email
 import json
 import logging
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -22,6 +15,7 @@ from cxscore.alerts import Alert, airflow_failure_callback, send_alert
 from cxscore.errors import QualityGateFailed
 from cxscore.quality import CheckResult, run_checks
 from cxscore.quality.alerts import alert_dbt_test_failures, build_check_alert
+from cxscore.quality.gate import enforce_gate
 from cxscore.settings import Settings, load_settings
 from tests.helpers import query
 from tests.integration.test_quality import (
@@ -32,53 +26,7 @@ from tests.integration.test_quality import (
     new_batch,
     ticket,
 )
-
-
-class Receiver:
-    """A webhook receiver: records (path, JSON body) of every POST."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, Any]] = []
-        received = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append((self.path, json.loads(self.rfile.read(length))))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def bodies(self, path: str) -> list[Any]:
-        return [body for p, body in self.posts if p == path]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.receivers import Mailbox, Receiver, free_port
 
 
 @pytest.fixture(scope="module")
@@ -356,7 +304,7 @@ def test_receiver_down_still_surfaces_the_critical_failure(
     assert any("alert delivery failed on slack" in r.getMessage() for r in caplog.records)
     assert "XYZSECRETPATH" not in result.output + result.stderr + caplog.text
 
-    # the same through the Python API: the gate still raises (exit code 3)
+    # the same through the Python API: the gate still holds (exit code 3)
     query(alert_db, "delete from quality.alert_state")
     add_tickets(alert_db, nulls=10, first_id=6001)
     settings = alert_settings(inbox, slack=dead)
@@ -365,7 +313,7 @@ def test_receiver_down_still_surfaces_the_critical_failure(
     # what the Airflow task returns (its XCom) and prints
     assert "XYZSECRETPATH" not in json.dumps(outcome.summary()) + outcome.describe()
     with pytest.raises(QualityGateFailed) as raised:
-        outcome.raise_for_critical()
+        enforce_gate(settings, url=alert_db, run_id="a-dead")
     assert raised.value.exit_code == 3
     assert "a-dead" in str(raised.value)
 

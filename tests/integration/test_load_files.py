@@ -15,7 +15,7 @@ import pytest
 from cxscore.errors import CxError
 from cxscore.extract import extract_source, extract_sources
 from cxscore.settings import Settings, load_settings
-from tests.helpers import query
+from tests.helpers import ctr, jsonl, query, write
 
 pytestmark = pytest.mark.pg
 
@@ -25,29 +25,6 @@ CONNECT = "ivr/amazon_connect"
 
 def settings_for(landing: Path, **env: str) -> Settings:
     return load_settings(environ={"CX_LANDING_DIR": str(landing), **env})
-
-
-def ctr(n: int, **extra: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "ContactId": f"c-{n}",
-        "Channel": "VOICE",
-        "InitiationMethod": "INBOUND",
-        "InitiationTimestamp": "2026-01-05T10:00:00Z",
-        "DisconnectTimestamp": "2026-01-05T10:05:00Z",
-        "LastUpdateTimestamp": f"2026-01-05T10:{n % 60:02d}:00Z",
-    }
-    record.update(extra)
-    return record
-
-
-def jsonl(*records: Any) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in records)
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 def counts(url: str, table: str) -> dict[str, int]:

@@ -17,7 +17,8 @@ from cxscore.errors import CxError
 from cxscore.extract import extract_sources
 from cxscore.load import files as load_files
 from cxscore.settings import Settings, load_settings
-from tests.helpers import query
+from tests import helpers
+from tests.helpers import jsonl, query, write
 
 pytestmark = pytest.mark.pg
 
@@ -37,13 +38,8 @@ def settings_for(landing: Path, tmp_path: Path, **env: str) -> Settings:
 
 
 def ctr(n: int, **extra: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "ContactId": f"c-{n}",
-        "Channel": "VOICE",
-        "InitiationMethod": "INBOUND",
-        "InitiationTimestamp": "2026-01-05T10:00:00Z",
-        "DisconnectTimestamp": "2026-01-05T10:05:00Z",
-        "LastUpdateTimestamp": f"2026-01-05T10:{n % 60:02d}:00Z",
+    """An answered, queued call (helpers.ctr with queue and agent fields)."""
+    fields: dict[str, Any] = {
         "Queue": {"Name": "Support", "EnqueueTimestamp": "2026-01-05T10:00:10Z", "Duration": 20},
         "Agent": {
             "ConnectedToAgentTimestamp": "2026-01-05T10:00:30Z",
@@ -52,18 +48,7 @@ def ctr(n: int, **extra: Any) -> dict[str, Any]:
             "AfterContactWorkDuration": 30,
         },
     }
-    record.update(extra)
-    return record
-
-
-def jsonl(*records: Any) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in records)
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return helpers.ctr(n, **{**fields, **extra})
 
 
 def manifest(url: str) -> list[tuple[Any, ...]]:

@@ -7,15 +7,8 @@ webhook, and says so."""
 
 from __future__ import annotations
 
-import contextlib
-import email
-import json
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,44 +17,9 @@ import pytest
 from cxscore.settings import Settings
 from tests.dbt import world
 from tests.helpers import query
+from tests.receivers import Mailbox, Receiver, free_port
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
-
-
-class Receiver:
-    """Records (path, JSON body) of every POST."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, Any]] = []
-        received = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append((self.path, json.loads(self.rfile.read(length))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def bodies(self, path: str) -> list[Any]:
-        return [body for p, body in self.posts if p == path]
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append(message)
-        return "250 OK"
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +27,14 @@ def channels() -> Iterator[tuple[Receiver, Mailbox, int]]:
     from aiosmtpd.controller import Controller
 
     http, mailbox = Receiver(), Mailbox()
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
     smtp.start()
     try:
         yield http, mailbox, port
     finally:
         smtp.stop()
-        http.server.shutdown()
-        http.server.server_close()
+        http.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ from psycopg2.extras import execute_values
 
 from cxscore.quality import CheckOutcome, CheckResult, run_checks
 from cxscore.settings import ConfigError, Settings, load_settings
+from cxscore.sources import amazon_connect, zendesk
+from cxscore.sources import orders as orders_source
 from tests.helpers import query, scratch_database
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
@@ -48,16 +50,7 @@ def insert(url: str, table: str, columns: list[str], rows: list[tuple[Any, ...]]
         execute_values(cur, f"insert into {table} ({', '.join(columns)}) values %s", rows)
 
 
-TICKET_COLUMNS = [
-    "id",
-    "created_at",
-    "updated_at",
-    "status",
-    "via_channel",
-    "requester_id",
-    "payload",
-    "_batch_id",
-]
+TICKET_COLUMNS = [*zendesk.TICKET_COLUMNS, "_batch_id"]
 
 
 def ticket(
@@ -158,19 +151,7 @@ def world(pg_server_url: str) -> Iterator[dict[str, Any]]:
         insert(
             url,
             "raw.crm__orders",
-            [
-                "order_id",
-                "customer_email",
-                "ordered_at",
-                "amount",
-                "currency",
-                "status",
-                "updated_at",
-                "payload",
-                "_batch_id",
-                "_source_file",
-                "_line",
-            ],
+            [*orders_source.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
             orders,
         )
         # users F and calls E: 18 of 20 inbound calls come from a known phone (90% >= 80%)
@@ -219,18 +200,7 @@ def world(pg_server_url: str) -> Iterator[dict[str, Any]]:
         insert(
             url,
             "raw.amazon_connect__contact_records",
-            [
-                "contact_id",
-                "channel",
-                "initiation_method",
-                "initiation_timestamp",
-                "disconnect_timestamp",
-                "last_update_timestamp",
-                "payload",
-                "_batch_id",
-                "_source_file",
-                "_line",
-            ],
+            [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
             calls,
         )
         ids["outcome"] = run_checks(

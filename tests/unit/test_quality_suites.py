@@ -9,6 +9,7 @@ import pytest
 
 from cxscore.quality.suites import SQL_TYPE, Suite, load_suite, load_suites, template_values
 from cxscore.settings import ConfigError, load_settings
+from cxscore.sources import orders
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -37,18 +38,7 @@ REQUIRED = {
         "Finished": "finished",
         "Status": "status",
     },
-    "crm__orders": {
-        c: c
-        for c in (
-            "order_id",
-            "customer_email",
-            "ordered_at",
-            "amount",
-            "currency",
-            "status",
-            "updated_at",
-        )
-    },
+    "crm__orders": {c: c for c in orders.FIELDS},
 }
 
 

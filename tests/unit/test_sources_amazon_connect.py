@@ -12,21 +12,16 @@ import pytest
 
 from cxscore.sources.amazon_connect import parse_contact_records
 from cxscore.sources.common import Rejection
+from tests import helpers
 
 
 def ctr(n: int, **extra: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "ContactId": f"c-{n}",
-        "Channel": "VOICE",
-        "InitiationMethod": "INBOUND",
-        "InitiationTimestamp": "2026-01-05T10:00:00Z",
-        "DisconnectTimestamp": "2026-01-05T10:05:00Z",
+    fields: dict[str, Any] = {
         "LastUpdateTimestamp": "2026-01-05T10:06:00Z",
         "Queue": {"Name": "Support", "EnqueueTimestamp": "2026-01-05T10:00:20Z"},
         "Agent": {"ConnectedToAgentTimestamp": "2026-01-05T10:01:00Z"},
     }
-    record.update(extra)
-    return record
+    return helpers.ctr(n, **{**fields, **extra})
 
 
 def line(obj: Any) -> bytes:

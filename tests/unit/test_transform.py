@@ -105,6 +105,8 @@ def test_vars_env_and_profile_carry_no_secret(tmp_path: Path) -> None:
         "business_timezone": "Europe/Berlin",
         "lookback_days": 3,
         "fcr_window_hours": 72,
+        "recontact_window_hours": 24,
+        "attribution_window_days": 7,
         "short_abandon_seconds": 5,
         "default_country": "DE",
     }
@@ -125,6 +127,28 @@ def test_vars_env_and_profile_carry_no_secret(tmp_path: Path) -> None:
     assert folder == tmp_path.resolve() / "dbt"
     assert "topsecret" not in text and "pw" not in text.replace("password", "")
     assert ipad not in text
+
+
+def test_one_dbt_profile_and_one_source_of_dbt_vars() -> None:
+    """The example profile is the generated one written out; every var the dbt project
+    reads comes from the settings (dbt_project.yml keeps no second copy of a default)."""
+    import re
+
+    import yaml
+
+    from cxscore.paths import dbt_project_dir
+    from cxscore.settings import Settings
+
+    project = dbt_project_dir()
+    example = yaml.safe_load((project / "profiles.example.yml").read_text(encoding="utf-8"))
+    from cxscore.dbt_profile import profile_dict
+
+    assert example == profile_dict()
+    assert "vars" not in yaml.safe_load((project / "dbt_project.yml").read_text("utf-8"))
+    used = set()
+    for path in [*project.glob("models/**/*.sql"), *project.glob("macros/**/*.sql")]:
+        used |= set(re.findall(r"var\(\s*['\"](\w+)['\"]", path.read_text("utf-8")))
+    assert used - {"as_of_date"} == set(transform.dbt_vars(Settings())), used
 
 
 def test_parse_needs_no_database(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 {{ config(materialized='table', indexes=[{'columns': ['entity', 'key'], 'unique': True}]) }}
 {%- set facts = ['fct_interactions', 'fct_orders', 'fct_survey_responses'] -%}
-{%- set state = incremental_state(facts, ref('stg_cx__build_marks')) -%}
+{%- set state = incremental_state(facts, ref('stg_meta__build_marks')) -%}
 {%- set window_hours = [var('fcr_window_hours') | int, var('recontact_window_hours') | int] | max -%}
 {%- set attribution_days = var('attribution_window_days') | int -%}
 
@@ -92,7 +92,7 @@ removed as (
     -- records the canonical / staging layer removed since the facts' last build (a deleted
     -- ticket, a record of a replaced file)
     select model, key
-    from intermediate.cx_removed_records
+    from {{ source('build_state', 'cx_removed_records') }}
     where batch_id > {{ state.batch_after }}
 
 ),

@@ -8,10 +8,10 @@
             {'columns': ['customer_id', 'started_at']},
             {'columns': ['_changed_batch_id']},
         ],
-        pre_hook=["{{ delete_rows_in_scope(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_cx__build_marks')) }}"],
+        pre_hook=["{{ delete_rows_in_scope(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_meta__build_marks')) }}"],
         post_hook=[
-            "{{ log_removed_records(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_cx__build_marks')) }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets', 'stg_zendesk__users', 'stg_amazon_connect__contact_records']) }}",
+            "{{ log_removed_records(ref('int_interactions_to_remap'), 'interaction_id', ref('stg_meta__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), upstream=['stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets', 'stg_zendesk__users', 'stg_amazon_connect__contact_records']) }}",
         ],
     )
 }}
@@ -94,7 +94,7 @@ final as (
         interactions.was_escalated,
         interactions.started_at,
         interactions.ended_at,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from interactions
     left join candidate_matches

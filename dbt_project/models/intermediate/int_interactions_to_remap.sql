@@ -1,6 +1,6 @@
 {{ config(materialized='table', indexes=[{'columns': ['interaction_id'], 'unique': True}]) }}
 {%- set state = incremental_state(
-    ['int_interactions_mapped_to_touchpoints'], ref('stg_cx__build_marks')) -%}
+    ['int_interactions_mapped_to_touchpoints'], ref('stg_meta__build_marks')) -%}
 {%- set previous = previous_relation('int_interactions_mapped_to_touchpoints') -%}
 
 -- depends_on: {{ ref('stg_zendesk__ticket_metric_sets') }}
@@ -95,7 +95,7 @@ final as (
 
     union
 
-    select 'connect:' || previous_contact_id
+    select {{ source_key('amazon_connect', 'previous_contact_id') }}
     from changed_contacts
     where previous_contact_id is not null
 
@@ -129,8 +129,8 @@ final as (
 
     union
 
-    select 'connect:' || removed.key
-    from intermediate.cx_removed_records as removed
+    select {{ source_key('amazon_connect', 'removed.key') }}
+    from {{ source('build_state', 'cx_removed_records') }} as removed
     where removed.model = 'stg_amazon_connect__contact_records'
         and removed.batch_id > {{ state.batch_after }}
 

@@ -2,10 +2,10 @@
 
 -- One row: what the scorecard will reflect once this build succeeds (the post-hook of
 -- touchpoint_scorecard copies it into intermediate.cx_build_state): the build's safe load
--- batch and configuration hash (stg_cx__build_marks) and the latest fact change.
+-- batch and configuration hash (stg_meta__build_marks) and the latest fact change.
 with marks as (
 
-    select * from {{ ref('stg_cx__build_marks') }}
+    select * from {{ ref('stg_meta__build_marks') }}
 
 ),
 
@@ -17,7 +17,7 @@ fact_changes as (
     union all
     select max(_changed_at) from {{ ref('fct_orders') }}
     union all
-    select max(deleted_at) from intermediate.cx_deleted_facts
+    select max(deleted_at) from {{ source('build_state', 'cx_deleted_facts') }}
 
 ),
 

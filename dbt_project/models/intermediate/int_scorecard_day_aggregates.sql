@@ -92,8 +92,8 @@ interaction_aggregates as (
         count(first_response_seconds) as n_first_response,
         sum(first_response_seconds) as sum_first_response,
         sum(case when was_queued and not is_short_abandon then 1 else 0 end) as n_queued,
-        sum(case when was_queued and not is_short_abandon and was_abandoned then 1 else 0 end)
-            as n_abandoned,
+        -- was_abandoned already leaves short abandons out (int_interactions_unioned)
+        sum(case when was_abandoned then 1 else 0 end) as n_abandoned,
         sum(case when channel = 'phone' then 1 else 0 end) as n_phone,
         sum(case when channel = 'phone' and was_contained then 1 else 0 end) as n_contained,
         count(handle_seconds) as n_handle,

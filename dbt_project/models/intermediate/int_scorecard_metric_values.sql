@@ -9,7 +9,7 @@ with survey_stats as (
 
 touchpoints as (
 
-    select * from {{ ref('dim_touchpoints') }}
+    select * from {{ ref('touchpoints') }}
 
 ),
 

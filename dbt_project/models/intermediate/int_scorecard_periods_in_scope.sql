@@ -18,7 +18,7 @@ with state as (
             as last_batch_id,
         case when count(*) = {{ consumers | length }} and count(distinct config_hash) = 1
             then min(config_hash) end as config_hash
-    from intermediate.cx_build_state
+    from {{ source('build_state', 'cx_build_state') }}
     where model in ('{{ consumers | join("', '") }}')
 
 ),
@@ -69,19 +69,19 @@ changed_events as (
     union all
 
     select event_at
-    from intermediate.cx_deleted_facts
+    from {{ source('build_state', 'cx_deleted_facts') }}
     where deleted_at > (select changed_after from since)
 
     union all
 
     select event_at - interval '{{ var("recontact_window_hours") }} hours'
-    from intermediate.cx_deleted_facts
+    from {{ source('build_state', 'cx_deleted_facts') }}
     where deleted_at > (select changed_after from since)
 
     union all
 
     select event_at
-    from {{ ref('stg_cx__batch_events') }}
+    from {{ ref('stg_meta__batch_events') }}
     where _batch_id > (select batch_after from since)
 
     union all

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='interaction_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['interaction_id'], 'unique': True},
             {'columns': ['_changed_at']},
@@ -12,13 +9,13 @@
         ],
         post_hook=[
             "{{ delete_vanished_facts('interaction_id', 'started_at', ref('int_interactions_mapped_to_touchpoints'), 'interaction') }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['int_interactions_mapped_to_touchpoints', 'stg_crm__orders', 'stg_qualtrics__responses', 'stg_zendesk__users']) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), upstream=['int_interactions_mapped_to_touchpoints', 'stg_crm__orders', 'stg_qualtrics__responses', 'stg_zendesk__users']) }}",
         ],
     )
 }}
 -- depends_on: {{ ref('int_interactions_mapped_to_touchpoints') }}
 -- depends_on: {{ ref('int_facts_in_scope') }}
--- depends_on: {{ ref('stg_cx__build_marks') }}
+-- depends_on: {{ ref('stg_meta__build_marks') }}
 
 -- Incremental by difference: every run derives the current interactions and writes only
 -- the rows whose content hash changed (new, updated, re-identified, re-mapped, a window or

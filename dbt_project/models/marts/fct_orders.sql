@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='order_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['order_id'], 'unique': True},
             {'columns': ['_changed_at']},
@@ -12,12 +9,12 @@
         ],
         post_hook=[
             "{{ delete_vanished_facts('order_id', 'ordered_at', ref('stg_crm__orders'), 'order') }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), upstream=['int_interactions_mapped_to_touchpoints', 'stg_crm__orders', 'stg_qualtrics__responses', 'stg_zendesk__users']) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), upstream=['int_interactions_mapped_to_touchpoints', 'stg_crm__orders', 'stg_qualtrics__responses', 'stg_zendesk__users']) }}",
         ],
     )
 }}
 -- depends_on: {{ ref('stg_crm__orders') }}
 -- depends_on: {{ ref('int_facts_in_scope') }}
--- depends_on: {{ ref('stg_cx__build_marks') }}
+-- depends_on: {{ ref('stg_meta__build_marks') }}
 
 {{ select_changed_rows(ref('int_orders_attributed'), 'order_id') }}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import time
 from bisect import bisect_right
 from collections import defaultdict
@@ -1692,20 +1691,21 @@ class World:
         self.zd_events = [
             (events / f"delivery-{k:04d}.jsonl").open("wb") for k in range(1, self.increments + 1)
         ]
+        from rich.console import Console
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(stderr=True), disable=not self.progress)
         try:
-            for d in range(self.days):
-                self.plan_day(d)
-                self.render_day(d)
-                self.flush_day(d)
-                if self.progress:
-                    print(
-                        f"\rgenerate: day {d + 1}/{self.days}", end="", file=sys.stderr, flush=True
-                    )
+            with progress:
+                days = progress.add_task("generate: days", total=self.days)
+                for d in range(self.days):
+                    self.plan_day(d)
+                    self.render_day(d)
+                    self.flush_day(d)
+                    progress.advance(days)
         finally:
             for fh in [*self.zd_tickets, *self.zd_events]:
                 fh.close()
-        if self.progress:
-            print(file=sys.stderr)
         manifest = self.manifest()
         (self.out / "manifest.json").write_bytes(
             orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n"

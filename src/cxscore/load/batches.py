@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
+
+if TYPE_CHECKING:
+    from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +108,18 @@ def close_batch(
                 batch_id,
             ),
         )
+
+
+def over_reject_limit(
+    settings: Settings, what: str, unit: str, read: int, rejected: int, reasons: list[str]
+) -> str | None:
+    """The error of a stream whose rejected share is over ``load.max_reject_pct``, else
+    None (the rejected items are in raw.rejected_rows either way)."""
+    pct = settings.load.max_reject_pct
+    if read and rejected * 100.0 > pct * read:
+        return (
+            f"{what}: {rejected} of {read} {unit} rejected "
+            f"({rejected * 100.0 / read:.1f}% > load.max_reject_pct={pct:g}%); they are in "
+            f"raw.rejected_rows. First reasons: {'; '.join(reasons[:3])}"
+        )
+    return None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg2.extensions
 
 from cxscore.errors import CxError
-from cxscore.load.batches import close_batch, open_batch
+from cxscore.load.batches import close_batch, open_batch, over_reject_limit
 from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
 from cxscore.settings import Settings
 from cxscore.sources import zendesk
@@ -233,11 +233,4 @@ def _extract_stream(
         if next_cursor == cursor and page.items == 0:
             break  # no progress possible: the server returned an empty page without a cursor
         cursor = next_cursor
-    pct = settings.load.max_reject_pct
-    if read and rejected * 100.0 > pct * read:
-        return (
-            f"zendesk {stream}: {rejected} of {read} items rejected "
-            f"({rejected * 100.0 / read:.1f}% > load.max_reject_pct={pct:g}%); they are in "
-            f"raw.rejected_rows. First reasons: {'; '.join(first_reasons[:3])}"
-        )
-    return None
+    return over_reject_limit(settings, f"zendesk {stream}", "items", read, rejected, first_reasons)

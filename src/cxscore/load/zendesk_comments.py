@@ -126,11 +126,7 @@ def extract_ticket_comments(
         if page.end_of_stream or next_start <= start:
             break  # the end, or no progress possible (a full page within one second)
         start = next_start
-    pct = settings.load.max_reject_pct
-    if read and rejected * 100.0 > pct * read:
-        return (
-            f"zendesk ticket_comments: {rejected} of {read} comments rejected "
-            f"({rejected * 100.0 / read:.1f}% > load.max_reject_pct={pct:g}%); they are in "
-            f"raw.rejected_rows. First reasons: {'; '.join(reasons[:3])}"
-        )
-    return None
+    from cxscore.load.batches import over_reject_limit
+
+    what = "zendesk ticket_comments"
+    return over_reject_limit(settings, what, "comments", read, rejected, reasons)

@@ -64,8 +64,11 @@ def cx_warehouse_profile_mapping(conn_id: str = WAREHOUSE_CONN_ID) -> Any:
                 return ""
             return value
 
+    from cxscore.dbt_profile import PROFILE_SCHEMA, PROFILE_THREADS
+
+    # the same schema and threads as cxscore's own profile (cxscore.dbt_profile)
     return CxWarehouseProfileMapping(
-        conn_id=conn_id, profile_args={"schema": "marts", "threads": 4}
+        conn_id=conn_id, profile_args={"schema": PROFILE_SCHEMA, "threads": PROFILE_THREADS}
     )
 
 
@@ -181,16 +184,39 @@ def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
         )
         if manifest.stat().st_mtime >= newest:
             return manifest
-    dbt = dbt_executable()
-    profiles = project / "target" / "_parse_profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    (profiles / "profiles.yml").write_text(_parse_profile(project), encoding="utf-8")
+    import json
+
+    from cxscore.dbt_profile import write_profile_to
+    from cxscore.settings import Settings
+    from cxscore.transform import dbt_vars
+
+    # cxscore's own profile (cxscore.dbt_profile) with placeholder connection
+    # fields: `dbt parse` needs a profile but never connects; the vars are the settings'
+    # defaults (every run passes the configured ones).
+    profiles = write_profile_to(project / "target" / "_parse_profiles", threads=1)
+    placeholders = {
+        "CX_DBT_HOST": "localhost",
+        "CX_DBT_PORT": "5432",
+        "CX_DBT_USER": "parse",
+        "CX_DBT_DBNAME": "parse",
+    }
     proc = subprocess.run(
-        [dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(profiles), "--quiet"],
+        [
+            dbt_executable(),
+            "parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(profiles),
+            "--vars",
+            json.dumps(dbt_vars(Settings())),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         check=False,
         cwd=project,
+        env={**os.environ, **placeholders},
     )
     if proc.returncode != 0 or not manifest.exists():
         from cxscore.errors import CxError
@@ -200,18 +226,3 @@ def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
             f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
         )
     return manifest
-
-
-def _parse_profile(project: Path) -> str:
-    """A placeholder profile: ``dbt parse`` needs one but never connects."""
-    profile = "cxscore"
-    project_yml = project / "dbt_project.yml"
-    if project_yml.exists():
-        for line in project_yml.read_text(encoding="utf-8").splitlines():
-            if line.startswith("profile:"):
-                profile = line.split(":", 1)[1].strip().strip("'\"")
-    return (
-        f"{profile}:\n  target: parse\n  outputs:\n    parse:\n      type: postgres\n"
-        "      host: localhost\n      port: 5432\n      user: parse\n      password: ''\n"
-        "      dbname: parse\n      schema: public\n      threads: 1\n"
-    )

@@ -48,25 +48,15 @@ def task_defaults(
 
 
 def check_source(source: str, run_id: str) -> dict[str, Any]:
-    """The ``check`` task of a source in cx_ingest: the raw suites of the source's tables
-    (new batches, and its quarantined ones again), then the gate for this source. Raises
+    """The ``check`` task of a source in cx_ingest: the gate for this source
+    (:func:`cxscore.quality.gate.enforce_gate` with ``sources=[source]``). Raises
     QualityGateFailed (the source is not published) while one of its batches is
-    quarantined; other sources are not concerned."""
-    from cxscore.errors import QualityGateFailed
-    from cxscore.quality.gate import run_raw_checks
+    quarantined."""
+    from cxscore.quality.gate import enforce_gate
     from cxscore.warehouse import ensure_warehouse
 
     settings = settings_from_connections()
-    url = ensure_warehouse(settings)
-    outcome, gate = run_raw_checks(settings, url=url, run_id=run_id, sources=[source])
-    print(outcome.describe())
-    held = gate.for_sources([source])
-    if outcome.critical_failures or held.is_open:
-        raise QualityGateFailed(
-            f"{source}: critical raw check(s) failed in run {run_id}; its raw Assets are not "
-            f"published and the scorecard is not rebuilt.\n{held.describe()}"
-        )
-    return {**outcome.summary(), "gate_open_elsewhere": gate.is_open}
+    return enforce_gate(settings, url=ensure_warehouse(settings), run_id=run_id, sources=[source])
 
 
 def build_lock(settings: Settings, url: str, purpose: str) -> Any:

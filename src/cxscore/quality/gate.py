@@ -198,13 +198,33 @@ def _empty_outcome(run_id: str) -> CheckOutcome:
     return CheckOutcome(run_id=run_id, stage="raw")
 
 
-def enforce_gate(settings: Settings, *, url: str, run_id: str) -> dict[str, Any]:
-    """Raise QualityGateFailed (exit code 3) while anything holds the scorecard back.
+def enforce_gate(
+    settings: Settings, *, url: str, run_id: str, sources: list[str] | None = None
+) -> dict[str, Any]:
+    """The quality gate, the one place that decides: raise QualityGateFailed (exit code 3)
+    while anything holds the data back.
 
-    Batches that were never checked (a check task that failed or did not run) are checked
-    first, so the answer covers every loaded batch; load batches left ``running`` by a dead
-    process are closed first (they would hold the build's watermark back). Returns the gate
-    summary when the scorecard may be built."""
+    ``sources=None`` (the scorecard: ``cxscore run``/``build``, cx_scorecard): every load
+    batch counts. Batches that were never checked (a check task that failed or did not run)
+    are checked first, so the answer covers every loaded batch; load batches left
+    ``running`` by a dead process are closed first (they would hold the build's watermark
+    back). Returns the gate summary when the scorecard may be built.
+
+    ``sources=[...]`` (the ``check`` task of a source in cx_ingest): the raw suites of those
+    sources run now (new batches, and their quarantined ones again), and only their batches
+    count: one source's quarantine never stops another's publication."""
+    if sources is not None:
+        outcome, state = run_raw_checks(settings, url=url, run_id=run_id, sources=sources)
+        log.log(
+            logging.WARNING if outcome.critical_failures else logging.INFO, "%s", outcome.describe()
+        )
+        held = state.for_sources(sources)
+        if outcome.critical_failures or held.is_open:
+            raise QualityGateFailed(
+                f"{', '.join(sources)}: critical raw check(s) failed in run {run_id}; its raw "
+                f"Assets are not published and the scorecard is not rebuilt.\n{held.describe()}"
+            )
+        return {**outcome.summary(), "gate_open_elsewhere": state.is_open}
     from cxscore.load.batches import close_stale_batches
 
     close_stale_batches(url)

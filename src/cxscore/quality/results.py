@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cxscore.errors import QualityGateFailed
+from cxscore.quality.pii import redact_result
+
+if TYPE_CHECKING:
+    from cxscore.quality.suites import ExpectationSpec, Suite
+
+MAX_DETAIL_ROWS = 20
+_DROP_KEYS = ("partial_unexpected_index_list", "partial_unexpected_counts", "unexpected_list")
 
 
 @dataclass(frozen=True)
@@ -96,14 +102,6 @@ class CheckOutcome:
             )
         return "\n".join(lines)
 
-    def raise_for_critical(self) -> None:
-        """Raise QualityGateFailed (exit code 3) when a critical expectation failed."""
-        if self.critical_failures:
-            raise QualityGateFailed(
-                f"run {self.run_id}: {len(self.critical_failures)} critical quality check(s) "
-                f"failed; the scorecard was not rebuilt.\n{self.describe()}"
-            )
-
 
 def write_results(url: str, run_id: str, results: list[CheckResult], checked_at: datetime) -> None:
     """Append every result to quality.check_results (history is never overwritten)."""
@@ -139,3 +137,122 @@ def write_results(url: str, run_id: str, results: list[CheckResult], checked_at:
             "details, stage) values %s",
             rows,
         )
+
+
+# --------------------------------------------------------------------------- from GX results
+
+
+def superseded_result(suite: Suite, batch_id: int, observed: str) -> CheckResult:
+    """The passing result that closes a batch's quarantine without validating it again."""
+    return CheckResult(
+        suite=suite.name,
+        table_name=suite.qualified_table,
+        expectation="quarantine_superseded",
+        column_name=None,
+        severity="critical",
+        success=True,
+        observed_value=observed,
+        threshold="a new version of the same file or stream passes its checks",
+        batch_id=batch_id,
+        details={"type": "quarantine_superseded"},
+        stage=suite.stage,
+    )
+
+
+def result_of(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | None) -> CheckResult:
+    """One GX expectation result (``item``) as the row cxscore stores: observed value and
+    threshold in words, PII redacted, GX errors as failed results with their message."""
+    result: dict[str, Any] = dict(item.result or {})
+    message = _exception_message(item.exception_info)
+    if message is not None:
+        return CheckResult(
+            suite=suite.name,
+            table_name=suite.qualified_table,
+            expectation=spec.name,
+            column_name=spec.column,
+            severity=spec.severity,
+            success=False,
+            observed_value=f"error: {message.splitlines()[0][:300]}",
+            threshold=spec.threshold or _threshold(spec),
+            batch_id=batch_id,
+            details={"error": message[:4000], "type": spec.type},
+            stage=suite.stage,
+        )
+    observed, details = _observed(spec, bool(item.success), result)
+    observed, details = redact_result(spec.column, suite.pii, result, observed, details)
+    return CheckResult(
+        suite=suite.name,
+        table_name=suite.qualified_table,
+        expectation=spec.name,
+        column_name=spec.column,
+        severity=spec.severity,
+        success=bool(item.success),
+        observed_value=observed,
+        threshold=spec.threshold or _threshold(spec),
+        batch_id=batch_id,
+        details={"type": spec.type, **details},
+        stage=suite.stage,
+    )
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports errors flat ({raised_exception, exception_message}) or per metric."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "unknown error").strip()
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "unknown error").strip()
+    return None
+
+
+def _observed(spec: ExpectationSpec, success: bool, result: dict[str, Any]) -> tuple[str, dict]:
+    details = {k: v for k, v in result.items() if k not in _DROP_KEYS and k != "details"}
+    if spec.is_sql:
+        rows = list((result.get("details") or {}).get("unexpected_rows") or [])
+        details["unexpected_rows"] = rows[:MAX_DETAIL_ROWS]
+        if not rows:
+            return ("0 unexpected rows" if success else "failed"), details
+        texts = [str(r["observed"]) for r in rows if isinstance(r, dict) and "observed" in r]
+        if texts:
+            more = f" (+{len(texts) - 5} more)" if len(texts) > 5 else ""
+            return "; ".join(texts[:5]) + more, details
+        return f"{len(rows)} unexpected rows", details
+    if "unexpected_count" in result:
+        count = result.get("unexpected_count") or 0
+        total = (result.get("element_count") or 0) - (
+            0
+            if spec.type == "expect_column_values_to_not_be_null"
+            else result.get("missing_count") or 0
+        )
+        pct = result.get("unexpected_percent")
+        share = "n/a" if pct is None else f"{100 - float(pct):.2f}%"
+        return f"{share} as expected ({count} of {total} rows not)", details
+    if spec.type == "expect_column_to_exist":
+        return ("present" if success else "missing"), details
+    if "observed_value" in result:
+        return str(result["observed_value"]), details
+    return ("passed" if success else "failed"), details
+
+
+def _threshold(spec: ExpectationSpec) -> str:
+    parts = []
+    kwargs = spec.kwargs
+    if spec.type == "expect_column_values_to_not_be_null":
+        parts.append("not null")
+    if spec.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+        parts.append("unique")
+    if spec.type == "expect_column_to_exist":
+        parts.append("present")
+    for key in ("min_value", "max_value"):
+        if kwargs.get(key) is not None:
+            value = kwargs[key]
+            text = value.isoformat() if isinstance(value, datetime) else str(value)
+            parts.append(f"{'>=' if key == 'min_value' else '<='} {text}")
+    for key in ("value_set", "type_list", "regex", "type_"):
+        if kwargs.get(key) is not None:
+            parts.append(f"{key}={kwargs[key]}")
+    if "mostly" in kwargs:
+        parts.append(f"for >= {float(kwargs['mostly']) * 100:g}% of rows")
+    return " ".join(parts) or spec.type

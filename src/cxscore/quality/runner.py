@@ -28,8 +28,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cxscore.quality.pii import redact_result
-from cxscore.quality.results import CheckOutcome, CheckResult, write_results
+from cxscore.quality.results import (
+    MAX_DETAIL_ROWS,
+    CheckOutcome,
+    CheckResult,
+    result_of,
+    superseded_result,
+    write_results,
+)
 from cxscore.quality.suites import STAGES, ExpectationSpec, Suite, load_suites
 from cxscore.settings import ConfigError, Settings
 
@@ -37,9 +43,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 log = logging.getLogger(__name__)
-
-MAX_DETAIL_ROWS = 20
-_DROP_KEYS = ("partial_unexpected_index_list", "partial_unexpected_counts", "unexpected_list")
 
 
 def import_gx() -> ModuleType:
@@ -69,8 +72,8 @@ def run_checks(
 ) -> CheckOutcome:
     """Validate the suites of ``stage`` (or the named ``suites``); record and alert.
 
-    Returns the outcome; the caller decides what a critical failure stops (the CLI exits 3,
-    the pipeline raises QualityGateFailed via ``outcome.raise_for_critical()``).
+    Returns the outcome; what a critical failure stops is the gate's decision
+    (:func:`cxscore.quality.gate.enforce_gate`; the scorecard checks: ``check_scorecard``).
     """
     from cxscore.runs import new_run_id
     from cxscore.warehouse import ensure_warehouse
@@ -325,7 +328,7 @@ class _Validator:
         )[0][0]
         if not left:
             return [
-                _superseded(
+                superseded_result(
                     suite,
                     batch_id,
                     f"no rows of batch {batch_id} left in {suite.qualified_table}: "
@@ -336,7 +339,7 @@ class _Validator:
             later = self._later_passing_batch(suite, source, stream, batch_id, passed)
             if later is not None:
                 return [
-                    _superseded(
+                    superseded_result(
                         suite,
                         batch_id,
                         f"superseded by batch {later} of {source}/{stream}, which passed",
@@ -421,7 +424,7 @@ class _Validator:
         results: dict[int, CheckResult] = {}
         for item in validation.results:
             index = int(item.expectation_config.meta["cx_index"])
-            results[index] = _to_result(suite, specs[index], item, batch_id)
+            results[index] = result_of(suite, specs[index], item, batch_id)
         return results
 
     def _expectation(self, spec: ExpectationSpec, index: int) -> Any:
@@ -436,117 +439,3 @@ class _Validator:
             return cls(**spec.kwargs, meta={"cx_index": index, "cx_name": spec.name})
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{spec.where}: invalid arguments for {spec.type}: {exc}") from exc
-
-
-def _superseded(suite: Suite, batch_id: int, observed: str) -> CheckResult:
-    """The passing result that closes a batch's quarantine without validating it again."""
-    return CheckResult(
-        suite=suite.name,
-        table_name=suite.qualified_table,
-        expectation="quarantine_superseded",
-        column_name=None,
-        severity="critical",
-        success=True,
-        observed_value=observed,
-        threshold="a new version of the same file or stream passes its checks",
-        batch_id=batch_id,
-        details={"type": "quarantine_superseded"},
-        stage=suite.stage,
-    )
-
-
-def _to_result(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | None) -> CheckResult:
-    result: dict[str, Any] = dict(item.result or {})
-    message = _exception_message(item.exception_info)
-    if message is not None:
-        return CheckResult(
-            suite=suite.name,
-            table_name=suite.qualified_table,
-            expectation=spec.name,
-            column_name=spec.column,
-            severity=spec.severity,
-            success=False,
-            observed_value=f"error: {message.splitlines()[0][:300]}",
-            threshold=spec.threshold or _threshold(spec),
-            batch_id=batch_id,
-            details={"error": message[:4000], "type": spec.type},
-            stage=suite.stage,
-        )
-    observed, details = _observed(spec, bool(item.success), result)
-    observed, details = redact_result(spec.column, suite.pii, result, observed, details)
-    return CheckResult(
-        suite=suite.name,
-        table_name=suite.qualified_table,
-        expectation=spec.name,
-        column_name=spec.column,
-        severity=spec.severity,
-        success=bool(item.success),
-        observed_value=observed,
-        threshold=spec.threshold or _threshold(spec),
-        batch_id=batch_id,
-        details={"type": spec.type, **details},
-        stage=suite.stage,
-    )
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX reports errors flat ({raised_exception, exception_message}) or per metric."""
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "unknown error").strip()
-    for value in info.values():
-        if isinstance(value, dict) and value.get("raised_exception"):
-            return str(value.get("exception_message") or "unknown error").strip()
-    return None
-
-
-def _observed(spec: ExpectationSpec, success: bool, result: dict[str, Any]) -> tuple[str, dict]:
-    details = {k: v for k, v in result.items() if k not in _DROP_KEYS and k != "details"}
-    if spec.is_sql:
-        rows = list((result.get("details") or {}).get("unexpected_rows") or [])
-        details["unexpected_rows"] = rows[:MAX_DETAIL_ROWS]
-        if not rows:
-            return ("0 unexpected rows" if success else "failed"), details
-        texts = [str(r["observed"]) for r in rows if isinstance(r, dict) and "observed" in r]
-        if texts:
-            more = f" (+{len(texts) - 5} more)" if len(texts) > 5 else ""
-            return "; ".join(texts[:5]) + more, details
-        return f"{len(rows)} unexpected rows", details
-    if "unexpected_count" in result:
-        count = result.get("unexpected_count") or 0
-        total = (result.get("element_count") or 0) - (
-            0
-            if spec.type == "expect_column_values_to_not_be_null"
-            else result.get("missing_count") or 0
-        )
-        pct = result.get("unexpected_percent")
-        share = "n/a" if pct is None else f"{100 - float(pct):.2f}%"
-        return f"{share} as expected ({count} of {total} rows not)", details
-    if spec.type == "expect_column_to_exist":
-        return ("present" if success else "missing"), details
-    if "observed_value" in result:
-        return str(result["observed_value"]), details
-    return ("passed" if success else "failed"), details
-
-
-def _threshold(spec: ExpectationSpec) -> str:
-    parts = []
-    kwargs = spec.kwargs
-    if spec.type == "expect_column_values_to_not_be_null":
-        parts.append("not null")
-    if spec.type in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
-        parts.append("unique")
-    if spec.type == "expect_column_to_exist":
-        parts.append("present")
-    for key in ("min_value", "max_value"):
-        if kwargs.get(key) is not None:
-            value = kwargs[key]
-            text = value.isoformat() if isinstance(value, datetime) else str(value)
-            parts.append(f"{'>=' if key == 'min_value' else '<='} {text}")
-    for key in ("value_set", "type_list", "regex", "type_"):
-        if kwargs.get(key) is not None:
-            parts.append(f"{key}={kwargs[key]}")
-    if "mostly" in kwargs:
-        parts.append(f"for >= {float(kwargs['mostly']) * 100:g}% of rows")
-    return " ".join(parts) or spec.type

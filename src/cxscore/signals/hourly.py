@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cxscore.registry import source_key
 from cxscore.settings import Settings
 from cxscore.signals.common import fmt_number, report_link
 
@@ -57,8 +58,9 @@ def signal_clock(cur: Any, now: datetime | None = None) -> datetime | None:
 def interaction_link(settings: Settings, interaction_id: str) -> str | None:
     """A link a person can open: the Zendesk ticket when the base URL is configured."""
     base = settings.sources.zendesk.base_url
-    if interaction_id.startswith("zendesk:") and base:
-        return f"{base.rstrip('/')}/agent/tickets/{interaction_id.split(':', 1)[1]}"
+    prefix = source_key("zendesk", "")
+    if interaction_id.startswith(prefix) and base:
+        return f"{base.rstrip('/')}/agent/tickets/{interaction_id.removeprefix(prefix)}"
     return None
 
 

@@ -31,6 +31,7 @@ import orjson
 import psycopg2.extensions
 
 from cxscore.load.copy import copy_rows, encode_rows
+from cxscore.registry import source_key
 from cxscore.signals.sentiment import score_text, vendor_score
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
             "zendesk",
             "ticket_comment",
             str(ticket_id),
-            f"zendesk:{ticket_id}",
+            source_key("zendesk", ticket_id),
             created_at,
             bool(is_customer),
             body,
@@ -192,7 +193,7 @@ def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
     for contact_id, _channel, analysed_at, _text_batch, payload in cur:
         data = payload if isinstance(payload, dict) else orjson.loads(payload)
         language, turns, vendor = contact_lens_messages(data)
-        interaction = f"connect:{contact_id}"
+        interaction = source_key("amazon_connect", contact_id)
         for turn_id, text in turns:
             yield _row(
                 f"contact_lens_turn:{contact_id}:{turn_id}",

@@ -28,12 +28,13 @@ import orjson
 from cxscore.errors import CxError
 from cxscore.sources.common import (
     UNREADABLE,
+    BadRecord,
     Rejection,
     Row,
-    clean_text,
     number_error,
     raw_text_of,
     surrogate_error,
+    without_nul,
 )
 
 SOURCE = "amazon_connect"
@@ -91,12 +92,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 
 
-class _Bad(Exception):
-    """A record that parses as JSON but cannot be loaded (the message is the reason)."""
-
-
 def _ts(value: Any, key: str) -> str | None:
-    """A timestamp field as ISO text for COPY, None when absent/empty; _Bad if unreadable.
+    """A timestamp field as ISO text for COPY, None when absent/empty; BadRecord if unreadable.
 
     Text already in extended ISO-8601 form (``YYYY-MM-DDTHH:MM...``) goes to PostgreSQL as
     it is (the load session runs in UTC, so a naive value reads as UTC); other forms Python
@@ -110,12 +107,12 @@ def _ts(value: Any, key: str) -> str | None:
         try:
             parsed = _fromiso(value)
         except ValueError:
-            raise _Bad(f"{key}: unparseable timestamp {value!r}") from None
+            raise BadRecord(f"{key}: unparseable timestamp {value!r}") from None
         if value[4:5] == "-" and value[7:8] == "-" and value[13:14] == ":" and "," not in value:
             return value
         text = parsed.isoformat()
         return text if parsed.tzinfo is not None else text + "+00:00"
-    raise _Bad(f"{key}: {value!r} is not an ISO-8601 timestamp string")
+    raise BadRecord(f"{key}: {value!r} is not an ISO-8601 timestamp string")
 
 
 def _check(value: Any, key: str) -> None:
@@ -124,9 +121,9 @@ def _check(value: Any, key: str) -> None:
             try:
                 _fromiso(value)
             except ValueError:
-                raise _Bad(f"{key}: unparseable timestamp {value!r}") from None
+                raise BadRecord(f"{key}: unparseable timestamp {value!r}") from None
         return
-    raise _Bad(f"{key}: {value!r} is not an ISO-8601 timestamp string")
+    raise BadRecord(f"{key}: {value!r} is not an ISO-8601 timestamp string")
 
 
 def _text(value: Any) -> str | None:
@@ -202,7 +199,7 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
 
 
 def _row_checked(rec: dict[str, Any], payload: bytes, line: int) -> Row:
-    """The row of a record, field by field, raising _Bad with the precise reason."""
+    """The row of a record, field by field, raising BadRecord with the precise reason."""
     get = rec.get
     initiation = _ts(get("InitiationTimestamp"), "InitiationTimestamp")
     disconnect = _ts(get("DisconnectTimestamp"), "DisconnectTimestamp")
@@ -241,17 +238,7 @@ def _check_numbers(section: dict[str, Any], keys: tuple[str, ...], prefix: str) 
     for key in keys:
         error = number_error(section.get(key))
         if error is not None:
-            raise _Bad(f"{prefix}{key}: {error}")
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
+            raise BadRecord(f"{prefix}{key}: {error}")
 
 
 def _dump(obj: Any) -> bytes:
@@ -261,7 +248,7 @@ def _dump(obj: Any) -> bytes:
     except orjson.JSONEncodeError:
         data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
     if b"\\u0000" in data:
-        data = orjson.dumps(_without_nul(obj))
+        data = orjson.dumps(without_nul(obj))
     return data
 
 
@@ -456,10 +443,10 @@ def _parse_lines(
                 yield Rejection(lineno, "not a JSON object", raw_text_of(line))
                 continue
             if b"\\u0000" in line:
-                line = orjson.dumps(_without_nul(rec))
+                line = orjson.dumps(without_nul(rec))
             try:
                 yield _row(rec, line, lineno)
-            except _Bad as bad:
+            except BadRecord as bad:
                 yield Rejection(lineno, str(bad), raw_text_of(line))
     if carry:  # the file ends with a very long line without a newline
         yield from _parse_lines(carry + b"\n", lineno + 1, ())
@@ -529,10 +516,10 @@ def _concatenated_row(rec: Any, segment: bytes, at: int) -> Row | Rejection:
     if type(rec) is not dict:
         return Rejection(at, "not a JSON object", raw_text_of(segment))
     if b"\\u0000" in segment:
-        segment = orjson.dumps(_without_nul(rec))
+        segment = orjson.dumps(without_nul(rec))
     try:
         return _row(rec, segment, at)
-    except _Bad as bad:
+    except BadRecord as bad:
         return Rejection(at, str(bad), raw_text_of(segment))
 
 
@@ -609,5 +596,5 @@ def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
             continue
         try:
             yield _row(obj, payload, at)
-        except _Bad as bad:
+        except BadRecord as bad:
             yield Rejection(at, str(bad), raw_text_of(segment))

@@ -29,6 +29,11 @@ NUL = "\x00"
 REPLACEMENT = "\ufffd"
 
 
+class BadRecord(Exception):
+    """A record that parses (JSON, CSV) but cannot be loaded; the message is the reason
+    the parser records on its :class:`Rejection`."""
+
+
 class Rejection(NamedTuple):
     """A record that could not be read: where it was, why, and its raw text."""
 
@@ -40,6 +45,18 @@ class Rejection(NamedTuple):
 def clean_text(text: str) -> str:
     """Text PostgreSQL can store: NUL characters (not allowed in text/jsonb) become U+FFFD."""
     return text.replace(NUL, REPLACEMENT) if NUL in text else text
+
+
+def without_nul(value: Any) -> Any:
+    """A parsed JSON value with every string (keys too) cleaned by :func:`clean_text`
+    (PostgreSQL text and jsonb refuse NUL)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def raw_text_of(data: bytes | str) -> str:

@@ -34,19 +34,9 @@ from cxscore.sources.common import (
 SOURCE = "orders"
 STREAM = "orders"
 TABLE = "raw.crm__orders"
-COLUMNS = (
-    "order_id",
-    "customer_email",
-    "ordered_at",
-    "amount",
-    "currency",
-    "status",
-    "updated_at",
-    "payload",
-    "_line",
-)
-SUFFIXES = (".csv",)
 FIELDS = ("order_id", "customer_email", "ordered_at", "amount", "currency", "status", "updated_at")
+COLUMNS = (*FIELDS, "payload", "_line")
+SUFFIXES = (".csv",)
 
 
 def parse_orders(stream: IO[bytes], settings: OrdersSettings) -> Iterator[Row | Rejection]:

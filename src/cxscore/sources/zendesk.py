@@ -33,7 +33,15 @@ import requests
 
 from cxscore.errors import CxError
 from cxscore.settings import ZendeskSettings
-from cxscore.sources.common import Rejection, Row, clean_text, number_error, timestamp_text
+from cxscore.sources.common import (
+    BadRecord,
+    Rejection,
+    Row,
+    clean_text,
+    number_error,
+    timestamp_text,
+    without_nul,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +87,6 @@ class Page:
     max_updated_at: str | None = None
 
 
-class _Bad(Exception):
-    pass
-
-
 def _id(value: Any, key: str, *, required: bool = True) -> int | None:
     if value is None and not required:
         return None
@@ -90,14 +94,14 @@ def _id(value: Any, key: str, *, required: bool = True) -> int | None:
         return value
     if value is None:
         return None  # a missing id is loaded (quality checks judge completeness)
-    raise _Bad(f"{key}: {value!r} is not a 64-bit integer")
+    raise BadRecord(f"{key}: {value!r} is not a 64-bit integer")
 
 
 def _ts(value: Any, key: str) -> str | None:
     try:
         return timestamp_text(value)
     except ValueError as exc:
-        raise _Bad(f"{key}: {exc}") from None
+        raise BadRecord(f"{key}: {exc}") from None
 
 
 def _text(value: Any) -> str | None:
@@ -110,19 +114,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
 def _payload(item: dict[str, Any]) -> bytes:
     data = orjson.dumps(item)
-    return orjson.dumps(_without_nul(item)) if b"\\u0000" in data else data
+    return orjson.dumps(without_nul(item)) if b"\\u0000" in data else data
 
 
 def ticket_row(item: dict[str, Any]) -> Row:
@@ -142,7 +136,7 @@ def ticket_row(item: dict[str, Any]) -> Row:
 def _number(value: Any, key: str, *, integer: bool = False) -> None:
     error = number_error(value, integer=integer)
     if error is not None:
-        raise _Bad(f"{key}: {error}")
+        raise BadRecord(f"{key}: {error}")
 
 
 def metric_set_row(item: dict[str, Any]) -> Row:
@@ -151,7 +145,7 @@ def metric_set_row(item: dict[str, Any]) -> Row:
     if isinstance(reply, dict):
         _number(reply.get("calendar"), "reply_time_in_minutes.calendar")
     elif reply is not None:
-        raise _Bad(f"reply_time_in_minutes: {reply!r} is not an object")
+        raise BadRecord(f"reply_time_in_minutes: {reply!r} is not an object")
     _number(item.get("group_stations"), "group_stations", integer=True)
     _number(item.get("reopens"), "reopens", integer=True)
     _ts(item.get("solved_at"), "solved_at")
@@ -205,7 +199,7 @@ def parse_page(stream: str, body: dict[str, Any]) -> Page:
                 continue
             try:
                 row = build(item)
-            except _Bad as bad:
+            except BadRecord as bad:
                 page.rejections.append(Rejection(index, f"{body_key}: {bad}", _raw(item)))
                 continue
             rows.append(row)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxscore.sources.common import Rejection, Row
-from cxscore.sources.zendesk import _Bad, _id, _payload, _raw, _ts
+from cxscore.sources.common import BadRecord, Rejection, Row
+from cxscore.sources.zendesk import _id, _payload, _raw, _ts
 
 STREAM = "ticket_events"
 TABLE_KEY = "ticket_comments"
@@ -100,7 +100,7 @@ def parse_events_page(body: dict[str, Any], *, seen: set[int] | None = None) -> 
             page.items += 1
             try:
                 row = comment_row(event, child)
-            except _Bad as bad:
+            except BadRecord as bad:
                 page.rejections.append(Rejection(index, f"ticket_events: {bad}", _raw(child)))
                 continue
             page.rows.append(row)

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='contact_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['contact_id'], 'unique': True},
             {'columns': ['interaction_id'], 'unique': True},
@@ -14,12 +11,12 @@
             {'columns': ['_source_file']},
         ],
         post_hook=[
-            "{{ delete_rows_of_reloaded_files('contact_id', ref('stg_cx__build_marks')) }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ delete_rows_of_reloaded_files('contact_id', ref('stg_meta__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -46,7 +43,7 @@ final as (
 
     select
         contact_id,
-        'connect:' || contact_id as interaction_id,
+        {{ source_key('amazon_connect', 'contact_id') }} as interaction_id,
         {{ json_text('payload', 'PreviousContactId') }} as previous_contact_id,
         {{ json_text('payload', 'NextContactId') }} as next_contact_id,
         upper(initiation_method) as initiation_method,
@@ -85,7 +82,7 @@ final as (
         last_update_timestamp as last_updated_at,
         _batch_id,
         _source_file,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from latest
 

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='order_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['order_id'], 'unique': True},
             {'columns': ['_changed_batch_id']},
@@ -11,12 +8,12 @@
             {'columns': ['_source_file']},
         ],
         post_hook=[
-            "{{ delete_rows_of_reloaded_files('order_id', ref('stg_cx__build_marks')) }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ delete_rows_of_reloaded_files('order_id', ref('stg_meta__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -53,7 +50,7 @@ final as (
         updated_at,
         _batch_id,
         _source_file,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from latest
 

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='response_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['response_id'], 'unique': True},
             {'columns': ['_changed_batch_id']},
@@ -12,12 +9,12 @@
             {'columns': ['_source_file']},
         ],
         post_hook=[
-            "{{ delete_rows_of_reloaded_files('response_id', ref('stg_cx__build_marks')) }}",
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ delete_rows_of_reloaded_files('response_id', ref('stg_meta__build_marks')) }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -67,8 +64,8 @@ final as (
     select
         response_id,
         case
-            when embedded_ticket_id is not null then 'zendesk:' || embedded_ticket_id
-            when embedded_contact_id is not null then 'connect:' || embedded_contact_id
+            when embedded_ticket_id is not null then {{ source_key('zendesk', 'embedded_ticket_id') }}
+            when embedded_contact_id is not null then {{ source_key('amazon_connect', 'embedded_contact_id') }}
         end as interaction_id,
         embedded_touchpoint_id,
         {{ hash_pii(normalize_email('customer_email')) }} as customer_email_hash,
@@ -89,7 +86,7 @@ final as (
         end_date as submitted_at,
         _batch_id,
         _source_file,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from answers
 

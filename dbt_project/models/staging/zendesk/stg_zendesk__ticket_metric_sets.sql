@@ -1,19 +1,16 @@
 {{
     config(
-        materialized='incremental',
         unique_key='ticket_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['ticket_id'], 'unique': True},
             {'columns': ['_changed_batch_id']},
         ],
         post_hook=[
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -49,7 +46,7 @@ final as (
         created_at,
         updated_at,
         _batch_id,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from latest
 

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
         unique_key='ticket_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['ticket_id'], 'unique': True},
             {'columns': ['interaction_id'], 'unique': True},
@@ -11,11 +8,11 @@
             {'columns': ['requester_id']},
         ],
         post_hook=[
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -42,7 +39,7 @@ final as (
 
     select
         id as ticket_id,
-        'zendesk:' || cast(id as {{ dbt.type_string() }}) as interaction_id,
+        {{ source_key('zendesk', 'id') }} as interaction_id,
         requester_id,
         lower(status) as status,
         coalesce(via_channel, {{ json_text('payload', ['via', 'channel']) }}) as via_channel,
@@ -54,7 +51,7 @@ final as (
         created_at,
         updated_at,
         _batch_id,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from latest
 

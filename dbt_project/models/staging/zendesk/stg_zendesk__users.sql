@@ -1,20 +1,17 @@
 {{
     config(
-        materialized='incremental',
         unique_key='user_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['user_id'], 'unique': True},
             {'columns': ['customer_id'], 'unique': True},
             {'columns': ['_changed_batch_id']},
         ],
         post_hook=[
-            "{{ record_build_state(this.name, ref('stg_cx__build_marks'), 'staging_hash') }}",
+            "{{ record_build_state(this.name, ref('stg_meta__build_marks'), 'staging_hash') }}",
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_cx__build_marks'), 'staging_hash') %}
+{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
 -- Incremental: a run re-stages only the records touched by new load batches (macro
 -- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
@@ -41,7 +38,7 @@ final as (
 
     select
         id as user_id,
-        'zendesk:' || cast(id as {{ dbt.type_string() }}) as customer_id,
+        {{ source_key('zendesk', 'id') }} as customer_id,
         {{ hash_pii(normalize_email(json_text('payload', 'email'))) }} as email_hash,
         {{ hash_pii(normalize_phone(json_text('payload', 'phone'))) }} as phone_hash,
         coalesce(
@@ -50,7 +47,7 @@ final as (
         created_at,
         updated_at,
         _batch_id,
-        coalesce((select max_batch_id from {{ ref('stg_cx__build_marks') }}), -1)
+        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
             as _changed_batch_id
     from latest
 
