@@ -50,6 +50,8 @@ def lock_holders(cur: Any, name: str) -> list[dict[str, Any]]:
                a.backend_start, now() - a.backend_start
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
         where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+          -- advisory locks are per database: a build on another database is no holder
+          and l.database = (select oid from pg_database where datname = current_database())
           and ((l.classid::bigint << 32) | l.objid::bigint) = hashtext(%s)::bigint
         """,
         (name,),
