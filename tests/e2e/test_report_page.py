@@ -259,3 +259,24 @@ def test_page_escapes_names_from_the_seeds() -> None:
     assert json.loads(heatdata)["csat_pct"]["billing_call|2026-09-14"][2].endswith(
         f"owner {quote})"
     )  # the JSON still carries the value itself
+
+
+@pytest.mark.pg
+def test_report_needs_the_week_rules_of_a_build(fresh_db: str, tmp_path: Path) -> None:
+    """The rules live in the marts: without marts.scorecard_weeks (a warehouse last
+    published by an older version) the report stops and says what to run."""
+    from cxscore.errors import CxError
+    from cxscore.report import write_report
+    from cxscore.settings import load_settings
+    from cxscore.warehouse import init_warehouse
+    from tests.helpers import query
+
+    init_warehouse(fresh_db)
+    settings = load_settings(environ={})
+    with pytest.raises(CxError, match=r"marts\.touchpoint_scorecard does not exist yet"):
+        write_report(settings, tmp_path / "a.html", url=fresh_db)
+    query(fresh_db, "create table marts.touchpoint_scorecard (x int)")
+    query(fresh_db, "create table marts.touchpoint_scorecard_wide (x int)")
+    with pytest.raises(CxError, match=r"marts\.scorecard_weeks does not exist yet.*build"):
+        write_report(settings, tmp_path / "b.html", url=fresh_db)
+    assert not (tmp_path / "b.html").exists()
