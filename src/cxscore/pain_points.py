@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 
 def load_pain_points(cur: Any) -> list[dict[str, Any]]:
     """Rows of the published pain points mart (none when it does not exist yet)."""
@@ -19,20 +21,24 @@ def load_pain_points(cur: Any) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def pain_points_html(rows: list[dict[str, Any]]) -> str:
-    """One section per grain (week first, then month); empty without rows."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
+def pain_points_html(rows: list[dict[str, Any]]) -> Markup:
+    """One section per grain (week first, then month); empty without rows. Markup: the
+    template escaped every value already."""
+    from cxscore.pages import render
     from cxscore.signals.common import fmt_number
 
-    env = Environment(
-        loader=PackageLoader("cxscore", "templates"), autoescape=select_autoescape(["j2"])
-    )
-    template = env.get_template("pain_points_section.html.j2")
     parts = []
     for grain in ("week", "month"):
         picked = [r for r in rows if r["period_grain"] == grain]
         if picked:
             label = f"{grain} of {picked[0]['period_start']}"
-            parts.append(template.render(rows=picked, grain=grain, label=label, fmt=fmt_number))
-    return "".join(parts)
+            parts.append(
+                render(
+                    "pain_points_section.html.j2",
+                    rows=picked,
+                    grain=grain,
+                    label=label,
+                    fmt=fmt_number,
+                )
+            )
+    return Markup("".join(parts))

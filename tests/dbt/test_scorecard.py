@@ -619,7 +619,7 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
     marts = [
         "dim_touchpoints", "dim_customers", "fct_interactions", "fct_survey_responses",
         "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
-        "touchpoint_transitions", "touchpoint_pain_points",
+        "touchpoint_transitions", "touchpoint_pain_points", "scorecard_weeks",
     ]  # fmt: skip
     from cxscore.errors import QualityGateFailed
     from cxscore.pipeline import check_scorecard

@@ -4,11 +4,13 @@ headless-Chromium render (skipped when Debian's `chromium` is not installed:
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import tempfile
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,22 @@ METRICS = [
     ("nps", "Support lead", 30.0),
     ("interactions", "Support lead", None),
     ("data_completeness_pct", "Data engineer", 98.0),
+]
+# what marts.touchpoint_scorecard_wide says of these cells (overall: the worst colour)
+OVERALL = {
+    "billing_call": ["green", "red", "amber", "red"],
+    "order_chat": ["green", "red", "green", "amber"],
+    "unmapped_phone": ["red", "red", "green", "green"],
+}
+# what marts.scorecard_weeks says of these weeks (its rules: a dbt unit test): 600
+# interactions every week, so all are complete; red cells 1, 4, 0, 1, upper median 1
+# (0, 1, 1, 4), so the second week is the incident week
+WEEK_RULES = [
+    # (interactions, red_metrics, red_rank, is_incident)
+    (600.0, 1, 3, False),
+    (600.0, 4, 1, True),
+    (600.0, 0, 4, False),
+    (600.0, 1, 2, False),
 ]
 
 
@@ -77,6 +95,24 @@ def _data() -> ReportData:
                 "built_at": data.built_at,
             }
             data.metrics.append(row)
+    data.overall = {
+        (tp, WEEKS[i]): status
+        for tp, statuses in OVERALL.items()
+        for i, status in enumerate(statuses)
+    }
+    data.scorecard_weeks = [
+        {
+            "period_start": week,
+            "interactions": interactions,
+            "red_metrics": reds,
+            "is_complete": True,
+            "is_latest_complete": week == WEEKS[-1],
+            "red_rank": rank,
+            "is_incident": incident,
+            "median_red_metrics": 1,
+        }
+        for week, (interactions, reds, rank, incident) in zip(WEEKS, WEEK_RULES, strict=True)
+    ]
     data.transitions = [
         {
             "from_touchpoint_id": "billing_call",
@@ -184,3 +220,63 @@ def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     cell = 'data-cell="order_chat|2026-09-07"'
     assert re.search(r'class="c s-green"[^>]*' + re.escape(cell), dom.stdout), "overall view"
     assert re.search(r'class="c s-low_sample"[^>]*' + re.escape(cell), nps.stdout), "nps view"
+
+
+class _Elements(HTMLParser):
+    """The start tags of a page, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_page_escapes_names_from_the_seeds() -> None:
+    """Touchpoint names, channels and owners come from seeds people edit: every one is
+    escaped (text, attributes, SVG titles) and the JSON in <script> cannot end its element."""
+    data = _data()
+    evil = "<script>alert(1)</script>"
+    quote = "\"'><img src=x onerror=alert(2)>"
+    data.touchpoints[0]["name"] = evil
+    data.touchpoints[1]["channel"] = quote
+    for row in data.metrics:
+        if row["touchpoint_id"] == "billing_call":
+            row["touchpoint_name"] = evil
+            row["owner"] = quote
+    summary = summarize(data)
+    assert summary["worst_touchpoints"][0]["touchpoint"] == evil
+    page = render_html(data, summary)
+    assert evil not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text
+    assert "\\u003cscript>alert(1)\\u003c/script>" in page  # inside the JSON of <script>
+    parser = _Elements()
+    parser.feed(page)
+    assert [a.get("id") for t, a in parser.tags if t == "script"] == ["heatdata", None, "summary"]
+    assert not any(t == "img" or "onerror" in a for t, a in parser.tags)
+    heatdata = page.split("<script type='application/json' id='heatdata'>")[1].split("</script>")[0]
+    assert json.loads(heatdata)["csat_pct"]["billing_call|2026-09-14"][2].endswith(
+        f"owner {quote})"
+    )  # the JSON still carries the value itself
+
+
+@pytest.mark.pg
+def test_report_needs_the_week_rules_of_a_build(fresh_db: str, tmp_path: Path) -> None:
+    """The rules live in the marts: without marts.scorecard_weeks (a warehouse last
+    published by an older version) the report stops and says what to run."""
+    from cxscore.errors import CxError
+    from cxscore.report import write_report
+    from cxscore.settings import load_settings
+    from cxscore.warehouse import init_warehouse
+    from tests.helpers import query
+
+    init_warehouse(fresh_db)
+    settings = load_settings(environ={})
+    with pytest.raises(CxError, match=r"marts\.touchpoint_scorecard does not exist yet"):
+        write_report(settings, tmp_path / "a.html", url=fresh_db)
+    query(fresh_db, "create table marts.touchpoint_scorecard (x int)")
+    query(fresh_db, "create table marts.touchpoint_scorecard_wide (x int)")
+    with pytest.raises(CxError, match=r"marts\.scorecard_weeks does not exist yet.*build"):
+        write_report(settings, tmp_path / "b.html", url=fresh_db)
+    assert not (tmp_path / "b.html").exists()

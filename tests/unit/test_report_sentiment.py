@@ -43,6 +43,15 @@ def _data() -> ReportData:
                 _row(tp, week, "negative_sentiment_pct", neg),
                 _row(tp, week, "sentiment_coverage_pct", cov),
             ]
+            data.overall[(tp, week)] = "red" if avg < -0.1 else "green"
+    # what marts.scorecard_weeks says: both weeks complete (600 interactions each), red
+    # cells 0 and 1, upper median 1: no incident week
+    data.scorecard_weeks = [
+        {"period_start": week, "interactions": 600.0, "red_metrics": reds, "is_complete": True,
+         "is_latest_complete": week == WEEKS[-1], "red_rank": rank, "is_incident": False,
+         "median_red_metrics": 1}
+        for week, reds, rank in zip(WEEKS, (0, 1), (2, 1), strict=True)
+    ]  # fmt: skip
     return data
 
 

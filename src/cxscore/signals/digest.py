@@ -140,14 +140,8 @@ def _view(value: Any) -> str:
 
 def render_digest(settings: Settings, digest: OwnerDigest) -> tuple[str, str]:
     """(html, text) from the Jinja2 templates."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from cxscore.pages import render
 
-    env = Environment(
-        loader=PackageLoader("cxscore", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        trim_blocks=False,
-        keep_trailing_newline=True,
-    )
     metrics = [
         {
             **m,
@@ -187,8 +181,8 @@ def render_digest(settings: Settings, digest: OwnerDigest) -> tuple[str, str]:
         "report_url": settings.owners.report_url,
         "report_link": report_link(settings),
     }
-    html = env.get_template("digest.html.j2").render(**context)
-    text = env.get_template("digest.txt.j2").render(**context)
+    html = render("digest.html.j2", **context)
+    text = render("digest.txt.j2", **context)
     return html, re.sub(r"\n{3,}", "\n\n", text)
 
 
