@@ -129,6 +129,10 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "fcr_window_hours": settings.scorecard.fcr_window_hours,
         "short_abandon_seconds": settings.sources.amazon_connect.short_abandon_seconds,
         "default_country": settings.identity.default_country.upper(),
+        "closed_loop_enabled": settings.closed_loop.enabled,
+        "closed_loop_cooldown_days": settings.closed_loop.cooldown_days,
+        "closed_loop_sla_hours": settings.closed_loop.sla_hours,
+        "closed_loop_consent_field": settings.closed_loop.consent_field or "",
     }
 
 
