@@ -101,6 +101,9 @@ class TicketStore:
         requester = ticket_in.get("requester_id")
         if requester is not None and (not isinstance(requester, int) or requester not in users):
             return _invalid("requester", "Requester: is invalid")
+        if requester is None:  # Zendesk: the authenticated user (here: the first agent)
+            agents = sorted(uid for uid, role in users.items() if role in AGENT_ROLES)
+            requester = agents[0] if agents else None
         assignee = ticket_in.get("assignee_id")
         if assignee is not None and users.get(assignee) not in AGENT_ROLES:
             return _invalid("assignee", "Assignee: is not an agent")
