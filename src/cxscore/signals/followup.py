@@ -31,6 +31,7 @@ import psycopg2.extensions
 from cxscore.alerts import Alert, send_alert
 from cxscore.errors import CxError
 from cxscore.notify.routing import role_slug
+from cxscore.redaction import redact_url
 from cxscore.settings import FollowupRoute, Settings
 from cxscore.signals.zendesk_tickets import Refusal, TicketsApi
 
@@ -141,7 +142,7 @@ def build_ticket(
     elif interaction:
         lines.append(f"Interaction: {interaction}")
     if settings.owners.report_url:
-        lines.append(f"Scorecard: {settings.owners.report_url}")
+        lines.append(f"Scorecard: {redact_url(settings.owners.report_url)}")
     lines.append(
         f"Please contact the customer and solve this ticket within {cfg.sla_hours:g} hours."
     )

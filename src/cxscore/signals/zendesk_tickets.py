@@ -60,7 +60,8 @@ class TicketsApi:
             )
         token = settings.api_token.get_secret_value() if settings.api_token else ""
         if not settings.email or not token:
-            raise ZendeskError(f"Zendesk credentials are missing: {CREDENTIALS_HINT}")
+            hint = CREDENTIALS_HINT  # not-a-secret: names the variables only
+            raise ZendeskError(f"Zendesk credentials are missing: {hint}")
         self.settings = settings
         self.endpoint = settings.base_url.rstrip("/") + "/api/v2/tickets"
         self.session = requests.Session()
@@ -147,9 +148,10 @@ class TicketsApi:
                     problem = "HTTP 429 (rate limited)"
                     wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff_seconds)
                 elif status in (401, 403):
+                    hint = CREDENTIALS_HINT  # not-a-secret: names the variables only
                     raise ZendeskError(
                         f"Zendesk refused the credentials (HTTP {status} on {method} "
-                        f"/api/v2/tickets): {CREDENTIALS_HINT}"
+                        f"/api/v2/tickets): {hint}"
                     )
                 elif status >= 500:
                     problem = f"HTTP {status}"
