@@ -739,6 +739,7 @@ MART_KEYS = {
     "fct_survey_responses": "response_id",
     "fct_orders": "order_id",
     "touchpoint_pain_points": "period_grain, rank",
+    "fct_followups": "followup_key",
 }
 WRITE_TIME_COLUMNS = {"built_at", "_changed_at"}
 
