@@ -359,3 +359,15 @@ def test_ticket_validation_auth_and_faults(stub: StubServer) -> None:
         stub.config.fail_429_every = 0
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
     assert stub.tickets.posts == 0
+
+
+def test_a_user_of_a_later_increment_can_be_the_requester(tmp_path: Path) -> None:
+    root = _write_world(
+        tmp_path / "w",
+        {1: [_ticket(1, T0 + 100)], 2: [_ticket(2, T0 + 200)]},
+        {1: [_user(11, T0 + 10, "")], 2: [_user(13, T0 + 86_400 * 12, "")]},
+    )
+    with start_stub(root, increment=1) as stub:
+        assert _post(stub, {"ticket": {**NEW_TICKET, "requester_id": 13}}).status_code == 422
+        stub.set_increment(2)
+        assert _post(stub, {"ticket": {**NEW_TICKET, "requester_id": 13}}).status_code == 201

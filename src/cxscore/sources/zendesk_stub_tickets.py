@@ -56,18 +56,20 @@ class TicketStore:
         self.created: dict[int, dict[str, Any]] = {}
         self.posts = 0  # POSTs that created a ticket
         self._next_id: int | None = None
-        self._users: dict[int, str] | None = None
+        self._users: tuple[Any, dict[int, str]] | None = None
 
     # ----------------------------------------------------------------------------- helpers
     def now(self) -> int:
         return self.data.now() or int(time.time())
 
     def _users_by_id(self) -> dict[int, str]:
-        if self._users is None:
-            _, versions = self.data.current("users")
+        """id -> role of the users served now (recomputed when the increment changes)."""
+        view = self.data.current("users")
+        if self._users is None or self._users[0] is not view:
             store = self.data.streams["users"]
-            self._users = {v.item_id: str(store.read(v).get("role") or "") for v in versions}
-        return self._users
+            roles = {v.item_id: str(store.read(v).get("role") or "") for v in view[1]}
+            self._users = (view, roles)
+        return self._users[1]
 
     def _new_id(self) -> int:
         if self._next_id is None:
