@@ -77,8 +77,10 @@ Scheduled on the raw Assets that `cx_ingest` publishes after its raw checks pass
    hourly signals (negative interactions, phone first response in the last complete peak
    hour) go to their owners once (`cxscore signals`; docs/signals.md). This DAG runs after
    every `cx_ingest` (its Assets), so these are the hourly signals "after each ingest".
+6. `create_followups` (next to 5, after publish): closed-loop follow-up tickets in Zendesk
+   for the due follow-ups, exactly once (`cxscore followup`; opt-in `closed_loop.enabled`).
 
-Connection `cx_warehouse` (postgres). Pool `cx_warehouse`.
+Connection `cx_warehouse` (postgres). Pool `cx_warehouse_writers`.
 """
 
 
@@ -236,7 +238,25 @@ def cx_scorecard() -> None:
             "hourly": str(summary["hourly_signals"])[:500],
         }
 
-    raw_checks_gate() >> dbt >> scorecard_checks() >> publish() >> notify_owners()
+    @task(execution_timeout=timedelta(minutes=20))
+    def create_followups() -> dict[str, Any]:
+        """Closed-loop follow-up tickets for the due follow-ups of the build just published
+        (`cxscore followup`; nothing when closed_loop.enabled is false); exactly once
+        (ledger meta.followups)."""
+        from airflow.sdk import get_current_context
+
+        from cxscore.orchestration.connections import settings_from_connections
+        from cxscore.signals.followup import run_followups
+        from cxscore.warehouse import ensure_warehouse
+
+        settings = settings_from_connections()
+        run_id = str(get_current_context()["run_id"])
+        summary = run_followups(settings, url=ensure_warehouse(settings), run_id=run_id)
+        return {k: v for k, v in summary.items() if k != "would_create"}
+
+    published = publish()
+    raw_checks_gate() >> dbt >> scorecard_checks() >> published
+    published >> [notify_owners(), create_followups()]
 
 
 cx_scorecard()

@@ -529,6 +529,46 @@ def digest(
     _emit(summary, as_json, human)
 
 
+@app.command("followup")
+def followup(
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the tickets that would be created; send nothing."),
+    ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Closed-loop follow-ups: one Zendesk ticket per due detractor, unhappy CSAT answer or
+    negative interaction of the published marts, exactly once (ledger meta.followups)."""
+    from cxscore.runs import new_run_id
+    from cxscore.signals.followup import run_followups
+    from cxscore.warehouse import ensure_warehouse
+
+    settings = _settings(config)
+    url = _run(lambda: ensure_warehouse(settings))
+    summary = _run(
+        lambda: run_followups(settings, url=url, dry_run=dry_run, run_id=new_run_id("followup"))
+    )
+
+    def human() -> None:
+        if not summary["enabled"]:
+            out.print(summary["note"], highlight=False)
+            return
+        if dry_run:
+            out.print(f"{summary['due']} follow-up(s) due; would create:", highlight=False)
+            for ticket in summary["would_create"]:
+                out.print(f"  {ticket['external_id']}  {ticket['subject']}", highlight=False)
+            return
+        out.print(
+            f"follow-ups: {summary['due']} due, {summary['created']} created, "
+            f"{summary['found_existing']} found already created, {summary['failed']} refused "
+            f"(alerted), {summary['rate_limited']} rate-limited answer(s) waited out",
+            highlight=False,
+        )
+
+    _emit(summary, as_json, human)
+
+
 @app.command("demo")
 def demo(
     days: Annotated[int, typer.Option(help="Days of synthetic activity.", min=7)] = 60,

@@ -9,7 +9,9 @@
    ``AIRFLOW_CONN_*`` environment variables);
 5. per delivery not yet processed: its landing files are copied into
    ``<state_dir>/demo/landing``, the stand-in advances to that increment, then the real DAGs
-   run with ``airflow dags test``: ``cx_ingest``, then ``cx_scorecard``;
+   run with ``airflow dags test``: ``cx_ingest``, then ``cx_scorecard`` (closed loop on:
+   its ``create_followups`` task creates follow-up tickets in the stand-in, which the next
+   delivery's ingest brings back);
 6. ``reports/scorecard.html`` and a compact summary in the terminal.
 
 Re-running is safe and incremental: the world, the warehouse, the loaders' state and the
@@ -256,7 +258,13 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
             state_dir / "airflow",
             warehouse_url=url,
             zendesk=(stub.base_url, ZENDESK_EMAIL, ZENDESK_TOKEN),
-            extra={"CX_LANDING_DIR": str(landing), "CX_STATE_DIR": str(state_dir)},
+            extra={
+                "CX_LANDING_DIR": str(landing),
+                "CX_STATE_DIR": str(state_dir),
+                # closing the loop against the stand-in: follow-up tickets after each build,
+                # back in the next delivery's ingest
+                "CX_CLOSED_LOOP__ENABLED": "true",
+            },
         )
         with console.status("preparing Airflow: `airflow db migrate` (first run only)"):
             t = time.monotonic()

@@ -46,6 +46,8 @@ TABLE_METRICS = (
     ("customer_sentiment_avg", "Sentiment"),
     ("negative_sentiment_pct", "Negative %"),
     ("sentiment_coverage_pct", "Sentiment coverage %"),
+    ("followup_rate_pct", "Follow-up %"),
+    ("followup_within_sla_pct", "Follow-up in SLA %"),
 )
 
 

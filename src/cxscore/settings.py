@@ -245,6 +245,41 @@ class SignalsSettings(_Section):
     )
 
 
+class FollowupRoute(_Section):
+    """Where follow-up tickets of one owner role go in Zendesk (ids from the Zendesk admin)."""
+
+    group_id: int | None = Field(default=None, ge=1, description="Zendesk group id")
+    assignee_id: int | None = Field(default=None, ge=1, description="Zendesk agent id")
+
+
+class ClosedLoopSettings(_Section):
+    """Closing the loop (signals.md): one Zendesk follow-up ticket per detractor, unhappy
+    CSAT answer or negative interaction, exactly once. Opt-in."""
+
+    enabled: bool = Field(default=False, description="create follow-up tickets")
+    cooldown_days: int = Field(
+        default=7, ge=0, description="at most one follow-up per customer per this many days"
+    )
+    sla_hours: float = Field(
+        default=48.0, gt=0, description="a follow-up is on time when solved within these hours"
+    )
+    consent_field: str | None = Field(
+        default=None,
+        description="Qualtrics embedded-data field; when set, only responses whose value is "
+        "truthy (1, true, yes, y) get a follow-up",
+    )
+    routes: dict[str, FollowupRoute] = Field(
+        default={},
+        description="owner role slug (of the touchpoint's owner) -> Zendesk group_id / "
+        "assignee_id of its follow-ups; key `default` for roles without one",
+    )
+    include_comment: bool = Field(
+        default=False,
+        description="copy the survey comment into the private note (off: no customer text)",
+    )
+    max_per_run: int = Field(default=500, ge=1, description="tickets created per run at most")
+
+
 class QualitySettings(_Section):
     volume_factor: float = Field(
         default=0.5, gt=0, lt=1, description="volume alarm below factor x or above x/factor"
@@ -303,6 +338,7 @@ class Settings(_Section):
     load: LoadSettings = LoadSettings()
     owners: OwnersSettings = OwnersSettings()
     signals: SignalsSettings = SignalsSettings()
+    closed_loop: ClosedLoopSettings = ClosedLoopSettings()
     state_dir: str = Field(default=".cxscore", description="local state (embedded PG, airflow)")
 
     _tz = field_validator("business_timezone")(_check_timezone)

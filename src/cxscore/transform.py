@@ -131,6 +131,10 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "attribution_window_days": settings.scorecard.attribution_window_days,
         "short_abandon_seconds": settings.sources.amazon_connect.short_abandon_seconds,
         "default_country": settings.identity.default_country.upper(),
+        "closed_loop_enabled": settings.closed_loop.enabled,
+        "closed_loop_cooldown_days": settings.closed_loop.cooldown_days,
+        "closed_loop_sla_hours": settings.closed_loop.sla_hours,
+        "closed_loop_consent_field": settings.closed_loop.consent_field or "",
     }
 
 

@@ -120,9 +120,11 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     assert {t for t in tasks["scorecard_checks"]["upstream"]} <= dbt_tasks
     assert tasks["scorecard_checks"]["upstream"]
     assert tasks["publish"]["upstream"] == ["scorecard_checks"]
-    # owners hear it only about a published build
-    assert tasks["publish"]["downstream"] == ["notify_owners"]
+    # owners hear it, and follow-up tickets are created, only about a published build
+    assert sorted(tasks["publish"]["downstream"]) == ["create_followups", "notify_owners"]
     assert tasks["notify_owners"]["downstream"] == []
+    assert tasks["create_followups"]["upstream"] == ["publish"]
+    assert tasks["create_followups"]["downstream"] == []
 
 
 def test_digest_schedule(dagbag_probe: dict[str, Any]) -> None:

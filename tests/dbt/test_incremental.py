@@ -11,6 +11,7 @@ by row, with a full refresh over all data.
 from __future__ import annotations
 
 import copy
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,9 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
     data = batched_world()
     with world.scratch_database(pg_server_url) as url:
         # no event-time look-back: the change tracking alone must find every affected period
-        settings = world.make_settings(tmp_path / "inc", CX_SCORECARD__LOOKBACK_DAYS="0")
+        settings = world.make_settings(
+            tmp_path / "inc", CX_SCORECARD__LOOKBACK_DAYS="0", CX_CLOSED_LOOP__ENABLED="true"
+        )
         for batch in (1, 2, 3):
             world.insert_world(url, batches={batch}, data=data)
             summary = build_models(settings, url=url, full_refresh=batch == 1)
@@ -126,6 +129,18 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
             "select customer_sentiment, is_negative_sentiment from marts_build.fct_interactions"
             " where interaction_id = 'connect:C8'",
         ) == [(Decimal("-0.6"), True)]
+        # ... and made it a due follow-up, counted in its old period (closing the loop)
+        assert query(
+            url,
+            "select is_due, touchpoint_id, cast(triggered_at as date) from"
+            " marts_build.fct_followups where followup_key = 'amazon_connect:C8'",
+        ) == [(True, "phone_support", date(2026, 3, 1))]
+        assert query(
+            url,
+            "select sample_size from marts_build.touchpoint_scorecard where touchpoint_id ="
+            " 'phone_support' and period_grain = 'day' and period_start = '2026-03-01'"
+            " and segment = 'all' and metric = 'followup_rate_pct'",
+        ) == [(1,)]
         assert query(
             url,
             "select segment from marts_build.touchpoint_scorecard where touchpoint_id ="
@@ -152,6 +167,10 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
         replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
-        build_models(world.make_settings(tmp_path / "full"), url=url, full_refresh=True)
+        build_models(
+            world.make_settings(tmp_path / "full", CX_CLOSED_LOOP__ENABLED="true"),
+            url=url,
+            full_refresh=True,
+        )
         world.assert_same_marts(world.marts_snapshot(url), incremental)
     assert len(incremental["touchpoint_scorecard"]) > 300

@@ -356,6 +356,11 @@ PHONE_SUPPORT_DAY: dict[str, tuple[Any, ...]] = {
                                "CX analyst", 100, -50, None, None, None),
     "sentiment_coverage_pct": (200 / 3, 2, 3, 80, 10, "higher", "absolute", "low_sample",
                                "Data engineer", 100, 200 / 3 - 100, None, None, None),
+    # closing the loop is off (the default): nothing is due, no ticket
+    "followup_rate_pct": (None, 0, 0, 95, 5, "higher", "absolute", "no_data", "Team lead",
+                          None, None, None, None, None),
+    "followup_within_sla_pct": (None, 0, 0, 90, 10, "higher", "absolute", "no_data",
+                                "Team lead", None, None, None, None, None),
 }  # fmt: skip
 
 
@@ -439,10 +444,11 @@ def test_segments_weeks_months_and_rows_that_exist(built_world: str) -> None:
             " group by touchpoint_id",
         )
     }
-    assert metrics["phone_support"] == 22
-    assert metrics["chat_checkout_help"] == 21
-    assert metrics["email_support"] == 19
-    assert metrics["unmapped_social"] == 19
+    # (+ followup_rate_pct and followup_within_sla_pct: no_data while closing the loop is off)
+    assert metrics["phone_support"] == 24
+    assert metrics["chat_checkout_help"] == 23
+    assert metrics["email_support"] == 21
+    assert metrics["unmapped_social"] == 21
     # a row that exists only because of a survey response (R5 -> unmapped_other)
     survey_only = _rows(
         built_world,
@@ -619,7 +625,7 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
     marts = [
         "dim_touchpoints", "dim_customers", "fct_interactions", "fct_survey_responses",
         "fct_orders", "touchpoint_scorecard", "touchpoint_scorecard_wide",
-        "touchpoint_transitions", "touchpoint_pain_points", "scorecard_weeks",
+        "touchpoint_transitions", "touchpoint_pain_points", "scorecard_weeks", "fct_followups",
     ]  # fmt: skip
     from cxscore.errors import QualityGateFailed
     from cxscore.pipeline import check_scorecard
@@ -637,7 +643,9 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
             cur.execute("set role cx_bi_reader")
             for name in marts:
                 cur.execute(f"select count(*) from marts.{name}")
-                assert cur.fetchone()[0] == published["relations"][name] > 0, name
+                empty = name == "fct_followups"  # closing the loop is off here
+                count = cur.fetchone()[0]
+                assert count == published["relations"][name] > (-1 if empty else 0), name
             for relation in (
                 "marts_build.touchpoint_scorecard",  # the unchecked build candidate
                 "raw.zendesk__users",
@@ -648,6 +656,7 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
                 "intermediate.pain_point_notes",
                 "meta.status_alert_state",  # owner alert state and ledger
                 "meta.owner_notifications",
+                "meta.followups",
             ):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                     cur.execute(f"select 1 from {relation} limit 1")

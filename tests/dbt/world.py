@@ -740,6 +740,7 @@ MART_KEYS = {
     "fct_orders": "order_id",
     "touchpoint_pain_points": "period_grain, rank",
     "scorecard_weeks": "period_start",
+    "fct_followups": "followup_key",
 }
 WRITE_TIME_COLUMNS = {"built_at", "_changed_at"}
 

@@ -19,6 +19,7 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "003_gate.sql",
         "004_sentiment.sql",
         "005_owner_signals.sql",
+        "006_followups.sql",
     ]
     query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
     init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost
@@ -47,6 +48,7 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "meta.status_alert_state",
         "meta.owner_notifications",
         "meta.signalled_interactions",
+        "meta.followups",
         "quality.check_results",
     } <= tables
 

@@ -222,7 +222,9 @@ def test_bad_requests_are_refused_like_zendesk(stub: StubServer) -> None:
     too_recent = _get(stub, TICKETS, start_time=T0 + 86_400 * 10 - 30)
     assert too_recent.status_code == 400
     assert "Too recent" in too_recent.json()["description"]
-    assert _get(stub, "/api/v2/tickets.json").status_code == 404
+    assert _get(stub, "/api/v2/users.json").status_code == 404
+    # the ticket list is served for a look-up by external_id only
+    assert _get(stub, "/api/v2/tickets.json").status_code == 400
 
 
 def test_injected_429_has_retry_after_and_5xx(world: Path) -> None:
@@ -284,3 +286,88 @@ def test_cli_serve_sources_serves_until_stopped(world: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ tickets API (closed loop)
+NEW_TICKET = {
+    "subject": "Follow-up",
+    "comment": {"body": "private note", "public": False},
+    "requester_id": 11,
+    "external_id": "cxscore-followup:qualtrics:R1",
+    "tags": ["cxscore_followup", "email_support"],
+    "type": "task",
+    "due_at": "2026-01-23T00:00:00Z",
+}
+
+
+def _post(stub: StubServer, body: Any, auth: Any = AUTH) -> requests.Response:
+    return requests.post(stub.base_url + "/api/v2/tickets", json=body, auth=auth, timeout=10)
+
+
+def test_create_ticket_then_find_it_by_external_id_and_in_the_export(stub: StubServer) -> None:
+    created = _post(stub, {"ticket": NEW_TICKET})
+    assert created.status_code == 201
+    body = created.json()
+    ticket = body["ticket"]
+    assert ticket["id"] == 8  # after the world's highest ticket id (7)
+    assert created.headers["Location"] == ticket["url"]
+    assert ticket["created_at"] == _iso(T0 + 86_400 * 10)  # the stand-in's clock: the cutoff
+    assert (ticket["requester_id"], ticket["status"], ticket["is_public"]) == (11, "new", False)
+    assert ticket["tags"] == ["cxscore_followup", "email_support"]
+    assert body["audit"]["events"][0]["type"] == "Comment"
+    assert body["audit"]["events"][0]["public"] is False
+
+    found = _get(stub, "/api/v2/tickets.json", external_id="cxscore-followup:qualtrics:R1")
+    assert found.status_code == 200
+    assert found.json() == {
+        "tickets": [ticket],
+        "next_page": None,
+        "previous_page": None,
+        "count": 1,
+    }
+    none = _get(stub, "/api/v2/tickets", external_id="nope").json()
+    assert (none["tickets"], none["count"]) == ([], 0)
+
+    # the incremental export returns it (and its metric set), after the world's tickets
+    page = _get(stub, TICKETS, start_time=T0, include="metric_sets").json()
+    assert [t["id"] for t in page["tickets"]][-1] == 8
+    assert page["metric_sets"][-1]["ticket_id"] == 8
+    stub.tickets.solve(8, T0 + 86_400 * 10 + 3600)
+    again = _get(stub, TICKETS, cursor=page["after_cursor"], include="metric_sets").json()
+    assert [(t["id"], t["status"]) for t in again["tickets"]] == [(8, "solved")]
+    assert again["metric_sets"][0]["solved_at"] == _iso(T0 + 86_400 * 10 + 3600)
+
+
+def test_ticket_validation_auth_and_faults(stub: StubServer) -> None:
+    refused = _post(stub, {"ticket": {**NEW_TICKET, "assignee_id": 12}})  # 12: no agent
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "error": "RecordInvalid",
+        "description": "Record validation errors",
+        "details": {
+            "assignee": [{"description": "Assignee: is not an agent", "error": "InvalidValue"}]
+        },
+    }
+    assert _post(stub, {"ticket": {**NEW_TICKET, "requester_id": 999}}).status_code == 422
+    assert _post(stub, {"ticket": {**NEW_TICKET, "comment": {}}}).status_code == 422
+    assert _post(stub, {"ticket": NEW_TICKET}, auth=("x", "y")).status_code == 401
+    assert stub.tickets.posts == 0
+    stub.config.fail_429_every = 1
+    try:
+        limited = _post(stub, {"ticket": NEW_TICKET})
+    finally:
+        stub.config.fail_429_every = 0
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert stub.tickets.posts == 0
+
+
+def test_a_user_of_a_later_increment_can_be_the_requester(tmp_path: Path) -> None:
+    root = _write_world(
+        tmp_path / "w",
+        {1: [_ticket(1, T0 + 100)], 2: [_ticket(2, T0 + 200)]},
+        {1: [_user(11, T0 + 10, "")], 2: [_user(13, T0 + 86_400 * 12, "")]},
+    )
+    with start_stub(root, increment=1) as stub:
+        assert _post(stub, {"ticket": {**NEW_TICKET, "requester_id": 13}}).status_code == 422
+        stub.set_increment(2)
+        assert _post(stub, {"ticket": {**NEW_TICKET, "requester_id": 13}}).status_code == 201

@@ -109,6 +109,10 @@ def test_vars_env_and_profile_carry_no_secret(tmp_path: Path) -> None:
         "attribution_window_days": 7,
         "short_abandon_seconds": 5,
         "default_country": "DE",
+        "closed_loop_enabled": False,
+        "closed_loop_cooldown_days": 7,
+        "closed_loop_sla_hours": 48.0,
+        "closed_loop_consent_field": "",
     }
     env = transform.dbt_env(settings, "postgresql://cx:pw@db.example:6543/warehouse")
     assert env["CX_DBT_HOST"] == "db.example"

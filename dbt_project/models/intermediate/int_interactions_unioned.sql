@@ -12,6 +12,8 @@ tickets as (
 
     select * from {{ ref('stg_zendesk__tickets') }}
     where not is_deleted and interaction_id in (select interaction_id from scope)
+        -- closed-loop follow-up tickets (signals.md) are our outreach, not a customer contact
+        and not coalesce('cxscore_followup' = any(tags), false)
 
 ),
 

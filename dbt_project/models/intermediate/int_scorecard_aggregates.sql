@@ -75,7 +75,11 @@ rolled_up as (
         sum(n_sentiment_messaged) as n_sentiment_messaged,
         sum(n_sentiment_scored) as n_sentiment_scored,
         sum(sum_sentiment) as sum_sentiment,
-        sum(n_sentiment_negative) as n_sentiment_negative
+        sum(n_sentiment_negative) as n_sentiment_negative,
+        sum(n_followups_due) as n_followups_due,
+        sum(n_followups_created) as n_followups_created,
+        sum(n_followup_tickets) as n_followup_tickets,
+        sum(n_followup_tickets_within_sla) as n_followup_tickets_within_sla
     from day_periods
     group by touchpoint_id, grain, grain_start, segment
 
@@ -123,6 +127,10 @@ final as (
         n_sentiment_scored,
         sum_sentiment,
         n_sentiment_negative,
+        n_followups_due,
+        n_followups_created,
+        n_followup_tickets,
+        n_followup_tickets_within_sla,
         {{ trim_numeric('sum_ces / nullif(n_ces, 0)') }} as ces_mean,
         {{ trim_numeric('case when n_ces >= 2 then sqrt((sum_ces_squared - sum_ces * sum_ces / n_ces) / (n_ces - 1)) end') }}
             as ces_stddev

@@ -14,8 +14,8 @@
 -- depends_on: {{ ref('int_scorecard_build_marks') }}
 
 -- Additive counts and sums behind every scorecard metric per touchpoint, business day and
--- segment (`all` plus the customer's segment), for days with at least one interaction or
--- scored survey response; int_scorecard_aggregates rolls them up into weeks and months.
+-- segment (`all` plus the customer's segment), for days with at least one interaction,
+-- scored survey response or follow-up (due, or its ticket created); int_scorecard_aggregates rolls them up into weeks and months.
 -- Stored: an incremental run deletes (pre-hook) and recomputes only the days in
 -- int_scorecard_periods_in_scope, reading the facts from the earliest such day on (a
 -- constant bound, so PostgreSQL uses the started_at and submitted_at indexes). A day is a
@@ -38,6 +38,16 @@ responses as (
     where is_scored and submitted_at is not null
     {% if is_incremental() %}
         and {% if since is none %}false{% else %}submitted_at >= {{ since }}{% endif %}
+    {% endif %}
+
+),
+
+followups as (
+
+    select * from {{ ref('int_followups_tracked') }}
+    where is_due or is_created
+    {% if is_incremental() %}
+        and {% if since is none %}false{% else %}(triggered_at >= {{ since }} or ticket_created_at >= {{ since }}){% endif %}
     {% endif %}
 
 ),
@@ -177,13 +187,78 @@ response_aggregates as (
 
 ),
 
+followup_events as (
+
+    -- closing the loop (signals.md): a due follow-up and its creation count in the day of
+    -- the trigger; a created ticket and its SLA in the day the ticket was created
+    select
+        touchpoint_id,
+        segment,
+        {{ period_start("'day'", 'triggered_at') }} as period_start,
+        1 as is_due,
+        case when is_created then 1 else 0 end as is_created,
+        0 as is_ticket,
+        0 as is_within_sla
+    from followups
+    where is_due
+
+    union all
+
+    select
+        touchpoint_id,
+        segment,
+        {{ period_start("'day'", 'ticket_created_at') }},
+        0,
+        0,
+        1,
+        case when is_solved_within_sla then 1 else 0 end
+    from followups
+    where is_created and ticket_created_at is not null
+
+),
+
+followup_events_in_scope as (
+
+    select * from followup_events
+    {% if is_incremental() %}
+    where period_start in (select period_start from scope)
+    {% endif %}
+
+),
+
+followup_segments as (
+
+    select followup_events_in_scope.*, 'all' as segment_key
+    from followup_events_in_scope
+    union all
+    select followup_events_in_scope.*, followup_events_in_scope.segment as segment_key
+    from followup_events_in_scope
+
+),
+
+followup_aggregates as (
+
+    select
+        touchpoint_id,
+        'day' as period_grain,
+        period_start,
+        segment_key as segment,
+        sum(is_due) as n_followups_due,
+        sum(is_created) as n_followups_created,
+        sum(is_ticket) as n_followup_tickets,
+        sum(is_within_sla) as n_followup_tickets_within_sla
+    from followup_segments
+    group by 1, 2, 3, 4
+
+),
+
 keyed as (
 
     select
-        coalesce(i.touchpoint_id, r.touchpoint_id) as touchpoint_id,
-        coalesce(i.period_grain, r.period_grain) as period_grain,
-        coalesce(i.period_start, r.period_start) as period_start,
-        coalesce(i.segment, r.segment) as segment,
+        coalesce(i.touchpoint_id, r.touchpoint_id, f.touchpoint_id) as touchpoint_id,
+        coalesce(i.period_grain, r.period_grain, f.period_grain) as period_grain,
+        coalesce(i.period_start, r.period_start, f.period_start) as period_start,
+        coalesce(i.segment, r.segment, f.segment) as segment,
         coalesce(i.n_interactions, 0) as n_interactions,
         coalesce(i.n_problematic, 0) as n_problematic,
         coalesce(i.n_first_response, 0) as n_first_response,
@@ -226,13 +301,22 @@ keyed as (
             then coalesce(i.sum_sentiment, 0) + coalesce(r.sum_sentiment, 0) end
             as sum_sentiment,
         coalesce(i.n_sentiment_negative, 0) + coalesce(r.n_sentiment_negative, 0)
-            as n_sentiment_negative
+            as n_sentiment_negative,
+        coalesce(f.n_followups_due, 0) as n_followups_due,
+        coalesce(f.n_followups_created, 0) as n_followups_created,
+        coalesce(f.n_followup_tickets, 0) as n_followup_tickets,
+        coalesce(f.n_followup_tickets_within_sla, 0) as n_followup_tickets_within_sla
     from interaction_aggregates as i
     full outer join response_aggregates as r
         on r.touchpoint_id = i.touchpoint_id
         and r.period_grain = i.period_grain
         and r.period_start = i.period_start
         and r.segment = i.segment
+    full outer join followup_aggregates as f
+        on f.touchpoint_id = coalesce(i.touchpoint_id, r.touchpoint_id)
+        and f.period_grain = coalesce(i.period_grain, r.period_grain)
+        and f.period_start = coalesce(i.period_start, r.period_start)
+        and f.segment = coalesce(i.segment, r.segment)
 
 )
 

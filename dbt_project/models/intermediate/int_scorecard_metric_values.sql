@@ -118,6 +118,16 @@ metric_rows as (
             ('data_quality', 'sentiment_coverage_pct',
                 100 * cast(s.n_sentiment_scored as numeric) / nullif(s.n_sentiment_messaged, 0),
                 cast(s.n_sentiment_scored as numeric), s.n_sentiment_messaged,
+                cast(null as numeric), cast(null as numeric), cast(null as numeric)),
+            -- closing the loop (signals.md): due follow-ups by the trigger's period, follow-up
+            -- tickets by the period they were created in
+            ('operations', 'followup_rate_pct',
+                100 * cast(s.n_followups_created as numeric) / nullif(s.n_followups_due, 0),
+                cast(s.n_followups_created as numeric), s.n_followups_due,
+                cast(null as numeric), cast(null as numeric), cast(null as numeric)),
+            ('operations', 'followup_within_sla_pct',
+                100 * cast(s.n_followup_tickets_within_sla as numeric) / nullif(s.n_followup_tickets, 0),
+                cast(s.n_followup_tickets_within_sla as numeric), s.n_followup_tickets,
                 cast(null as numeric), cast(null as numeric), cast(null as numeric))
     ) as m (perspective, metric, value, numerator, sample_size, standard_error, ci_low, ci_high)
 

@@ -5,7 +5,8 @@
 -- scorecard build, of every raw row in a load batch the scorecard has not reflected, and of
 -- the look-back window on event time; plus each such period's successor (its prior_value
 -- moved), and the period of a changed interaction's possible predecessor (the transition into
--- it is counted in the predecessor's period). A changed seed or var (configuration hash) puts every period in scope.
+-- it is counted in the predecessor's period); the trigger and ticket periods of every
+-- follow-up whose ledger row, ticket or customer changed. A changed seed or var (configuration hash) puts every period in scope.
 {%- set consumers = ['int_scorecard_day_aggregates', 'touchpoint_scorecard', 'touchpoint_scorecard_wide', 'touchpoint_transitions'] %}
 with state as (
 
@@ -42,7 +43,47 @@ since as (
 
 interactions as (
 
-    select started_at, _changed_at from {{ ref('fct_interactions') }}
+    select started_at, customer_id, _changed_at from {{ ref('fct_interactions') }}
+
+),
+
+interactions_changed as (
+
+    select customer_id from interactions
+    where _changed_at > (select changed_after from since)
+
+),
+
+followups as (
+
+    select * from {{ ref('int_followups_tracked') }}
+
+),
+
+followup_customers as (
+
+    -- customers whose triggers may have changed: a fact or a trigger of theirs changed (the
+    -- cooldown chain runs over all of a customer's triggers)
+    select customer_id from interactions_changed
+    union
+    select customer_id from {{ ref('fct_survey_responses') }}
+    where _changed_at > (select changed_after from since)
+    union
+    select customer_id from followups
+    where _source_batch_id > (select batch_after from since)
+
+),
+
+changed_followups as (
+
+    -- follow-ups whose ledger row (with an hour's margin for a row written during the last
+    -- build), ticket, or customer's triggers changed since the last build
+    select triggered_at, ticket_created_at
+    from followups
+    where ledger_updated_at > (select changed_after from since) - interval '1 hour'
+        or _ticket_batch_id > (select batch_after from since)
+        or _source_batch_id > (select batch_after from since)
+        or customer_id in (select customer_id from followup_customers where customer_id is not null)
 
 ),
 
@@ -83,6 +124,15 @@ changed_events as (
     select event_at
     from {{ ref('stg_meta__batch_events') }}
     where _batch_id > (select batch_after from since)
+
+    union all
+
+    -- closing the loop: a changed follow-up's trigger period and its ticket's creation period
+    select triggered_at from changed_followups
+
+    union all
+
+    select ticket_created_at from changed_followups
 
     union all
 

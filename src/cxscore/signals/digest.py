@@ -3,7 +3,8 @@
 Per owner role, for one ISO week (default: the last complete one in the business timezone):
 its red and amber metrics of segment ``all`` with the change against the prior week, its
 pain points (``marts.touchpoint_pain_points``, which holds the last complete week), and its
-follow-up backlog once closed-loop follow-ups exist (``meta.followups``). Rendered from
+follow-up backlog when closing the loop is on (``marts.fct_followups``: due follow-ups not
+created yet, tickets open and past their due time, per touchpoint owner). Rendered from
 Jinja2 templates (``cxscore/templates/digest.{html,txt}.j2``): e-mail as HTML with a text
 part, Slack and webhooks as text. Sent once per owner and week
 (``meta.owner_notifications``, key ``digest:<week>:<role>``); ``dry_run`` writes
@@ -113,8 +114,7 @@ def collect_digests(
             for row in _rows(cur):
                 pain_week = week
                 digest_of(str(row["owner"] or "unassigned")).pain_points.append(row)
-        cur.execute("select to_regclass('meta.followups') is not null")
-        has_followups = bool(cur.fetchone()[0])
+        backlog = _followup_backlog(cur) if settings.closed_loop.enabled else None
     selected = [
         d for d in digests.values() if owner is None or owner in (d.owner, role_slug(d.owner))
     ]
@@ -126,12 +126,45 @@ def collect_digests(
                 else "Pain points are kept for the last complete week only "
                 "(marts.touchpoint_pain_points)."
             )
-        d.backlog_note = (
-            "see meta.followups (closed loop)"
-            if has_followups
-            else "no closed-loop follow-ups yet (meta.followups does not exist)"
-        )
+        d.backlog_note = _backlog_note(backlog, d.owner)
     return sorted(selected, key=lambda d: d.owner)
+
+
+def _followup_backlog(cur: Any) -> dict[str, dict[str, int]]:
+    """Per owner role (the touchpoint's owner): follow-ups due but not created, tickets
+    open, and open past their due time (marts.fct_followups, the published build)."""
+    cur.execute("select to_regclass('marts.fct_followups') is not null")
+    if not cur.fetchone()[0]:
+        return {}
+    cur.execute(
+        """
+        select coalesce(owner, 'unassigned'),
+            count(*) filter (where is_due and not is_created),
+            count(*) filter (where followup_status = 'failed'),
+            count(*) filter (where is_created and ticket_solved_at is null),
+            count(*) filter (where is_created and ticket_solved_at is null
+                             and ticket_due_at < now())
+        from marts.fct_followups
+        group by 1
+        """
+    )
+    return {
+        str(role): {"not_created": nc, "refused": rf, "open": op, "overdue": od}
+        for role, nc, rf, op, od in cur.fetchall()
+    }
+
+
+def _backlog_note(backlog: dict[str, dict[str, int]] | None, owner: str) -> str:
+    if backlog is None:
+        return "closing the loop is off (closed_loop.enabled)"
+    mine = backlog.get(owner)
+    if not mine or not any(mine.values()):
+        return "no open follow-up at your touchpoints"
+    return (
+        f"{mine['open']} follow-up ticket(s) open ({mine['overdue']} past their due time), "
+        f"{mine['not_created']} due follow-up(s) not created yet ({mine['refused']} refused "
+        "by Zendesk: meta.followups)"
+    )
 
 
 def _view(value: Any) -> str:

@@ -6,6 +6,8 @@ over the real response shape of
 - ``GET /api/v2/incremental/tickets/cursor.json`` (``include=metric_sets`` side-loads a
   top-level ``metric_sets`` list, one metric set per ticket on the page), and
 - ``GET /api/v2/incremental/users/cursor.json``, and
+- ``POST /api/v2/tickets`` and ``GET /api/v2/tickets?external_id=`` (module
+  :mod:`cxscore.sources.zendesk_stub_tickets`: created tickets join the tickets export), and
 - ``GET /api/v2/incremental/ticket_events.json`` (time-based: ``start_time`` only,
   ``ticket_events[]``, ``next_page``, ``end_time``, ``end_of_stream``, ``count``; comment
   child events only with ``include=comment_events``; the events of the page's last second
@@ -50,6 +52,7 @@ import logging
 import os
 import re
 import threading
+import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,12 +65,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import orjson
 
 from cxscore.errors import CxError
+from cxscore.sources.zendesk_stub_tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 1000
 STREAMS = {"tickets": "tickets", "users": "users"}
 _PATH = re.compile(r"^/api/v2/incremental/(tickets|users)/cursor(?:\.json)?/?$")
+_TICKETS_PATH = re.compile(r"^/api/v2/tickets(?:\.json)?/?$")
 _EVENTS_PATH = re.compile(r"^/api/v2/incremental/ticket_events(?:\.json)?/?$")
 _DELIVERY_FILE = re.compile(r"^delivery-(\d{4,})\.jsonl$")
 
@@ -112,6 +117,7 @@ class _StreamData:
     files: list[Path] = field(default_factory=list)
     fds: list[int] = field(default_factory=list)
     versions: list[_Version] = field(default_factory=list)
+    memory: list[bytes] = field(default_factory=list)  # versions written through the API
 
     def view(self, increment: int) -> tuple[list[tuple[int, int]], list[_Version]]:
         """Latest version per id among deliveries <= increment, sorted by (ts, id)."""
@@ -126,6 +132,9 @@ class _StreamData:
         return [(v.ts, v.item_id) for v in items], items
 
     def read(self, v: _Version) -> dict[str, Any]:
+        if v.file_no < 0:
+            created: dict[str, Any] = orjson.loads(self.memory[v.offset])
+            return created
         data = os.pread(self.fds[v.file_no], v.length, v.offset)
         obj: dict[str, Any] = orjson.loads(data)
         return obj
@@ -232,6 +241,7 @@ class ZendeskData:
         self.deliveries = max([*found, *self.cutoffs.keys(), 1])
         self._lock = threading.Lock()
         self._views: dict[str, tuple[list[tuple[int, int]], list[_Version]]] = {}
+        self._dirty: set[str] = set()
         self.increment = self.deliveries
         self.set_increment(increment)
 
@@ -251,7 +261,19 @@ class ZendeskData:
 
     def current(self, stream: str) -> tuple[list[tuple[int, int]], list[_Version]]:
         with self._lock:
+            if stream in self._dirty:
+                self._views[stream] = self.streams[stream].view(self.increment)
+                self._dirty.discard(stream)
             return self._views[stream]
+
+    def add_version(self, stream: str, line: bytes, *, ts: int, item_id: int) -> None:
+        """A version written through the API (a created or updated ticket): visible in every
+        increment from now on, at the position of its ``ts``."""
+        with self._lock:
+            store = self.streams[stream]
+            store.versions.append(_Version(ts, item_id, 0, -1, len(store.memory), len(line)))
+            store.memory.append(line)
+            self._dirty.add(stream)
 
     def close(self) -> None:
         for s in self.streams.values():
@@ -265,6 +287,7 @@ class StubConfig:
     fail_429_every: int = 0
     fail_5xx_every: int = 0
     retry_after: int = 1
+    post_delay_seconds: float = 0.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -277,6 +300,7 @@ class _Server(ThreadingHTTPServer):
         self.config = config
         self.requests_seen = 0
         self.counter_lock = threading.Lock()
+        self.tickets = TicketStore(data)
 
     @property
     def base_url(self) -> str:
@@ -311,7 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def do_GET(self) -> None:
+    def _refused(self) -> bool:
+        """Injected faults (every Nth request: 429 with Retry-After, or 503) and basic auth,
+        the same for every endpoint; True when the request was answered here."""
         server = self.server
         cfg = server.config
         with server.counter_lock:
@@ -327,21 +353,63 @@ class _Handler(BaseHTTPRequestHandler):
                 },
                 {"Retry-After": str(cfg.retry_after)},
             )
-            return
+            return True
         if cfg.fail_5xx_every and n % cfg.fail_5xx_every == 0:
             self._send(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 {"error": "ServiceUnavailable", "description": "Please try again later"},
             )
-            return
+            return True
         if not self._authorised():
             self._send(
                 HTTPStatus.UNAUTHORIZED,
                 {"error": "Couldn't authenticate you"},
                 {"WWW-Authenticate": 'Basic realm="Web Password"'},
             )
+            return True
+        return False
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self._refused():
+            return
+        if not _TICKETS_PATH.match(urlsplit(self.path).path):
+            self._send(
+                HTTPStatus.NOT_FOUND, {"error": "InvalidEndpoint", "description": "Not found"}
+            )
+            return
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            self._send(
+                HTTPStatus.BAD_REQUEST,
+                {"error": "Unprocessable JSON", "description": "the body is not valid JSON"},
+            )
+            return
+        status, answer = self.server.tickets.create(body)
+        delay = self.server.config.post_delay_seconds
+        if delay:  # the ticket exists; the answer is late (a client may die waiting)
+            time.sleep(delay)
+        headers = {}
+        if status == HTTPStatus.CREATED:
+            headers["Location"] = str(answer["ticket"]["url"])
+        self._send(status, answer, headers)
+
+    def do_GET(self) -> None:
+        if self._refused():
             return
         parts = urlsplit(self.path)
+        if _TICKETS_PATH.match(parts.path):
+            external = parse_qs(parts.query).get("external_id")
+            if not external:
+                self._send(
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": "InvalidValue", "description": "external_id is required here"},
+                )
+                return
+            self._send(HTTPStatus.OK, self.server.tickets.find(external[-1]))
+            return
         if _EVENTS_PATH.match(parts.path):
             try:
                 body = self._events_page(parse_qs(parts.query, keep_blank_values=True))
@@ -588,6 +656,16 @@ class StubServer:
     @property
     def deliveries(self) -> int:
         return self._server.data.deliveries
+
+    @property
+    def tickets(self) -> TicketStore:
+        """Tickets created through ``POST /api/v2/tickets`` (tests solve them here)."""
+        return self._server.tickets
+
+    @property
+    def config(self) -> StubConfig:
+        """Fault injection, changeable while the stand-in runs."""
+        return self._server.config
 
     def set_increment(self, k: int | None) -> None:
         """Serve deliveries 1..k from now on (None: all)."""

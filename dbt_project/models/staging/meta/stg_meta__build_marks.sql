@@ -7,7 +7,7 @@
 --   max_batch_id: the highest load batch that is safe to call "seen" (below any batch still
 --     running); rows of later batches are picked up by the next build.
 --   staging_hash: what the staging tables depend on besides raw data: the E.164 default
---     country and the PII key (an HMAC of a constant, so the key itself is never stored).
+--     country, the closed-loop consent field and the PII key (an HMAC of a constant, so the key itself is never stored).
 --   config_hash: staging_hash plus the seeds and vars of the interaction and scorecard layers.
 with touchpoints as (
 
@@ -33,7 +33,8 @@ targets as (
 staging as (
 
     select md5(
-        '{{ var("default_country") }}|' || {{ hash_pii("'cxscore staging fingerprint'") }}
+        '{{ var("default_country") }}|{{ var("closed_loop_consent_field") }}|'
+        || {{ hash_pii("'cxscore staging fingerprint'") }}
     ) as staging_hash
 
 ),
@@ -52,7 +53,8 @@ final as (
             || coalesce((select rows_text from targets), '') || '#'
             || '{{ var("business_timezone") }}|{{ var("fcr_window_hours") }}|'
             || '{{ var("recontact_window_hours") }}|{{ var("attribution_window_days") }}|'
-            || '{{ var("short_abandon_seconds") }}'
+            || '{{ var("short_abandon_seconds") }}|{{ var("closed_loop_enabled") }}|'
+            || '{{ var("closed_loop_cooldown_days") }}|{{ var("closed_loop_sla_hours") }}'
         ) as config_hash
 
 )

@@ -50,6 +50,11 @@ answers as (
         {{ json_text('payload', 'customer_email') }} as customer_email,
         coalesce(nullif(trim({{ json_text('payload', 'comment') }}), ''), '') <> '' as has_comment,
         {{ json_text('payload', 'layout') }} as export_layout,
+        {% if var('closed_loop_consent_field') -%}
+        nullif(trim({{ json_text('payload', ['columns', var('closed_loop_consent_field')]) }}), '')
+        {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+        {%- endif %} as consent_text,
         trim(finished) in ('1', 'true', 'True', 'TRUE') as is_finished,
         trim(status) as response_status,
         end_date,
@@ -83,6 +88,12 @@ final as (
         ces_text is not null and {{ parse_int_in_range('ces_text', 1, 7) }} is null
             as is_ces_invalid,
         has_comment,
+        -- closed loop (signals.md): the consent field's value is truthy; null when no
+        -- consent field is configured
+        case
+            when '{{ var("closed_loop_consent_field") }}' = '' then cast(null as boolean)
+            else coalesce(lower(consent_text) in ('1', 'true', 't', 'yes', 'y'), false)
+        end as has_followup_consent,
         end_date as submitted_at,
         _batch_id,
         _source_file,
