@@ -141,7 +141,7 @@ def _repeats() -> int:
 def _measure(server_url: str, template: Path, tmp: Path, customers: int, days: int) -> list[str]:
     from cxscore.generate import generate_world
     from cxscore.orchestration.local import airflow_bin
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
 
     tmp.mkdir(parents=True)
     world = tmp / "world"

@@ -83,7 +83,7 @@ def main() -> list[str]:
         return ["skipped (opt-in: CX_BENCH_SCALE=1; about 15 minutes on 2 cores)"]
     from cxscore.demo import _manifest_deliveries, deliver
     from cxscore.generate import generate_world
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
     from cxscore.warehouse import init_warehouse
 
     customers = int(os.environ.get("CX_BENCH_SCALE_CUSTOMERS", "100000"))

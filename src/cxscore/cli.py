@@ -306,7 +306,7 @@ def serve_sources(
 ) -> None:
     """Serve the generated Zendesk data over the real incremental cursor export API shape
     on 127.0.0.1 (a local stand-in for the demo and tests)."""
-    from cxscore.sources.zendesk_api_stub import serve
+    from cxscore.standins.zendesk import serve
 
     _settings(config)
     _run(

@@ -220,7 +220,7 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
     from cxscore.quality.gate import gate_state
     from cxscore.report import format_summary, write_report
     from cxscore.signals.outlook import owner_outlook
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
     from cxscore.warehouse import ensure_warehouse, redact_url
 
     console = _console()

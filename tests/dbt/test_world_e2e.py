@@ -41,7 +41,7 @@ def test_generated_world_scorecard(pg_server_url: str, tmp_path: Path) -> None:
     from cxscore.extract import extract_sources
     from cxscore.generate import generate_world
     from cxscore.generate.world import incident_start
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
     from cxscore.transform import build_models
 
     out = tmp_path / "world"
@@ -161,7 +161,7 @@ def test_generated_world_incremental_deliveries_equal_a_full_refresh(
     from cxscore.demo import deliver
     from cxscore.extract import extract_sources
     from cxscore.generate import generate_world
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
     from cxscore.transform import build_models
 
     out = tmp_path / "world"

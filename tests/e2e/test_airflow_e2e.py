@@ -133,7 +133,7 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     from cxscore.generate import generate_world
     from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
     from cxscore.orchestration.local import airflow_env, init_airflow_home
-    from cxscore.sources.zendesk_api_stub import start_stub
+    from cxscore.standins.zendesk import start_stub
 
     tmp = tmp_path_factory.mktemp("e2e")
     database = scratch_database(pg_server_url, prefix="cxtest_e2e")

@@ -13,7 +13,7 @@ import pytest
 from cxscore.extract import extract_sources
 from cxscore.generate import generate_world
 from cxscore.settings import load_settings
-from cxscore.sources.zendesk_api_stub import start_stub
+from cxscore.standins.zendesk import start_stub
 from tests.helpers import query
 
 pytestmark = pytest.mark.pg

@@ -13,7 +13,7 @@ import pytest
 from cxscore.errors import CxError
 from cxscore.extract import extract_source, extract_sources
 from cxscore.settings import Settings, load_settings
-from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+from cxscore.standins.zendesk import StubServer, start_stub
 from tests.helpers import query
 
 pytestmark = pytest.mark.pg

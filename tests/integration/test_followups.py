@@ -24,7 +24,7 @@ import orjson
 import pytest
 
 from cxscore.settings import Settings
-from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+from cxscore.standins.zendesk import StubServer, start_stub
 from tests.dbt import world
 from tests.helpers import query
 from tests.integration.test_owner_signals import Receiver

@@ -14,7 +14,7 @@ import requests
 
 from cxscore.extract import extract_source
 from cxscore.settings import Settings, load_settings
-from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+from cxscore.standins.zendesk import StubServer, start_stub
 from tests.helpers import query
 
 pytestmark = pytest.mark.pg

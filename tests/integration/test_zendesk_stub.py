@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cxscore.errors import CxError
-from cxscore.sources.zendesk_api_stub import (
+from cxscore.standins.zendesk import (
     StubServer,
     decode_cursor,
     encode_cursor,

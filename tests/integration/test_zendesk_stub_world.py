@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from cxscore.generate import generate_world
-from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+from cxscore.standins.zendesk import StubServer, start_stub
 
 AUTH = ("demo@example.com/token", "demo-token")
 

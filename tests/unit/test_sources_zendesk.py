@@ -11,7 +11,7 @@ import pytest
 
 from cxscore.settings import ZendeskSettings
 from cxscore.sources.zendesk import ZendeskClient, ZendeskError, parse_page
-from cxscore.sources.zendesk_api_stub import StubServer, start_stub
+from cxscore.standins.zendesk import StubServer, start_stub
 
 EMAIL, TOKEN = "cx@example.com", "s3cret-token"
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from cxscore.sources.zendesk_api_stub import ZendeskData
+    from cxscore.standins.zendesk_data import ZendeskData
 
 HOST = "https://cxdemo.zendesk.com"
 AGENT_ROLES = ("agent", "admin")

@@ -7,7 +7,7 @@ over the real response shape of
   top-level ``metric_sets`` list, one metric set per ticket on the page), and
 - ``GET /api/v2/incremental/users/cursor.json``, and
 - ``POST /api/v2/tickets`` and ``GET /api/v2/tickets?external_id=`` (module
-  :mod:`cxscore.sources.zendesk_stub_tickets`: created tickets join the tickets export), and
+  :mod:`cxscore.standins.zendesk_tickets`: created tickets join the tickets export), and
 - ``GET /api/v2/incremental/ticket_events.json`` (time-based: ``start_time`` only,
   ``ticket_events[]``, ``next_page``, ``end_time``, ``end_of_stream``, ``count``; comment
   child events only with ``include=comment_events``; the events of the page's last second
@@ -47,15 +47,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
-import os
 import re
 import threading
 import time
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,219 +62,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import orjson
 
 from cxscore.errors import CxError
-from cxscore.sources.zendesk_stub_tickets import TicketStore
+from cxscore.standins.zendesk_data import ZendeskData, decode_cursor, encode_cursor
+from cxscore.standins.zendesk_tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 1000
-STREAMS = {"tickets": "tickets", "users": "users"}
 _PATH = re.compile(r"^/api/v2/incremental/(tickets|users)/cursor(?:\.json)?/?$")
 _TICKETS_PATH = re.compile(r"^/api/v2/tickets(?:\.json)?/?$")
 _EVENTS_PATH = re.compile(r"^/api/v2/incremental/ticket_events(?:\.json)?/?$")
-_DELIVERY_FILE = re.compile(r"^delivery-(\d{4,})\.jsonl$")
-
-
-def encode_cursor(ts: int, item_id: int) -> str:
-    """Zendesk's cursor format: base64 of ``"<epoch>.0||<id>|"`` (padding stripped)."""
-    raw = f"{ts}.0||{item_id}|".encode()
-    return base64.b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, int]:
-    """Inverse of :func:`encode_cursor`; ValueError when it is not one of ours."""
-    try:
-        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ValueError(f"cursor {cursor!r} is not valid") from exc
-    match = re.fullmatch(r"(-?\d+)\.0\|\|(\d+)\|", text)
-    if not match:
-        raise ValueError(f"cursor {cursor!r} is not valid")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _epoch(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-
-
-@dataclass
-class _Version:
-    ts: int
-    item_id: int
-    delivery: int
-    file_no: int
-    offset: int
-    length: int
-
-
-@dataclass
-class _StreamData:
-    """Index of every stored version of one stream's items; bodies stay on disk."""
-
-    name: str
-    files: list[Path] = field(default_factory=list)
-    fds: list[int] = field(default_factory=list)
-    versions: list[_Version] = field(default_factory=list)
-    memory: list[bytes] = field(default_factory=list)  # versions written through the API
-
-    def view(self, increment: int) -> tuple[list[tuple[int, int]], list[_Version]]:
-        """Latest version per id among deliveries <= increment, sorted by (ts, id)."""
-        latest: dict[int, _Version] = {}
-        for v in self.versions:
-            if v.delivery > increment:
-                continue
-            cur = latest.get(v.item_id)
-            if cur is None or (v.ts, v.delivery) >= (cur.ts, cur.delivery):
-                latest[v.item_id] = v
-        items = sorted(latest.values(), key=lambda v: (v.ts, v.item_id))
-        return [(v.ts, v.item_id) for v in items], items
-
-    def read(self, v: _Version) -> dict[str, Any]:
-        if v.file_no < 0:
-            created: dict[str, Any] = orjson.loads(self.memory[v.offset])
-            return created
-        data = os.pread(self.fds[v.file_no], v.length, v.offset)
-        obj: dict[str, Any] = orjson.loads(data)
-        return obj
-
-    def close(self) -> None:
-        for fd in self.fds:
-            os.close(fd)
-        self.fds.clear()
-
-
-def _index_stream(data: Path, name: str) -> _StreamData:
-    stream = _StreamData(name)
-    folder = data / "zendesk" / name
-    if not folder.is_dir():
-        raise CxError(
-            f"{folder} does not exist: --data must be a directory written by "
-            "`cxscore generate` (it needs zendesk/tickets/ and zendesk/users/)"
-        )
-    for path in sorted(folder.iterdir()):
-        match = _DELIVERY_FILE.match(path.name)
-        if not match:
-            continue
-        delivery = int(match.group(1))
-        file_no = len(stream.files)
-        stream.files.append(path)
-        stream.fds.append(os.open(path, os.O_RDONLY))
-        offset = 0
-        with path.open("rb") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                length = len(line)
-                body = line.rstrip(b"\r\n")
-                if body.strip():
-                    try:
-                        obj = orjson.loads(body)
-                    except orjson.JSONDecodeError as exc:
-                        raise CxError(f"{path}:{lineno}: not valid JSON ({exc})") from exc
-                    item = obj["ticket"] if name == "tickets" else obj
-                    try:
-                        ts, item_id = _epoch(item["updated_at"]), int(item["id"])
-                    except (KeyError, TypeError, ValueError) as exc:
-                        raise CxError(
-                            f"{path}:{lineno}: a {name[:-1]} needs an integer 'id' and an "
-                            f"ISO-8601 'updated_at' ({exc!r})"
-                        ) from exc
-                    stream.versions.append(
-                        _Version(ts, item_id, delivery, file_no, offset, len(body))
-                    )
-                offset += length
-    return stream
-
-
-def _index_events(data: Path) -> _StreamData:
-    """Ticket events (immutable): one version each, keyed (timestamp, id)."""
-    stream = _StreamData("ticket_events")
-    folder = data / "zendesk" / "ticket_events"
-    if not folder.is_dir():
-        return stream  # a world without comments: an empty export
-    for path in sorted(folder.iterdir()):
-        match = _DELIVERY_FILE.match(path.name)
-        if not match:
-            continue
-        delivery = int(match.group(1))
-        file_no = len(stream.files)
-        stream.files.append(path)
-        stream.fds.append(os.open(path, os.O_RDONLY))
-        offset = 0
-        with path.open("rb") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                body = line.rstrip(b"\r\n")
-                if body.strip():
-                    try:
-                        obj = orjson.loads(body)
-                        ts, item_id = int(obj["timestamp"]), int(obj["id"])
-                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                        raise CxError(
-                            f"{path}:{lineno}: a ticket event needs an integer 'id' and "
-                            f"'timestamp' ({exc!r})"
-                        ) from exc
-                    stream.versions.append(
-                        _Version(ts, item_id, delivery, file_no, offset, len(body))
-                    )
-                offset += len(line)
-    return stream
-
-
-class ZendeskData:
-    """The versions behind the stand-in and the view for the current increment."""
-
-    def __init__(self, data: Path, increment: int | None = None) -> None:
-        self.root = Path(data)
-        self.cutoffs: dict[int, int] = {}
-        manifest = self.root / "manifest.json"
-        if manifest.is_file():
-            try:
-                meta = json.loads(manifest.read_text(encoding="utf-8"))
-                for d in meta.get("deliveries", []):
-                    if d.get("zendesk_cutoff"):
-                        self.cutoffs[int(d["k"])] = _epoch(d["zendesk_cutoff"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CxError(f"{manifest}: not a valid world manifest ({exc!r})") from exc
-        self.streams = {name: _index_stream(self.root, name) for name in STREAMS}
-        self.streams["ticket_events"] = _index_events(self.root)
-        found = [v.delivery for s in self.streams.values() for v in s.versions]
-        self.deliveries = max([*found, *self.cutoffs.keys(), 1])
-        self._lock = threading.Lock()
-        self._views: dict[str, tuple[list[tuple[int, int]], list[_Version]]] = {}
-        self._dirty: set[str] = set()
-        self.increment = self.deliveries
-        self.set_increment(increment)
-
-    def set_increment(self, increment: int | None) -> None:
-        k = self.deliveries if increment is None else int(increment)
-        if not 1 <= k <= self.deliveries:
-            raise CxError(
-                f"increment {k} is out of range: {self.root} holds deliveries 1..{self.deliveries}"
-            )
-        views = {name: s.view(k) for name, s in self.streams.items()}
-        with self._lock:
-            self.increment = k
-            self._views = views
-
-    def now(self) -> int | None:
-        return self.cutoffs.get(self.increment)
-
-    def current(self, stream: str) -> tuple[list[tuple[int, int]], list[_Version]]:
-        with self._lock:
-            if stream in self._dirty:
-                self._views[stream] = self.streams[stream].view(self.increment)
-                self._dirty.discard(stream)
-            return self._views[stream]
-
-    def add_version(self, stream: str, line: bytes, *, ts: int, item_id: int) -> None:
-        """A version written through the API (a created or updated ticket): visible in every
-        increment from now on, at the position of its ``ts``."""
-        with self._lock:
-            store = self.streams[stream]
-            store.versions.append(_Version(ts, item_id, 0, -1, len(store.memory), len(line)))
-            store.memory.append(line)
-            self._dirty.add(stream)
-
-    def close(self) -> None:
-        for s in self.streams.values():
-            s.close()
 
 
 @dataclass
@@ -715,28 +508,11 @@ def start_stub(data: Path, **kwargs: Any) -> StubServer:
     return StubServer(server, thread)
 
 
-def serve(
-    data: Path,
-    *,
-    port: int,
-    email: str,
-    token: str,
-    fail_429_every: int,
-    fail_5xx_every: int,
-    retry_after: int,
-    increment: int | None,
-) -> None:
-    """Serve until interrupted (Ctrl-C); prints the base URL to use as ``zendesk.base_url``."""
-    server = _make_server(
-        Path(data),
-        port=port,
-        email=email,
-        token=token,
-        fail_429_every=fail_429_every,
-        fail_5xx_every=fail_5xx_every,
-        retry_after=retry_after,
-        increment=increment,
-    )
+def serve(data: Path, **kwargs: Any) -> None:
+    """Serve until interrupted (Ctrl-C); prints the base URL to use as ``zendesk.base_url``.
+    ``kwargs`` as :func:`_make_server` takes them."""
+    server = _make_server(Path(data), **kwargs)
+    email = server.config.email
     print(
         f"Zendesk stand-in on {server.base_url} (increment {server.data.increment} of "
         f"{server.data.deliveries}); auth {email}/token:<token>. Ctrl-C to stop.",
