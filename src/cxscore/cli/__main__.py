@@ -1,0 +1,5 @@
+"""``python -m cxscore.cli``."""
+
+from cxscore.cli import main
+
+main()
