@@ -11,10 +11,8 @@ import contextlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg2
 
@@ -52,21 +50,10 @@ def server() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def scratch_database(server_url: str, prefix: str = "cxbench") -> Iterator[str]:
-    """Create an initialised warehouse database, yield its URL, drop it afterwards."""
-    from cxscore.warehouse import init_warehouse
+def scratch_database(
+    server_url: str, prefix: str = "cxbench"
+) -> contextlib.AbstractContextManager[str]:
+    """An initialised throwaway warehouse database (cxscore.warehouse.scratch_database)."""
+    from cxscore.warehouse import scratch_database as scratch
 
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(server_url)._replace(path="/" + name).geturl()
-    try:
-        init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    return scratch(server_url, prefix)

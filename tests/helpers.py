@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import psycopg2
@@ -22,28 +19,13 @@ def query(
         return cur.fetchall() if cur.description else []
 
 
-@contextlib.contextmanager
 def scratch_database(
     server_url: str, prefix: str = "cxtest", *, init: bool = True
-) -> Iterator[str]:
-    """A new database on the test server (initialised as a warehouse unless ``init=False``),
-    yielded as a URL and dropped afterwards, even when connections are still open."""
-    from cxscore.warehouse import init_warehouse
+) -> contextlib.AbstractContextManager[str]:
+    """A throwaway database on the test server (cxscore.warehouse.scratch_database)."""
+    from cxscore.warehouse import scratch_database as scratch
 
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(server_url)._replace(path="/" + name).geturl()
-    try:
-        if init:
-            init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    return scratch(server_url, prefix, init=init)
 
 
 # ------------------------------------------------------------------ landing-file builders

@@ -8,6 +8,7 @@ import email.message
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,3 +62,18 @@ def free_port() -> int:
     with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def alert_channels() -> Iterator[tuple[Receiver, Mailbox, int]]:
+    """A webhook receiver and an SMTP server (its port) for the alert channels."""
+    from aiosmtpd.controller import Controller
+
+    http, mailbox, port = Receiver(), Mailbox(), free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        yield http, mailbox, port
+    finally:
+        smtp.stop()
+        http.stop()

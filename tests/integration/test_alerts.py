@@ -26,23 +26,13 @@ from tests.integration.test_quality import (
     new_batch,
     ticket,
 )
-from tests.receivers import Mailbox, Receiver, free_port
+from tests.receivers import Mailbox, Receiver, alert_channels, free_port
 
 
 @pytest.fixture(scope="module")
 def receivers() -> Iterator[tuple[Receiver, Mailbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    http = Receiver()
-    mailbox = Mailbox()
-    port = free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        yield http, mailbox, port
-    finally:
-        smtp.stop()
-        http.stop()
+    with alert_channels() as found:
+        yield found
 
 
 @pytest.fixture

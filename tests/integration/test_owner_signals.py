@@ -17,24 +17,15 @@ import pytest
 from cxscore.settings import Settings
 from tests.dbt import world
 from tests.helpers import query
-from tests.receivers import Mailbox, Receiver, free_port
+from tests.receivers import Mailbox, Receiver, alert_channels
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def channels() -> Iterator[tuple[Receiver, Mailbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    http, mailbox = Receiver(), Mailbox()
-    port = free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        yield http, mailbox, port
-    finally:
-        smtp.stop()
-        http.stop()
+    with alert_channels() as found:
+        yield found
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from cxscore.sources.zendesk import (
     CREDENTIALS_HINT,
     ZendeskError,
     _retry_after,
+    api_session,
 )
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,14 @@ class TicketsApi:
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not settings.base_url:
-            raise ZendeskError(
-                "closed_loop needs sources.zendesk.base_url (the Zendesk account to create "
-                "follow-up tickets in; env CX_SOURCES__ZENDESK__BASE_URL)"
-            )
-        token = settings.api_token.get_secret_value() if settings.api_token else ""
-        if not settings.email or not token:
-            hint = CREDENTIALS_HINT  # not-a-secret: names the variables only
-            raise ZendeskError(f"Zendesk credentials are missing: {hint}")
         self.settings = settings
-        self.endpoint = settings.base_url.rstrip("/") + "/api/v2/tickets"
-        self.session = requests.Session()
-        self.session.auth = (f"{settings.email}/token", token)
-        self.session.headers["Accept"] = "application/json"
-        self.session.headers["User-Agent"] = "cxscore-followup"
+        base_url, self.session = api_session(
+            settings,
+            user_agent="cxscore-followup",
+            missing_base_url="closed_loop needs sources.zendesk.base_url (the Zendesk account "
+            "to create follow-up tickets in; env CX_SOURCES__ZENDESK__BASE_URL)",
+        )
+        self.endpoint = base_url + "/api/v2/tickets"
         self._sleep = sleep
         self.requests = 0
         self.rate_limited = 0

@@ -228,6 +228,27 @@ def start_time_epoch(start: datetime) -> int:
     return int(start.timestamp())
 
 
+def api_session(
+    settings: ZendeskSettings,
+    *,
+    user_agent: str,
+    missing_base_url: str,
+    session: requests.Session | None = None,
+) -> tuple[str, requests.Session]:
+    """The account's base URL and a session with Zendesk's API-token auth; ZendeskError
+    (``missing_base_url``, or which variables to set) when the account is not configured."""
+    if not settings.base_url:
+        raise ZendeskError(missing_base_url)
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if not settings.email or not token:
+        raise ZendeskError(f"Zendesk credentials are missing: {CREDENTIALS_HINT}")
+    session = session or requests.Session()
+    session.auth = (f"{settings.email}/token", token)
+    session.headers["Accept"] = "application/json"
+    session.headers["User-Agent"] = user_agent
+    return settings.base_url.rstrip("/"), session
+
+
 class ZendeskClient:
     """GETs pages of the cursor export with Zendesk's retry rules."""
 
@@ -238,20 +259,14 @@ class ZendeskClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not settings.base_url:
-            raise ZendeskError(
-                "sources.zendesk.base_url is not set (e.g. https://example.zendesk.com; "
-                "env CX_SOURCES__ZENDESK__BASE_URL)"
-            )
-        token = settings.api_token.get_secret_value() if settings.api_token else ""
-        if not settings.email or not token:
-            raise ZendeskError(f"Zendesk credentials are missing: {CREDENTIALS_HINT}")
         self.settings = settings
-        self.base_url = settings.base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.session.auth = (f"{settings.email}/token", token)
-        self.session.headers["Accept"] = "application/json"
-        self.session.headers["User-Agent"] = "cxscore-extract"
+        self.base_url, self.session = api_session(
+            settings,
+            user_agent="cxscore-extract",
+            session=session,
+            missing_base_url="sources.zendesk.base_url is not set (e.g. "
+            "https://example.zendesk.com; env CX_SOURCES__ZENDESK__BASE_URL)",
+        )
         self._sleep = sleep
         self.requests = 0
         self.retries = 0
