@@ -123,3 +123,19 @@ def over_reject_limit(
             f"raw.rejected_rows. First reasons: {'; '.join(reasons[:3])}"
         )
     return None
+
+
+def save_cursor(
+    cur: Any, source: str, stream: str, cursor: str, watermark: Any, batch_id: int
+) -> None:
+    """Store an API stream's resume point (``meta.extract_state``) in the transaction of the
+    page it follows, so a page and its cursor commit together; the watermark never moves
+    back."""
+    cur.execute(
+        "insert into meta.extract_state as s (source, stream, cursor, watermark, "
+        "batch_id, updated_at) values (%s, %s, %s, %s, %s, now()) "
+        "on conflict (source, stream) do update set cursor = excluded.cursor, "
+        "watermark = greatest(s.watermark, excluded.watermark), "
+        "batch_id = excluded.batch_id, updated_at = now()",
+        (source, stream, cursor, watermark, batch_id),
+    )

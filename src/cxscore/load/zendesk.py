@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg2.extensions
 
 from cxscore.errors import CxError
-from cxscore.load.batches import close_batch, open_batch, over_reject_limit
+from cxscore.load.batches import close_batch, open_batch, over_reject_limit, save_cursor
 from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
 from cxscore.settings import Settings
 from cxscore.sources import zendesk
@@ -72,13 +72,8 @@ def _store_page(
                 source_cursor=source_cursor,
             )
         if next_cursor is not None:
-            cur.execute(
-                "insert into meta.extract_state as s (source, stream, cursor, watermark, "
-                "batch_id, updated_at) values (%s, %s, %s, %s, %s, now()) "
-                "on conflict (source, stream) do update set cursor = excluded.cursor, "
-                "watermark = greatest(s.watermark, excluded.watermark), "
-                "batch_id = excluded.batch_id, updated_at = now()",
-                (zendesk.SOURCE, stream, next_cursor, page.max_updated_at, batches[stream]),
+            save_cursor(
+                cur, zendesk.SOURCE, stream, next_cursor, page.max_updated_at, batches[stream]
             )
     conn.commit()
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
 
+from cxscore.load.batches import over_reject_limit, save_cursor
 from cxscore.load.copy import copy_rejections, copy_rows, encode_rows, escape_text
 from cxscore.settings import Settings
 from cxscore.sources import zendesk
@@ -95,13 +96,8 @@ def extract_ticket_comments(
                     batch_id=batch_id,
                     source_cursor=source_cursor,
                 )
-            cur.execute(
-                "insert into meta.extract_state as s (source, stream, cursor, watermark, "
-                "batch_id, updated_at) values (%s, %s, %s, %s, %s, now()) "
-                "on conflict (source, stream) do update set cursor = excluded.cursor, "
-                "watermark = greatest(s.watermark, excluded.watermark), "
-                "batch_id = excluded.batch_id, updated_at = now()",
-                (zendesk.SOURCE, events.STREAM, str(next_start), page.max_created_at, batch_id),
+            save_cursor(
+                cur, zendesk.SOURCE, events.STREAM, str(next_start), page.max_created_at, batch_id
             )
         conn.commit()
         n, n_rej = len(page.rows), len(page.rejections)
@@ -126,7 +122,6 @@ def extract_ticket_comments(
         if page.end_of_stream or next_start <= start:
             break  # the end, or no progress possible (a full page within one second)
         start = next_start
-    from cxscore.load.batches import over_reject_limit
 
     what = "zendesk ticket_comments"
     return over_reject_limit(settings, what, "comments", read, rejected, reasons)

@@ -165,28 +165,20 @@ def result_of(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | No
     result: dict[str, Any] = dict(item.result or {})
     message = _exception_message(item.exception_info)
     if message is not None:
-        return CheckResult(
-            suite=suite.name,
-            table_name=suite.qualified_table,
-            expectation=spec.name,
-            column_name=spec.column,
-            severity=spec.severity,
-            success=False,
-            observed_value=f"error: {message.splitlines()[0][:300]}",
-            threshold=spec.threshold or _threshold(spec),
-            batch_id=batch_id,
-            details={"error": message[:4000], "type": spec.type},
-            stage=suite.stage,
-        )
-    observed, details = _observed(spec, bool(item.success), result)
-    observed, details = redact_result(spec.column, suite.pii, result, observed, details)
+        success = False
+        observed = f"error: {message.splitlines()[0][:300]}"
+        details: dict[str, Any] = {"error": message[:4000]}
+    else:
+        success = bool(item.success)
+        observed, details = _observed(spec, success, result)
+        observed, details = redact_result(spec.column, suite.pii, result, observed, details)
     return CheckResult(
         suite=suite.name,
         table_name=suite.qualified_table,
         expectation=spec.name,
         column_name=spec.column,
         severity=spec.severity,
-        success=bool(item.success),
+        success=success,
         observed_value=observed,
         threshold=spec.threshold or _threshold(spec),
         batch_id=batch_id,
