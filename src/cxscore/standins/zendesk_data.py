@@ -11,6 +11,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,14 +93,10 @@ class _StreamData:
         self.fds.clear()
 
 
-def _index_stream(data: Path, name: str) -> _StreamData:
-    stream = _StreamData(name)
-    folder = data / "zendesk" / name
-    if not folder.is_dir():
-        raise CxError(
-            f"{folder} does not exist: --data must be a directory written by "
-            "`cxscore generate` (it needs zendesk/tickets/ and zendesk/users/)"
-        )
+def _lines(stream: _StreamData, folder: Path) -> Iterator[tuple[Path, int, bytes, int, int, int]]:
+    """Every non-blank line of the ``delivery-000k.jsonl`` files of ``folder``, registering
+    each file with ``stream``: (path, line number, line without its end, delivery, file
+    number, byte offset)."""
     for path in sorted(folder.iterdir()):
         match = _DELIVERY_FILE.match(path.name)
         if not match:
@@ -111,25 +108,34 @@ def _index_stream(data: Path, name: str) -> _StreamData:
         offset = 0
         with path.open("rb") as fh:
             for lineno, line in enumerate(fh, start=1):
-                length = len(line)
                 body = line.rstrip(b"\r\n")
                 if body.strip():
-                    try:
-                        obj = orjson.loads(body)
-                    except orjson.JSONDecodeError as exc:
-                        raise CxError(f"{path}:{lineno}: not valid JSON ({exc})") from exc
-                    item = obj["ticket"] if name == "tickets" else obj
-                    try:
-                        ts, item_id = _epoch(item["updated_at"]), int(item["id"])
-                    except (KeyError, TypeError, ValueError) as exc:
-                        raise CxError(
-                            f"{path}:{lineno}: a {name[:-1]} needs an integer 'id' and an "
-                            f"ISO-8601 'updated_at' ({exc!r})"
-                        ) from exc
-                    stream.versions.append(
-                        _Version(ts, item_id, delivery, file_no, offset, len(body))
-                    )
-                offset += length
+                    yield path, lineno, body, delivery, file_no, offset
+                offset += len(line)
+
+
+def _index_stream(data: Path, name: str) -> _StreamData:
+    stream = _StreamData(name)
+    folder = data / "zendesk" / name
+    if not folder.is_dir():
+        raise CxError(
+            f"{folder} does not exist: --data must be a directory written by "
+            "`cxscore generate` (it needs zendesk/tickets/ and zendesk/users/)"
+        )
+    for path, lineno, body, delivery, file_no, offset in _lines(stream, folder):
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise CxError(f"{path}:{lineno}: not valid JSON ({exc})") from exc
+        item = obj["ticket"] if name == "tickets" else obj
+        try:
+            ts, item_id = _epoch(item["updated_at"]), int(item["id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CxError(
+                f"{path}:{lineno}: a {name[:-1]} needs an integer 'id' and an "
+                f"ISO-8601 'updated_at' ({exc!r})"
+            ) from exc
+        stream.versions.append(_Version(ts, item_id, delivery, file_no, offset, len(body)))
     return stream
 
 
@@ -139,31 +145,15 @@ def _index_events(data: Path) -> _StreamData:
     folder = data / "zendesk" / "ticket_events"
     if not folder.is_dir():
         return stream  # a world without comments: an empty export
-    for path in sorted(folder.iterdir()):
-        match = _DELIVERY_FILE.match(path.name)
-        if not match:
-            continue
-        delivery = int(match.group(1))
-        file_no = len(stream.files)
-        stream.files.append(path)
-        stream.fds.append(os.open(path, os.O_RDONLY))
-        offset = 0
-        with path.open("rb") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                body = line.rstrip(b"\r\n")
-                if body.strip():
-                    try:
-                        obj = orjson.loads(body)
-                        ts, item_id = int(obj["timestamp"]), int(obj["id"])
-                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                        raise CxError(
-                            f"{path}:{lineno}: a ticket event needs an integer 'id' and "
-                            f"'timestamp' ({exc!r})"
-                        ) from exc
-                    stream.versions.append(
-                        _Version(ts, item_id, delivery, file_no, offset, len(body))
-                    )
-                offset += len(line)
+    for path, lineno, body, delivery, file_no, offset in _lines(stream, folder):
+        try:
+            obj = orjson.loads(body)
+            ts, item_id = int(obj["timestamp"]), int(obj["id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CxError(
+                f"{path}:{lineno}: a ticket event needs an integer 'id' and 'timestamp' ({exc!r})"
+            ) from exc
+        stream.versions.append(_Version(ts, item_id, delivery, file_no, offset, len(body)))
     return stream
 
 
