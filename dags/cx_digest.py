@@ -2,7 +2,7 @@
 
 Wiring only: the task resolves the connections at run time and calls
 ``cxscore.signals.digest.run_digest`` (the function behind ``cxscore digest``). Module level
-imports only ``airflow.sdk``, ``pendulum`` and the standard library.
+imports only ``airflow.sdk``, the standard library and ``cxscore.orchestration.tasks``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
-from cxscore.orchestration.tasks import task_defaults
+from cxscore.orchestration.tasks import dag_policy, task_defaults
 
 DOC = """
 ### cx_digest: the weekly owner digest (Mondays 06:00 UTC)
@@ -32,11 +31,8 @@ under `signals.digest_dir` instead of sending). Reads the published marts only.
 @dag(
     dag_id="cx_digest",
     schedule="0 6 * * 1",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["cxscore", "owners"],
     doc_md=DOC,
+    **dag_policy("owners"),
     params={
         "week": Param(None, type=["null", "string"], description="ISO week, e.g. 2026-W10"),
         "owner": Param(None, type=["null", "string"], description="one owner role only"),

@@ -3,7 +3,8 @@
 Wiring only: each task resolves the Airflow connections at run time
 (``cxscore.orchestration.connections.settings_from_connections``) and calls the same ``cxscore``
 function as the CLI (``cxscore extract SOURCE``, ``cxscore check``). Module level imports
-only ``airflow.sdk``, ``pendulum`` and the standard library.
+only ``airflow.sdk``, the standard library and cxscore's standard-library-only modules
+(``cxscore.registry``, ``cxscore.orchestration.tasks``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Asset, TaskGroup, dag, task
 
-from cxscore.orchestration.tasks import task_defaults
+from cxscore.orchestration.tasks import dag_policy, task_defaults
 from cxscore.registry import RAW_TABLES, raw_asset_uri
 
 RAW_ASSETS: dict[str, list[Asset]] = {
@@ -52,11 +52,8 @@ e-mail, password = API token). Pool: `cx_warehouse_writers`.
 @dag(
     dag_id="cx_ingest",
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["cxscore", "ingest"],
     doc_md=DOC,
+    **dag_policy("ingest"),
     default_args=task_defaults(retries=3, execution_timeout=timedelta(minutes=30)),
 )
 def cx_ingest() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
@@ -27,7 +26,7 @@ from cxscore.orchestration.dbt_cosmos import (
     dbt_manifest_path,
     dbt_runtime_settings,
 )
-from cxscore.orchestration.tasks import WAREHOUSE_POOL, task_defaults
+from cxscore.orchestration.tasks import WAREHOUSE_POOL, dag_policy, task_defaults
 from cxscore.paths import dbt_project_dir
 from cxscore.registry import RAW_TABLES, raw_asset_uri
 
@@ -89,11 +88,8 @@ Connection `cx_warehouse` (postgres). Pool `cx_warehouse_writers`.
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 5 * * *", timezone="UTC"), assets=ANY_RAW_ASSET
     ),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["cxscore", "scorecard"],
     doc_md=DOC,
+    **dag_policy("scorecard"),
     params={
         "full_refresh": Param(False, type="boolean", description="rebuild the marts"),
         "report_path": Param(

@@ -7,7 +7,7 @@ Standard library only at import time (the DAG files import this module while par
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cxscore.orchestration.connections import settings_from_connections
@@ -17,6 +17,18 @@ if TYPE_CHECKING:
 
 # the Airflow pool that bounds concurrent warehouse writers (not the connection cx_warehouse)
 WAREHOUSE_POOL = "cx_warehouse_writers"
+
+
+def dag_policy(theme: str) -> dict[str, Any]:
+    """The ``@dag`` arguments every cxscore DAG shares: no catchup (history comes from the
+    loaders' own state, never from backfilled runs), one active run at a time (runs write
+    the same tables), the tags ``cxscore`` and the DAG's theme."""
+    return {
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["cxscore", theme],
+    }
 
 
 def alert_on_failure(context: Any) -> None:
