@@ -4,11 +4,10 @@
 ``cxscore.sources``: ``CX_FUZZ_INPUTS`` inputs (default 20,000), mutated from its seeds by a
 ``random.Random`` seeded with ``CX_FUZZ_SEED`` (default 22; the same seed tries the same
 inputs), each checked against the invariants of ``tests/fuzzing.py``. It reports inputs
-tried, failures, what the inputs gave (files with rows, files with no row, file-level errors; rows and
-rejections in all) and the rate.
-Each failing input is written to ``CX_BENCH_OUT`` (default ``reports/bench``)
-``/fuzz-failures/<parser>-<n>.bin`` with its error, to replay. The run fails when any
-input broke an invariant.
+tried, failures, what the inputs gave (files with rows, with no row, file-level errors; rows
+and rejections in all) and the rate. Each failing input is written to ``CX_BENCH_OUT``
+(default ``reports/bench``) ``/fuzz-failures/<parser>-<n>.bin`` with its error, to replay.
+The run fails when any input broke an invariant.
 """
 
 from __future__ import annotations
