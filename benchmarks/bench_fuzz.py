@@ -56,7 +56,7 @@ def main() -> list[str]:
             rows += len(outcome.rows)
             rejections += len(outcome.rejections)
             kinds[
-                "file error" if outcome.file_error else "rows" if outcome.rows else "rejected"
+                "file error" if outcome.file_error else "rows" if outcome.rows else "no rows"
             ] += 1
         seconds = time.perf_counter() - started
         total_tried += inputs
