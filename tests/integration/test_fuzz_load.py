@@ -22,7 +22,7 @@ from cxscore.settings import load_settings
 from tests.fuzzing import RandomChooser, check, targets
 from tests.helpers import query
 
-pytestmark = [pytest.mark.pg, pytest.mark.slow]
+pytestmark = [pytest.mark.pg, pytest.mark.slow, pytest.mark.fuzz]
 
 PER_SOURCE = 4
 # landing path (under the landing dir) of the n-th fuzzed file of each file target

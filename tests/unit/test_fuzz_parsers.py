@@ -34,6 +34,8 @@ from tests.fuzzing import (
     targets,
 )
 
+pytestmark = pytest.mark.fuzz
+
 TARGETS = targets()
 BUDGET = settings(
     max_examples=150,
