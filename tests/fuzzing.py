@@ -31,11 +31,13 @@ rejected rows counted, the dbt build of staging succeeding on what loaded) are c
 
 from __future__ import annotations
 
+import atexit
 import functools
 import gzip
 import io
 import json
 import random
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -437,6 +439,7 @@ def world_dir() -> Path:
     from cxscore.generate import generate_world
 
     out = Path(tempfile.mkdtemp(prefix="cxfuzz-world-"))
+    atexit.register(shutil.rmtree, out, True)
     generate_world(out, days=3, customers=80, seed=22, start=date(2026, 3, 1))
     return out
 
