@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests dags benchmarks)
 
-.PHONY: help setup demo test test-fast lint format bench compose-test clean
+.PHONY: help setup demo test test-fast lint format bench fuzz compose-test clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ format: setup ## Apply ruff's formatting and safe fixes
 
 bench: setup ## Benchmarks: ratios against baselines measured in the same run (docs/performance.md)
 	$(BIN)/python -m benchmarks
+
+# The long fuzz campaign (the bounded one is in `make test`): CX_BENCH_FUZZ_INPUTS per parser
+# (default 20,000), CX_BENCH_FUZZ_SEED; failing inputs are kept in reports/bench/fuzz-failures.
+fuzz: setup ## Fuzz every parser: inputs tried and failures per parser (docs/operating.md)
+	CX_BENCH_ONLY=bench_fuzz $(BIN)/python -m benchmarks
 
 # Opt-in, not part of `make test`: needs a Docker engine (as root on Debian it installs and
 # starts one) and 20-30 minutes on 2 busy cores (tests/compose/compose_test.py, docs/operating.md).

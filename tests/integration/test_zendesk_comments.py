@@ -242,6 +242,32 @@ def test_comments_once_scored_without_text_and_never_rescored(
     assert state == [(str(T0 + 3600),)]
 
 
+def test_a_start_time_less_than_a_minute_old_means_nothing_new(
+    fresh_db: str, stub: StubServer, tmp_path: Path
+) -> None:
+    """Found by the soak benchmark: the API answers HTTP 400 "Too recent start_time" when
+    the stored start_time (the last page's end_time) is within a minute of its clock; that
+    failed the whole Zendesk extract instead of meaning "nothing new yet"."""
+    settings = settings_for(stub, tmp_path)
+    assert extract_source(settings, "zendesk", url=fresh_db, run_id="r1")["status"] == "succeeded"
+    now = stub._server.data.now()
+    assert now is not None
+    query(
+        fresh_db,
+        "update meta.extract_state set cursor = %s where source = 'zendesk' "
+        "and stream = 'ticket_events'",
+        (str(now - 30),),
+    )
+    again = extract_source(settings, "zendesk", url=fresh_db, run_id="r2")
+    assert again["status"] == "succeeded", again.get("error")
+    assert query(fresh_db, "select count(*) from raw.zendesk__ticket_comments") == [(4,)]
+    assert query(
+        fresh_db,
+        "select cursor from meta.extract_state where source = 'zendesk' "
+        "and stream = 'ticket_events'",
+    ) == [(str(now - 30),)]
+
+
 def test_comment_batches_pass_their_gx_suites_and_leave_the_gate_open(
     fresh_db: str, stub: StubServer, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ the stream (``cxscore.signals.scoring``).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from cxscore.progress import Reporter
 
 TABLE = "raw.zendesk__ticket_comments"
+# the API's answer (HTTP 400) to a start_time less than a minute before its clock
+TOO_RECENT = "Too recent start_time"
+
+log = logging.getLogger(__name__)
 
 
 def _stored_start(conn: psycopg2.extensions.connection) -> int | None:
@@ -65,7 +70,15 @@ def extract_ticket_comments(
     reasons: list[str] = []
     while True:
         params = {"start_time": start, "include": "comment_events"}
-        body = client.get(url, params)
+        try:
+            body = client.get(url, params)
+        except zendesk.ZendeskError as exc:
+            if TOO_RECENT not in str(exc):
+                raise
+            # the last page ended less than a minute before the API's clock: nothing new
+            # yet (a run right after another, or clock skew); the next run goes on from here
+            log.info("zendesk ticket_events: start_time %s is too recent; nothing new", start)
+            break
         # ids on the page that are stored already (the boundary second of the last page)
         candidate = [
             c.get("id")

@@ -27,10 +27,12 @@ import orjson
 
 from cxscore.errors import CxError
 from cxscore.sources.common import (
+    NUL,
     UNREADABLE,
     BadRecord,
     Rejection,
     Row,
+    clean_text,
     number_error,
     raw_text_of,
     surrogate_error,
@@ -85,7 +87,7 @@ ARRAY_MESSAGE = (
 _fromiso = datetime.fromisoformat
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
-_WS = re.compile(r"\s*")
+_WS = re.compile(r"[ \t\n\r]*")  # JSON whitespace (not \x1c-\x1f, NBSP, ...: those are junk)
 # Where the next object probably starts after a broken one: a "{" after a "}" or a newline.
 _RESYNC = re.compile(r"(?<=\})\s*\{|\n\s*\{")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -127,10 +129,12 @@ def _check(value: Any, key: str) -> None:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+    if value is None:
+        return None
+    if type(value) is str:
+        return clean_text(value)
+    if isinstance(value, dict | list):  # big integers, NULs inside: as in the payload
+        return _dump(value).decode()
     return str(value)
 
 
@@ -190,9 +194,9 @@ def _row(rec: dict[str, Any], payload: bytes, line: int) -> Row:
     channel = get("Channel")
     method = get("InitiationMethod")
     if not (
-        (contact_id is None or contact_id.__class__ is str)
-        and (channel is None or channel.__class__ is str)
-        and (method is None or method.__class__ is str)
+        (contact_id is None or (contact_id.__class__ is str and NUL not in contact_id))
+        and (channel is None or (channel.__class__ is str and NUL not in channel))
+        and (method is None or (method.__class__ is str and NUL not in method))
     ):
         contact_id, channel, method = _text(contact_id), _text(channel), _text(method)
     return (contact_id, channel, method, initiation, disconnect, last_update, payload, line)
@@ -248,7 +252,7 @@ def _dump(obj: Any) -> bytes:
     except orjson.JSONEncodeError:
         data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
     if b"\\u0000" in data:
-        data = orjson.dumps(without_nul(obj))
+        return _dump(without_nul(obj))  # no NUL is left: no second round
     return data
 
 
@@ -578,7 +582,7 @@ def _parse_concatenated(data: bytes, base: int) -> Iterator[Row | Rejection]:
         except ValueError as exc:
             nxt = _resync(text, pos + 1)
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            segment = text[pos:nxt].rstrip()
+            segment = text[pos:nxt].rstrip(" \t\n\r")
             reason = surrogate_error(segment) or f"invalid JSON at byte offset {at}: {msg}"
             yield Rejection(at, reason, raw_text_of(segment))
             pos = nxt

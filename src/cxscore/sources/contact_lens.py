@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import orjson
 
-from cxscore.sources.common import Rejection, Row, raw_text_of
+from cxscore.sources.common import Rejection, Row, clean_text, raw_text_of
 
 SOURCE = "amazon_connect"
 STREAM = "contact_lens"
@@ -89,12 +89,25 @@ def parse_contact_lens(fh: IO[bytes], path: str) -> Iterator[Row | Rejection]:
         return
     channel = doc.get("Channel")
     language = doc.get("LanguageCode")
+    payload = orjson.dumps(doc)
+    if b"\\u0000" in payload:  # jsonb refuses NUL characters: they become U+FFFD
+        payload = orjson.dumps(_without_nul(doc))
     yield (
-        contact_id,
-        channel if isinstance(channel, str) else None,
-        language if isinstance(language, str) else None,
+        clean_text(contact_id),
+        clean_text(channel) if isinstance(channel, str) else None,
+        clean_text(language) if isinstance(language, str) else None,
         "t" if "redacted" in path.lower() else "f",
         _analysed_at(match.group("ts")) if match else None,
-        orjson.dumps(doc),
+        payload,
         1,
     )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value

@@ -138,8 +138,12 @@ def _first(candidates: dict[str, int], *names: str) -> int | None:
 def _current_layout(
     tags: list[str], cells: list[dict[str, object]], settings: QualtricsSettings
 ) -> Layout:
-    ids = [str(cell.get("ImportId") or "") for cell in cells]
-    keys = _unique([imp or tag for imp, tag in zip(ids, tags, strict=False)])
+    # header rows of different lengths (a damaged file): every row is as wide as the widest,
+    # so that no column index points past the header (data rows are checked against it)
+    width = max(len(tags), len(cells))
+    tags = [*tags, *[""] * (width - len(tags))]
+    ids = [str(cell.get("ImportId") or "") for cell in cells] + [""] * (width - len(cells))
+    keys = _unique([imp or tag for imp, tag in zip(ids, tags, strict=True)])
     layout = Layout("current", keys, tags)
     by_id: dict[str, int] = {}
     by_tag: dict[str, int] = {}
@@ -161,6 +165,7 @@ def _current_layout(
 
 
 def _legacy_layout(codes: list[str], labels: list[str], settings: QualtricsSettings) -> Layout:
+    codes = [*codes, *[""] * (len(labels) - len(codes))]  # as wide as the widest header row
     raw_keys = []
     for i, code in enumerate(codes):
         label = labels[i] if i < len(labels) else ""
@@ -190,7 +195,7 @@ def _declared_zone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError(name) from None
 
 

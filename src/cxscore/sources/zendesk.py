@@ -108,13 +108,13 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return clean_text(value)  # a NUL cannot go into a text column
     if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        return _payload(value).decode()
     return str(value)
 
 
-def _payload(item: dict[str, Any]) -> bytes:
+def _payload(item: Any) -> bytes:
     data = orjson.dumps(item)
     return orjson.dumps(without_nul(item)) if b"\\u0000" in data else data
 
