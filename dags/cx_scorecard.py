@@ -28,6 +28,7 @@ from cxscore.airflow_support import (  # stdlib-only module: light at parse time
     dbt_manifest_path,
     dbt_project_dir,
     dbt_runtime_settings,
+    order_fallback_tests,
     raw_asset_uri,
 )
 
@@ -233,6 +234,10 @@ def cx_scorecard() -> None:
         if root is not producer:
             producer >> root
             root.trigger_rule = "none_failed"
+    # A lost producer leaves each node task to build or test its own node: a test task then
+    # also waits for the other parents of the tests its `dbt test --select <model>` picks
+    # (relationships to a dimension or another fact), as `dbt build` would have ordered them.
+    order_fallback_tests(dbt)
 
     @task(execution_timeout=timedelta(minutes=10))
     def notify_owners() -> dict[str, Any]:

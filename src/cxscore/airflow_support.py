@@ -278,6 +278,68 @@ def dbt_runtime_settings(context: Any) -> None:
     operator.build_and_run_cmd = build_and_run_cmd
 
 
+def order_fallback_tests(group: Any) -> dict[str, list[str]]:
+    """Wire each dbt test task of a Cosmos watcher ``DbtTaskGroup`` after every node its
+    fallback tests, as ``dbt build`` orders them. Returns {test task: tests it excludes}.
+
+    When the producer's ``dbt build`` is lost (its worker died; a retried producer is
+    skipped), every node task falls back to its own dbt call, in the order of the Airflow
+    graph: ``dbt run --select <model>``, ``dbt test --select <model>``. That ``dbt test``
+    selects every test touching the model (dbt's eager indirect selection), those with a
+    second parent included (``relationships`` to a dimension, or from another fact), while
+    Cosmos orders the test task only after its own model: it ran, and failed, against a
+    parent not rebuilt yet (make compose-test, kill run: fct_interactions.test checked
+    customer ids against a dim_customers the lost build had not reached). So the test task
+    also waits for the task that builds each other parent; where that would be a cycle (the
+    other parent is built downstream of this test task: fct_orders' test on
+    fct_interactions), the test is excluded from this task's fallback and runs in the
+    other parent's test task, which waits for both. The producer's path is unchanged but
+    for the order in which the sensors read their results."""
+    nodes = group.dbt_graph.filtered_nodes
+    tasks = group.tasks_map
+
+    def children(entry: Any) -> list[Any]:
+        return list(getattr(entry, "children", {}).values())
+
+    def built_by(entry: Any) -> Any:
+        kids = [t for t in children(entry) if not t.task_id.endswith(".test")]
+        return kids[0] if kids else entry if not children(entry) else None
+
+    def downstream_of(task: Any) -> set[str]:
+        seen: set[str] = set()
+        todo = list(task.downstream_list)
+        while todo:
+            t = todo.pop()
+            if t.task_id not in seen:
+                seen.add(t.task_id)
+                todo.extend(t.downstream_list)
+        return seen
+
+    tests = [n for n in nodes.values() if str(getattr(n.resource_type, "value", "")) == "test"]
+    excluded: dict[str, list[str]] = {}
+    for unique_id, entry in tasks.items():
+        test_task = next((t for t in children(entry) if t.task_id.endswith(".test")), None)
+        if test_task is None:
+            continue
+        for test in tests:
+            if unique_id not in test.depends_on:
+                continue
+            for parent in test.depends_on:
+                builder = built_by(tasks[parent]) if parent in tasks else None
+                if parent == unique_id or builder is None:
+                    continue
+                if test_task.task_id in downstream_of(builder):
+                    continue  # already after it
+                if builder.task_id in downstream_of(test_task):
+                    excluded.setdefault(test_task.task_id, []).append(test.unique_id)
+                    break
+                builder >> test_task
+        names = [u.split(".")[2] for u in excluded.get(test_task.task_id, [])]
+        if names:
+            test_task.dbt_cmd_flags = [*(test_task.dbt_cmd_flags or []), "--exclude", *names]
+    return excluded
+
+
 PRODUCER_LOCK_KEY = "cx_scorecard.dbt_producer_watcher"
 
 
