@@ -25,6 +25,7 @@ from cxscore.orchestration.dbt_cosmos import (
     dbt_executable,
     dbt_manifest_path,
     dbt_runtime_settings,
+    order_fallback_tests,
 )
 from cxscore.orchestration.tasks import WAREHOUSE_POOL, dag_policy, task_defaults
 from cxscore.paths import dbt_project_dir
@@ -212,6 +213,10 @@ def cx_scorecard() -> None:
         if root is not producer:
             producer >> root
             root.trigger_rule = "none_failed"
+    # A lost producer leaves each node task to build or test its own node: a test task then
+    # also waits for the other parents of the tests its `dbt test --select <model>` picks
+    # (relationships to a dimension or another fact), as `dbt build` would have ordered them.
+    order_fallback_tests(dbt)
 
     @task(execution_timeout=timedelta(minutes=10))
     def notify_owners() -> dict[str, Any]:

@@ -27,6 +27,8 @@ Settings (environment): ``COMPOSE_TEST_CUSTOMERS`` (2000), ``COMPOSE_TEST_DAYS``
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -383,6 +385,25 @@ def run_pipeline(stack: Stack, world: Path, landing: Path, label: str, kill: boo
     log(f"{label}: stack healthy in {timings['up']:.0f} s; workers {sorted(workers.values())}")
 
     api = Api(stack)
+    try:
+        return drive_pipeline(stack, api, world, landing, label, kill, workers, timings)
+    except BaseException:
+        # what failed, in the tasks' own words: the end of every failed try's log
+        with contextlib.suppress(Exception):
+            report_task_failures(api, label)
+        raise
+
+
+def drive_pipeline(
+    stack: Stack,
+    api: Api,
+    world: Path,
+    landing: Path,
+    label: str,
+    kill: bool,
+    workers: dict[str, str],
+    timings: dict[str, float],
+) -> dict[str, Any]:
     for dag_id in ("cx_ingest", "cx_scorecard"):
         wait_for(f"DAG {dag_id} parsed", lambda d=dag_id: api.get(f"/dags/{d}"), 300)
     # Unpausing a DAG also starts its latest scheduled interval (catchup=False). Both go
@@ -452,6 +473,10 @@ def run_pipeline(stack: Stack, world: Path, landing: Path, label: str, kill: boo
     bad = [(d, r["dag_run_id"], r["state"]) for d, r in all_runs if r["state"] != "success"]
     if bad:
         raise TestFailure(f"DAG runs not successful: {bad}")
+    # until the last run ended (server clock): on a large world the first source's publish
+    # already triggers a cx_scorecard run, and the later sources' Assets queue another
+    ends = [r["end_date"] for _, r in all_runs if r.get("end_date")]
+    timings["settled"] = (parse_time(max(ends)) - parse_time(ingest["queued_at"])).total_seconds()
     hosts: dict[str, int] = {}
     retried = []
     for dag_id, r in all_runs:
@@ -476,6 +501,10 @@ def run_pipeline(stack: Stack, world: Path, landing: Path, label: str, kill: boo
     return result
 
 
+def parse_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def finished(api: Api, dag_id: str, run_id: str) -> dict[str, Any] | None:
     """The run ``run_id`` once it is in a terminal state, else None."""
     for r in api.runs(dag_id):
@@ -498,6 +527,76 @@ def quiescent(api: Api, polls: int = 4, every: float = 5) -> bool:
 def failed_tasks(api: Api, dag_run: dict[str, Any]) -> list[str]:
     tis = api.task_instances(dag_run["dag_id"], dag_run["dag_run_id"])
     return [f"{t['task_id']}={t['state']}" for t in tis if t["state"] not in ("success", "skipped")]
+
+
+LOG_TAIL = 60  # lines of each failed try's log printed on a failure
+# keys of a structured log entry that every line repeats (the task's identity) or that are
+# printed on their own
+LOG_CONTEXT_KEYS = {
+    "timestamp", "level", "event", "logger", "ti_id", "run_id", "dag_id", "task_id",
+    "map_index", "try_number", "filename", "lineno",
+}  # fmt: skip
+
+
+def report_task_failures(api: Api, label: str) -> None:
+    """On a failure: every task try that failed (also those a retry later made good, as the
+    kill run's), its log's last LOG_TAIL lines printed and the whole log kept under
+    WORK/task-logs-<label>/ (read through the REST API, from the shared logs volume)."""
+    out = WORK / f"task-logs-{label}"
+    shutil.rmtree(out, ignore_errors=True)
+    for dag_id in ("cx_ingest", "cx_scorecard"):
+        for dag_run in api.runs(dag_id):
+            for ti in api.task_instances(dag_id, dag_run["dag_run_id"]):
+                last = int(ti.get("try_number") or 0)
+                if last == 0 or (ti["state"] != "failed" and last == 1):
+                    continue  # never ran, or its only try did not fail
+                tries = range(1, last + 1) if ti["state"] == "failed" else range(1, last)
+                for try_number in tries:
+                    text = task_log(api, dag_id, dag_run["dag_run_id"], ti, try_number)
+                    name = f"{dag_id}.{dag_run['dag_run_id']}.{ti['task_id']}.{try_number}.log"
+                    out.mkdir(parents=True, exist_ok=True)
+                    (out / re.sub(r"[^\w.+-]", "_", name)).write_text(text, encoding="utf-8")
+                    tail = "\n".join(text.splitlines()[-LOG_TAIL:])
+                    log(
+                        f"{label}: {dag_id} {dag_run['dag_run_id']} {ti['task_id']} try "
+                        f"{try_number} ({ti['state']} now, host {ti.get('hostname')}); "
+                        f"last {LOG_TAIL} lines of its log:\n{tail}"
+                    )
+    log(f"{label}: full logs of the failed tries in {out}")
+
+
+def task_log(api: Api, dag_id: str, run_id: str, ti: dict[str, Any], try_number: int) -> str:
+    """One try's log as text (Airflow 3 returns structured entries)."""
+    try:
+        body = api.get(
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{try_number}",
+            full_content="true",
+            map_index=ti.get("map_index", -1),
+        )
+    except requests.RequestException as exc:
+        return f"(log not readable through the API: {exc})"
+    content = body.get("content") if isinstance(body, dict) else body
+    if isinstance(content, str):
+        return content
+    lines = []
+    for entry in content or []:
+        if not isinstance(entry, dict):
+            lines.append(str(entry))
+            continue
+        extra = {k: v for k, v in entry.items() if k not in LOG_CONTEXT_KEYS}
+        lines.append(
+            " ".join(
+                str(part)
+                for part in (
+                    entry.get("timestamp", ""),
+                    entry.get("level", ""),
+                    entry.get("event", ""),
+                    json.dumps(extra, default=str) if extra else "",
+                )
+                if part
+            )
+        )
+    return "\n".join(lines)
 
 
 def kill_producer_worker(stack: Stack, api: Api, run_id: str, workers: dict[str, str]) -> str:
@@ -619,7 +718,8 @@ def main() -> int:
             parts.append(
                 f"{label}: up {tm['up']:.0f}s warm-up {tm['warmup']:.0f}s ingest "
                 f"{tm['ingest']:.0f}s + scorecard {tm['scorecard']:.0f}s = "
-                f"{tm['pipeline']:.0f}s, {r['runs']} runs ok, tasks per worker "
+                f"{tm['pipeline']:.0f}s (every run ended {tm['settled']:.0f}s after the "
+                f"trigger), {r['runs']} runs ok, tasks per worker "
                 f"{sorted(r['hosts'].values())}, {len(r['scorecard'])} scorecard rows, "
                 f"raw refused ({r['raw_refused']} tables)"
                 + (f", killed {r['killed']}, retried {r['retried']}" if r["killed"] else "")

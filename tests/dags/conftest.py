@@ -77,6 +77,7 @@ PROBE = textwrap.dedent(
                     "callback": cb_names(getattr(t, "callback", None)),
                     "pre_execute": cb_names(getattr(t, "_pre_execute_hook", None)),
                     "runs_dbt": callable(getattr(t, "build_and_run_cmd", None)),
+                    "dbt_cmd_flags": [str(f) for f in getattr(t, "dbt_cmd_flags", None) or []],
                 }
                 for t in dag.tasks
             },

@@ -127,6 +127,55 @@ def test_scorecard_structure(dagbag_probe: dict[str, Any], dbt_manifest: Path) -
     assert tasks["create_followups"]["downstream"] == []
 
 
+def test_fallback_tests_wait_for_every_parent(
+    dagbag_probe: dict[str, Any], dbt_manifest: Path
+) -> None:
+    """With the producer lost (make compose-test's kill run), a model's test task runs
+    `dbt test --select <model>`: every test touching the model, relationships to another
+    model included. Each such test runs only after all its parents were rebuilt (the task
+    waits for them), or is excluded there and run by another parent's test task that does
+    wait for all of them: never against a parent the lost build had not reached."""
+    tasks = _dag(dagbag_probe, "cx_scorecard")["tasks"]
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+
+    def upstream(task_id: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(tasks[task_id]["upstream"])
+        while todo:
+            t = todo.pop()
+            if t not in seen:
+                seen.add(t)
+                todo.extend(tasks[t]["upstream"])
+        return seen
+
+    def builder(unique_id: str) -> str | None:
+        kind, _, name = unique_id.split(".")[:3]
+        suffix = {"model": "run", "seed": "seed"}.get(kind)
+        for task_id in (f"dbt.{name}.{suffix}", f"dbt.{name}_{suffix}"):
+            if task_id in tasks:
+                return task_id
+        return None
+
+    multi_parent = [
+        (uid, n["depends_on"]["nodes"])
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "test" and len(n["depends_on"]["nodes"]) > 1
+    ]
+    assert multi_parent  # the relationships tests between the facts and dimensions
+    for test_id, parents in multi_parent:
+        runners = []
+        for parent in parents:
+            test_task = f"dbt.{parent.split('.')[2]}.test"
+            if test_task not in tasks:
+                continue
+            if test_id.split(".")[2] in tasks[test_task]["dbt_cmd_flags"]:
+                continue  # excluded from this task's fallback
+            missing = [p for p in parents if builder(p) and builder(p) not in upstream(test_task)]
+            assert not missing, f"{test_task} runs {test_id} before {missing} are built"
+            runners.append(test_task)
+        assert runners, f"{test_id} runs in no fallback test task"
+
+
 def test_digest_schedule(dagbag_probe: dict[str, Any]) -> None:
     dag = _dag(dagbag_probe, "cx_digest")
     assert list(dag["tasks"]) == ["send_digests"]

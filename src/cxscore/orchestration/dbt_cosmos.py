@@ -2,14 +2,19 @@
 ``cx_warehouse`` connection, the dbt vars and secret environment given to a dbt run, the
 build lock of the watcher producer and its post-build callback, and ``dbt parse``.
 
-Two hooks go beyond Cosmos' documented arguments; ``tests/dags/test_cosmos_hooks.py`` pins
-both against the installed Cosmos so that an upgrade that changes them fails loudly:
+Three places go beyond Cosmos' documented arguments; tests pin each against the installed
+Cosmos (``tests/dags/test_cosmos_hooks.py`` the first two) so that an upgrade that changes
+them fails loudly:
 
 - ``pre_execute`` (an Airflow operator argument) wraps the operator's
   ``build_and_run_cmd`` so that the secret environment (HMAC pads) exists only while dbt
   runs and never lands in ``env``, a template field Airflow stores and shows;
 - the producer (the one task that takes the build lock) is recognised by the task id
-  Cosmos generates for it, ``<group>.dbt_producer_watcher``.
+  Cosmos generates for it, ``<group>.dbt_producer_watcher``;
+- :func:`order_fallback_tests` reads the rendered group (``dbt_graph.filtered_nodes``,
+  ``tasks_map``) to order each test task after every parent of its tests
+  (``tests/dags/test_dag_integrity.py::test_fallback_tests_wait_for_every_parent`` checks
+  the wiring against the manifest).
 
 Standard library only at import time (the DAG files import this module while parsing).
 """
@@ -121,6 +126,68 @@ def dbt_runtime_settings(context: Any) -> None:
 
     build_and_run_cmd._cx_runtime_settings = True  # type: ignore[attr-defined]
     operator.build_and_run_cmd = build_and_run_cmd
+
+
+def order_fallback_tests(group: Any) -> dict[str, list[str]]:
+    """Wire each dbt test task of a Cosmos watcher ``DbtTaskGroup`` after every node its
+    fallback tests, as ``dbt build`` orders them. Returns {test task: tests it excludes}.
+
+    When the producer's ``dbt build`` is lost (its worker died; a retried producer is
+    skipped), every node task falls back to its own dbt call, in the order of the Airflow
+    graph: ``dbt run --select <model>``, ``dbt test --select <model>``. That ``dbt test``
+    selects every test touching the model (dbt's eager indirect selection), those with a
+    second parent included (``relationships`` to a dimension, or from another fact), while
+    Cosmos orders the test task only after its own model: it ran, and failed, against a
+    parent not rebuilt yet (make compose-test, kill run: fct_interactions.test checked
+    customer ids against a dim_customers the lost build had not reached). So the test task
+    also waits for the task that builds each other parent; where that would be a cycle (the
+    other parent is built downstream of this test task: fct_orders' test on
+    fct_interactions), the test is excluded from this task's fallback and runs in the
+    other parent's test task, which waits for both. The producer's path is unchanged but
+    for the order in which the sensors read their results."""
+    nodes = group.dbt_graph.filtered_nodes
+    tasks = group.tasks_map
+
+    def children(entry: Any) -> list[Any]:
+        return list(getattr(entry, "children", {}).values())
+
+    def built_by(entry: Any) -> Any:
+        kids = [t for t in children(entry) if not t.task_id.endswith(".test")]
+        return kids[0] if kids else entry if not children(entry) else None
+
+    def downstream_of(task: Any) -> set[str]:
+        seen: set[str] = set()
+        todo = list(task.downstream_list)
+        while todo:
+            t = todo.pop()
+            if t.task_id not in seen:
+                seen.add(t.task_id)
+                todo.extend(t.downstream_list)
+        return seen
+
+    tests = [n for n in nodes.values() if str(getattr(n.resource_type, "value", "")) == "test"]
+    excluded: dict[str, list[str]] = {}
+    for unique_id, entry in tasks.items():
+        test_task = next((t for t in children(entry) if t.task_id.endswith(".test")), None)
+        if test_task is None:
+            continue
+        for test in tests:
+            if unique_id not in test.depends_on:
+                continue
+            for parent in test.depends_on:
+                builder = built_by(tasks[parent]) if parent in tasks else None
+                if parent == unique_id or builder is None:
+                    continue
+                if test_task.task_id in downstream_of(builder):
+                    continue  # already after it
+                if builder.task_id in downstream_of(test_task):
+                    excluded.setdefault(test_task.task_id, []).append(test.unique_id)
+                    break
+                builder >> test_task
+        names = [u.split(".")[2] for u in excluded.get(test_task.task_id, [])]
+        if names:
+            test_task.dbt_cmd_flags = [*(test_task.dbt_cmd_flags or []), "--exclude", *names]
+    return excluded
 
 
 def hold_build_lock(key: str, purpose: str) -> None:
