@@ -224,7 +224,7 @@ def _extract(
 
 
 def _has_contact_lens_files(settings: Settings) -> bool:
-    from cxscore.load.files import discover, file_sources
+    from cxscore.load.landing import discover, file_sources
 
     return bool(discover(settings.landing_dir, file_sources(settings)["contact_lens"]))
 
@@ -253,7 +253,8 @@ def _extract_files(
     key: str | None = None,
 ) -> dict[str, Any]:
     from cxscore.load.batches import close_batch, open_batch
-    from cxscore.load.files import discover, file_sources, known_files, load_file
+    from cxscore.load.files import load_file
+    from cxscore.load.landing import discover, file_sources, known_files
     from cxscore.warehouse import connect
 
     source = file_sources(settings)[key or name]

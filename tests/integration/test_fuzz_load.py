@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cxscore.extract import extract_sources
-from cxscore.load.files import file_sources
+from cxscore.load.landing import file_sources
 from cxscore.settings import load_settings
 from tests.fuzzing import RandomChooser, check, targets
 from tests.helpers import query

@@ -16,6 +16,7 @@ import pytest
 from cxscore.errors import CxError
 from cxscore.extract import extract_sources
 from cxscore.load import files as load_files
+from cxscore.load import landing as load_landing
 from cxscore.settings import Settings, load_settings
 from tests import helpers
 from tests.helpers import jsonl, query, write
@@ -225,14 +226,14 @@ def test_a_failing_source_does_not_stop_the_others(
         b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
         b"o-1,a@example.com,2026-01-05T10:00:00Z,1,EUR,placed,2026-01-05T10:00:00Z\n",
     )
-    real_discover = load_files.discover
+    real_discover = load_landing.discover
 
-    def discover(landing_dir: str, source: load_files.FileSource) -> list[Any]:
+    def discover(landing_dir: str, source: load_landing.FileSource) -> list[Any]:
         if source.name == "amazon_connect":  # what s3fs raises for a bucket policy denial
             raise PermissionError(13, "Access Denied", "s3://bucket/ivr/amazon_connect")
         return real_discover(landing_dir, source)
 
-    monkeypatch.setattr(load_files, "discover", discover)
+    monkeypatch.setattr(load_landing, "discover", discover)
     with pytest.raises(CxError) as failure:
         extract_sources(
             settings_for(landing, tmp_path),

@@ -26,7 +26,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "src" / "cxscore" / "warehouse" 
 
 
 def test_names_agree_with_settings_and_loaders() -> None:
-    from cxscore.load.files import file_sources
+    from cxscore.load.landing import file_sources
 
     assert SOURCE_NAMES == ("zendesk", "amazon_connect", "qualtrics", "orders")
     assert get_args(SourceName) == SOURCE_NAMES
