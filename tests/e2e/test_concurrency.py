@@ -20,17 +20,13 @@ import json
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
 
-from tests.helpers import query
+from tests.helpers import query, scratch_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(900)]
 
@@ -52,25 +48,6 @@ SCORECARD = """
 HOLDER = "is held by pid"
 
 
-@contextlib.contextmanager
-def warehouse(server_url: str) -> Iterator[str]:
-    from cxscore.warehouse import init_warehouse
-
-    name = f"cxtest_conc_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"')
-    url = urlsplit(server_url)._replace(path="/" + name).geturl()
-    try:
-        init_warehouse(url)
-        yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
-
-
 def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
     pg_server_url: str, tmp_path: Path
 ) -> None:
@@ -88,7 +65,7 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
         deliver(world, landing, delivery)
     stub = start_stub(world, port=0, email=EMAIL, token=TOKEN, increment=1)
     start_time = datetime.fromtimestamp(manifest["zendesk_start_time"], UTC).isoformat()
-    with warehouse(pg_server_url) as url, contextlib.ExitStack() as stack:
+    with scratch_database(pg_server_url, "cxtest_conc") as url, contextlib.ExitStack() as stack:
         stack.callback(stub.stop)
         env = airflow_env(
             tmp_path / "airflow",
