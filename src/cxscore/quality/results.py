@@ -32,6 +32,11 @@ class CheckResult:
     details: dict[str, Any] = field(default_factory=dict)
     stage: str = "raw"  # raw (a raw table) or marts (a scorecard build)
 
+    @classmethod
+    def of(cls, suite: Suite, **fields: Any) -> CheckResult:
+        """A result of ``suite``: its name, checked table and stage filled in."""
+        return cls(suite=suite.name, table_name=suite.qualified_table, stage=suite.stage, **fields)
+
     @property
     def check_key(self) -> str:
         """Identity of the check across runs and batches (the alert state key)."""
@@ -144,9 +149,8 @@ def write_results(url: str, run_id: str, results: list[CheckResult], checked_at:
 
 def superseded_result(suite: Suite, batch_id: int, observed: str) -> CheckResult:
     """The passing result that closes a batch's quarantine without validating it again."""
-    return CheckResult(
-        suite=suite.name,
-        table_name=suite.qualified_table,
+    return CheckResult.of(
+        suite,
         expectation="quarantine_superseded",
         column_name=None,
         severity="critical",
@@ -155,7 +159,6 @@ def superseded_result(suite: Suite, batch_id: int, observed: str) -> CheckResult
         threshold="a new version of the same file or stream passes its checks",
         batch_id=batch_id,
         details={"type": "quarantine_superseded"},
-        stage=suite.stage,
     )
 
 
@@ -172,9 +175,8 @@ def result_of(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | No
         success = bool(item.success)
         observed, details = _observed(spec, success, result)
         observed, details = redact_result(spec.column, suite.pii, result, observed, details)
-    return CheckResult(
-        suite=suite.name,
-        table_name=suite.qualified_table,
+    return CheckResult.of(
+        suite,
         expectation=spec.name,
         column_name=spec.column,
         severity=spec.severity,
@@ -183,7 +185,6 @@ def result_of(suite: Suite, spec: ExpectationSpec, item: Any, batch_id: int | No
         threshold=spec.threshold or _threshold(spec),
         batch_id=batch_id,
         details={"type": spec.type, **details},
-        stage=suite.stage,
     )
 
 

@@ -234,9 +234,8 @@ class _Validator:
     def run_suite(self, suite: Suite) -> tuple[list[CheckResult], list[int]]:
         exists = self._table_exists(suite)
         results = [
-            CheckResult(
-                suite=suite.name,
-                table_name=suite.qualified_table,
+            CheckResult.of(
+                suite,
                 expectation="expect_table_to_exist",
                 column_name=None,
                 severity="critical",
@@ -254,7 +253,6 @@ class _Validator:
                         else "run cxscore warehouse init"
                     )
                 },
-                stage=suite.stage,
             )
         ]
         if not exists:

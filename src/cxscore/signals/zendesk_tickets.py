@@ -27,8 +27,8 @@ import requests
 
 from cxscore.settings import ZendeskSettings
 from cxscore.sources.zendesk import (
-    _MAX_BACKOFF,
     CREDENTIALS_HINT,
+    RetryBudget,
     ZendeskError,
     _retry_after,
     api_session,
@@ -119,8 +119,7 @@ class TicketsApi:
         None after one failed attempt whose outcome is unknown. 429 is always waited out
         and repeated (Zendesk did not process the request)."""
         cfg = self.settings
-        failures = 0
-        errors = 0
+        budget = RetryBudget(cfg, f"{method} /api/v2/tickets")
         while True:
             wait: float | None = None
             self.requests += 1
@@ -151,19 +150,7 @@ class TicketsApi:
                     problem = f"HTTP {status}"
                 else:
                     return Refusal(status, _describe_refusal(resp))
-            failures += 1
-            if failures > cfg.max_retries:
-                raise ZendeskError(
-                    f"{method} /api/v2/tickets failed after {failures} attempts "
-                    f"(sources.zendesk.max_retries={cfg.max_retries}): last error {problem}"
-                )
-            if wait is None:
-                errors += 1
-                wait = min(cfg.backoff_seconds * 2 ** (errors - 1), _MAX_BACKOFF)
-                log.warning("zendesk tickets: %s; retrying in %.1fs", problem, wait)
-            else:
-                log.info("zendesk tickets: %s; waiting %.1fs as Retry-After asks", problem, wait)
-            self._sleep(wait)
+            self._sleep(budget.wait(problem, wait))
             if once and not problem.startswith("HTTP 429"):
                 return None
 

@@ -287,8 +287,7 @@ class ZendeskClient:
     def get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """One page as decoded JSON, after retries; ZendeskError when it cannot be had."""
         cfg = self.settings
-        failures = 0  # every failed attempt (429 included), bounded by max_retries
-        errors = 0  # 5xx / network failures: the exponent of the backoff
+        budget = RetryBudget(cfg, f"Zendesk request {url}")
         while True:
             wait: float | None = None
             self.requests += 1
@@ -321,20 +320,38 @@ class ZendeskClient:
                     raise ZendeskError(
                         f"Zendesk answered HTTP {status} for {resp.url}: {resp.text[:300]}"
                     )
-            failures += 1
-            if failures > cfg.max_retries:
-                raise ZendeskError(
-                    f"Zendesk request {url} failed after {failures} attempts "
-                    f"(sources.zendesk.max_retries={cfg.max_retries}): last error {problem}"
-                )
-            if wait is None:
-                errors += 1
-                wait = min(cfg.backoff_seconds * 2 ** (errors - 1), _MAX_BACKOFF)
-                log.warning("zendesk: %s for %s; retrying in %.1fs", problem, url, wait)
-            else:
-                log.info("zendesk: %s; waiting %.1fs as Retry-After asks", problem, wait)
+            wait = budget.wait(problem, wait)
             self.retries += 1
             self._sleep(wait)
+
+
+class RetryBudget:
+    """Zendesk's retry rules for one request: at most ``max_retries`` retries, 429s
+    included; a 429 waits ``Retry-After``, any other failure backs off exponentially
+    (``backoff_seconds * 2**(n-1)``, at most ``_MAX_BACKOFF``). Shared by the export client
+    and the Tickets API."""
+
+    def __init__(self, cfg: ZendeskSettings, what: str) -> None:
+        self.cfg = cfg
+        self.what = what
+        self.failures = 0  # every failed attempt, bounded by max_retries
+        self.errors = 0  # 5xx / network failures: the exponent of the backoff
+
+    def wait(self, problem: str, retry_after: float | None) -> float:
+        """Seconds to wait before the next attempt; ZendeskError when none is left."""
+        self.failures += 1
+        if self.failures > self.cfg.max_retries:
+            raise ZendeskError(
+                f"{self.what} failed after {self.failures} attempts "
+                f"(sources.zendesk.max_retries={self.cfg.max_retries}): last error {problem}"
+            )
+        if retry_after is not None:
+            log.info("zendesk: %s; waiting %.1fs as Retry-After asks", problem, retry_after)
+            return retry_after
+        self.errors += 1
+        wait = min(self.cfg.backoff_seconds * 2 ** (self.errors - 1), _MAX_BACKOFF)
+        log.warning("zendesk: %s (%s); retrying in %.1fs", problem, self.what, wait)
+        return wait
 
 
 def _retry_after(value: str | None, default: float) -> float:
