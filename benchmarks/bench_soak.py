@@ -61,6 +61,7 @@ RAW_KEYS = {
     "amazon_connect__contact_records": "_source_file, _line",
     "qualtrics__responses": "_source_file, _line",
     "crm__orders": "_source_file, _line",
+    "zendesk__ticket_comments": "comment_id",
 }
 
 
@@ -411,6 +412,19 @@ def _soak(
         problems.append(
             f"raw.qualtrics__responses: {responses[0][0]} responses, the manifest says "
             f"{counts['survey_responses']}"
+        )
+    # comments come back through the ticket events export (boundary pages de-duplicated by
+    # comment id); Contact Lens: one file per analysed contact
+    if keys["zendesk__ticket_comments"][1] != counts["ticket_comments"]:
+        problems.append(
+            f"raw.zendesk__ticket_comments: {keys['zendesk__ticket_comments'][1]} comments, "
+            f"the manifest says {counts['ticket_comments']}"
+        )
+    lens = _query(url, "select count(distinct _source_file) from raw.amazon_connect__contact_lens")
+    if lens[0][0] != counts["contact_lens_files"]:
+        problems.append(
+            f"raw.amazon_connect__contact_lens: {lens[0][0]} files, the manifest says "
+            f"{counts['contact_lens_files']}"
         )
     users = _query(url, "select count(distinct id) from raw.zendesk__users")[0][0]
     if users != counts["users"]:
