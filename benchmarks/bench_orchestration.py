@@ -408,7 +408,8 @@ def _airflow_home(
         home,
         warehouse_url=url,
         zendesk=(zendesk_url, EMAIL, TOKEN),
-        extra={**common, "CX_STATE_DIR": str(home.parent / f"{home.name}-state")},
+        state=home.parent / f"{home.name}-state",
+        extra=common,
         base=base_env,
     )
     env.pop("CX_WAREHOUSE__URL", None)

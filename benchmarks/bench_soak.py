@@ -45,24 +45,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import SCORECARD_ROWS, raw_key_counts
+from tests.helpers import query as _query
+
 from benchmarks import _pg
 
 REPO = Path(__file__).resolve().parents[1]
 EMAIL, TOKEN = "soak@example.com", "soak-token"
-SCORECARD = """
-    select touchpoint_id, period_grain, period_start, segment, metric, value, numerator,
-           sample_size, target, status
-    from marts.touchpoint_scorecard
-    order by touchpoint_id, period_grain, period_start, segment, metric
-"""
-RAW_KEYS = {
-    "zendesk__tickets": "id, updated_at",
-    "zendesk__users": "id, updated_at",
-    "amazon_connect__contact_records": "_source_file, _line",
-    "qualtrics__responses": "_source_file, _line",
-    "crm__orders": "_source_file, _line",
-    "zendesk__ticket_comments": "comment_id",
-}
 
 
 def out_dir() -> Path:
@@ -75,18 +64,6 @@ def _rss_mb(field: str = "VmRSS") -> float:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _query(url: str, sql: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
-    import psycopg2
-
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 def _put(landing: Path, rel: str, data: bytes) -> None:
@@ -390,13 +367,10 @@ def _soak(
                 flush=True,
             )
     total = time.perf_counter() - started
-    incremental = _query(url, SCORECARD)
+    incremental = _query(url, SCORECARD_ROWS)
 
     # nothing lost or loaded twice
-    keys = {
-        t: tuple(_query(url, f"select count(*), count(distinct ({k})) from raw.{t}")[0])
-        for t, k in RAW_KEYS.items()
-    }
+    keys = raw_key_counts(url)
     counts = manifest["counts"]
     expected = {
         "amazon_connect__contact_records": counts["contact_records"] + counts["duplicate_records"],
@@ -443,7 +417,7 @@ def _soak(
     full_seconds = time.perf_counter() - t0
     if code != 0:
         problems.append(f"the full-refresh build exited {code}")
-    refreshed = _query(url, SCORECARD)
+    refreshed = _query(url, SCORECARD_ROWS)
     same = refreshed == incremental
     if not same:
         problems.append(

@@ -19,6 +19,32 @@ def query(
         return cur.fetchall() if cur.description else []
 
 
+# the published scorecard row by row (every column but built_at), in a stable order: what
+# "the same scorecard as a full refresh / a clean run" compares
+SCORECARD_ROWS = """
+    select to_jsonb(s) - 'built_at'
+    from marts.touchpoint_scorecard s
+    order by touchpoint_id, period_grain, period_start, segment, metric
+"""
+
+# the same in one row: the row count and a checksum of those rows
+SCORECARD_CHECKSUM = (
+    f"select count(*), md5(string_agg(r::text, '|' order by r::text)) from ({SCORECARD_ROWS}) r"
+)
+
+
+def raw_key_counts(url: str) -> dict[str, tuple[int, int]]:
+    """(rows, distinct row keys) per raw table (``registry.RAW_ROW_KEYS``): equal when
+    nothing was loaded twice."""
+    from cxscore.registry import RAW_ROW_KEYS
+
+    counts = {}
+    for table, key in RAW_ROW_KEYS.items():
+        rows, distinct = query(url, f"select count(*), count(distinct ({key})) from raw.{table}")[0]
+        counts[table] = (rows, distinct)
+    return counts
+
+
 def scratch_database(
     server_url: str, prefix: str = "cxtest", *, init: bool = True
 ) -> contextlib.AbstractContextManager[str]:

@@ -258,9 +258,9 @@ def run_demo(settings: Settings, *, days: int, scale: float) -> dict[str, Any]:
             state_dir / "airflow",
             warehouse_url=url,
             zendesk=(stub.base_url, ZENDESK_EMAIL, ZENDESK_TOKEN),
+            landing=landing,
+            state=state_dir,
             extra={
-                "CX_LANDING_DIR": str(landing),
-                "CX_STATE_DIR": str(state_dir),
                 # closing the loop against the stand-in: follow-up tickets after each build,
                 # back in the next delivery's ingest
                 "CX_CLOSED_LOOP__ENABLED": "true",

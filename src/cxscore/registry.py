@@ -62,6 +62,21 @@ SOURCES: dict[str, Source] = {
     )
 }
 
+# per raw table, the columns no two of its rows share: a record version of the Zendesk API
+# (id + updated_at), a line of a landing file, a comment, a scored message. "Nothing loaded
+# twice" is checked on these (tests, the soak benchmark).
+RAW_ROW_KEYS: dict[str, str] = {
+    "zendesk__tickets": "id, updated_at",
+    "zendesk__ticket_metric_sets": "id, updated_at",
+    "zendesk__users": "id, updated_at",
+    "zendesk__ticket_comments": "comment_id",
+    "amazon_connect__contact_records": "_source_file, _line",
+    "amazon_connect__contact_lens": "_source_file, _line",
+    "qualtrics__responses": "_source_file, _line",
+    "crm__orders": "_source_file, _line",
+    SENTIMENT_TABLE: "message_id",
+}
+
 SOURCE_NAMES: tuple[str, ...] = tuple(SOURCES)
 FILE_SOURCES: tuple[str, ...] = tuple(n for n, s in SOURCES.items() if s.kind == "files")
 # source -> raw tables it loads (the Asset outlets of its task group in cx_ingest)

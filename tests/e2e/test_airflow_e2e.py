@@ -17,10 +17,7 @@ import io
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +29,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import query, scratch_database
+from tests.e2e.dag_worker import DagWorker
+from tests.helpers import (
+    SCORECARD_CHECKSUM,
+    SCORECARD_ROWS,
+    query,
+    raw_key_counts,
+    scratch_database,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(1500)]
 
@@ -87,7 +91,7 @@ class E2E:
     stub: Any
     alerts: list[dict[str, Any]]
     deliveries: list[dict[str, Any]]
-    worker: subprocess.Popen[str]
+    worker: DagWorker
     marks: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,18 +103,7 @@ def _dags_test(
     no_retries: bool = False,
 ) -> tuple[int, str]:
     """Run one DAG with dag.test() in the worker; (0 when every task succeeded, the log)."""
-    worker = e2e.worker
-    assert worker.stdin is not None and worker.stdout is not None
-    request: dict[str, Any] = {"dag_id": dag_id, "conf": conf, "no_retries": no_retries}
-    if logical_date is not None:
-        request["logical_date"] = logical_date.isoformat()
-    worker.stdin.write(json.dumps(request) + "\n")
-    worker.stdin.flush()
-    line = worker.stdout.readline()
-    assert line, f"the DAG worker died (exit {worker.poll()})"
-    answer = json.loads(line)
-    out = Path(answer["log"]).read_text(encoding="utf-8", errors="replace")
-    return (0 if answer["ok"] else 1), out
+    return e2e.worker.run(dag_id, conf=conf, logical_date=logical_date, no_retries=no_retries)
 
 
 SLACK_SECRET_PATH = "/services/T0E2E/B0E2E/E2eSlackSecretPath"
@@ -131,8 +124,6 @@ def _raw_counts(url: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     from cxscore.generate import generate_world
-    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
-    from cxscore.orchestration.local import airflow_env, init_airflow_home
     from cxscore.standins.zendesk import start_stub
 
     tmp = tmp_path_factory.mktemp("e2e")
@@ -155,13 +146,13 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     thread.start()
     stub = start_stub(world, port=0, email=EMAIL, token=TOKEN, increment=1)
     landing, state = tmp / "landing", tmp / "state"
-    env = airflow_env(
-        tmp / "airflow",
+    worker = DagWorker.start(
+        tmp,
         warehouse_url=url,
         zendesk=(stub.base_url, EMAIL, TOKEN),
+        landing=landing,
+        state=state,
         extra={
-            "CX_LANDING_DIR": str(landing),
-            "CX_STATE_DIR": str(state),
             "CX_ALERTS__WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
             # an unreachable Zendesk fails in seconds (test_one_source_down_...)
             "CX_SOURCES__ZENDESK__MAX_RETRIES": "1",
@@ -171,29 +162,11 @@ def e2e(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "CX_ALERTS__SLACK_WEBHOOK_URL": f"http://127.0.0.1:{_free_port()}{SLACK_SECRET_PATH}",
         },
     )
-    started = time.monotonic()
-    init_airflow_home(env)
-    print(f"airflow db migrate + pool: {time.monotonic() - started:.1f} s")
-    ensure_dbt_manifest()
-    worker = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("dag_worker.py")), str(tmp / "logs")],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=tmp,
-    )
     alerts: list[dict[str, Any]] = receiver.bodies  # type: ignore[attr-defined]
     try:
-        yield E2E(url, world, landing, state, env, stub, alerts, deliveries, worker)
+        yield E2E(url, world, landing, state, worker.env, stub, alerts, deliveries, worker)
     finally:
-        if worker.stdin is not None:
-            worker.stdin.close()
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.stop()
         with contextlib.suppress(Exception):  # the last test stops it already
             stub.stop()
         receiver.shutdown()
@@ -270,16 +243,8 @@ def test_second_delivery_updates_incrementally(e2e: E2E) -> None:
     e2e.marks["counts"] = counts
 
 
-SCORECARD_SNAPSHOT = """
-    select touchpoint_id, period_grain, period_start, segment, metric, value, numerator,
-           sample_size, target, status, owner, prior_value, ci_low, ci_high, change_significant
-    from marts.touchpoint_scorecard
-    order by touchpoint_id, period_grain, period_start, segment, metric
-"""
-
-
 def test_full_refresh_param_rebuilds_the_same_scorecard(e2e: E2E) -> None:
-    incremental = query(e2e.url, SCORECARD_SNAPSHOT)
+    incremental = query(e2e.url, SCORECARD_ROWS)
     told = query(e2e.url, "select count(*) from meta.owner_notifications")[0][0]
     rc, out = _dags_test(e2e, "cx_scorecard", conf={"full_refresh": True})
     assert rc == 0, out[-6000:]
@@ -291,7 +256,7 @@ def test_full_refresh_param_rebuilds_the_same_scorecard(e2e: E2E) -> None:
         (e2e.marks["built_at"],),
     )[0][0]
     assert stale == 0  # every row rebuilt
-    rebuilt = query(e2e.url, SCORECARD_SNAPSHOT)
+    rebuilt = query(e2e.url, SCORECARD_ROWS)
     assert len(rebuilt) == len(incremental)
     assert rebuilt == incremental  # spec: full refresh == any sequence of incremental builds
     e2e.marks["built_at"] = query(e2e.url, "select max(built_at) from marts.touchpoint_scorecard")[
@@ -299,37 +264,11 @@ def test_full_refresh_param_rebuilds_the_same_scorecard(e2e: E2E) -> None:
     ][0]
 
 
-# per raw table, the key no row may share with another: a Zendesk record version (the API's
-# id + updated_at), a line of a landing file
-RAW_KEYS = {
-    "zendesk__tickets": "id, updated_at",
-    "zendesk__ticket_metric_sets": "id, updated_at",
-    "zendesk__users": "id, updated_at",
-    "amazon_connect__contact_records": "_source_file, _line",
-    "qualtrics__responses": "_source_file, _line",
-    "crm__orders": "_source_file, _line",
-}
-SCORECARD_CHECKSUM = """
-    select count(*),
-           md5(string_agg((to_jsonb(s) - 'built_at')::text, '|'
-               order by touchpoint_id, period_grain, period_start, segment, metric))
-    from marts.touchpoint_scorecard s
-"""
-
-
-def _raw_keys(url: str) -> dict[str, tuple[int, int]]:
-    """(rows, distinct keys) per raw table."""
-    return {
-        table: tuple(query(url, f"select count(*), count(distinct ({key})) from raw.{table}")[0])
-        for table, key in RAW_KEYS.items()
-    }
-
-
 def test_backfill_of_a_past_date_changes_nothing(e2e: E2E) -> None:
     """A run for a past logical date (a backfill, or re-running an old run) loads nothing
     twice and leaves the scorecard as it is: extraction follows the loaders' state, not
     the date."""
-    before = _raw_keys(e2e.url)
+    before = raw_key_counts(e2e.url)
     assert all(rows == distinct for rows, distinct in before.values()), before
     files = query(e2e.url, "select count(*) from meta.loaded_files")[0][0]
     scorecard = query(e2e.url, SCORECARD_CHECKSUM)[0]
@@ -338,7 +277,7 @@ def test_backfill_of_a_past_date_changes_nothing(e2e: E2E) -> None:
 
     rc, out = _dags_test(e2e, "cx_ingest", logical_date=past)
     assert rc == 0, out[-6000:]
-    assert _raw_keys(e2e.url) == before  # no duplicate raw rows, no row lost
+    assert raw_key_counts(e2e.url) == before  # no duplicate raw rows, no row lost
     assert query(e2e.url, "select count(*) from meta.loaded_files")[0][0] == files
     told = query(e2e.url, "select count(*) from meta.owner_notifications")[0][0]
     rc, out = _dags_test(e2e, "cx_scorecard", logical_date=past)

@@ -22,29 +22,16 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import query, scratch_database
+from tests.e2e.dag_worker import DagWorker
+from tests.helpers import SCORECARD_ROWS, query, raw_key_counts, scratch_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 EMAIL, TOKEN = "concurrency@example.com", "concurrency-token"
-RAW_KEYS = {
-    "zendesk__tickets": "id, updated_at",
-    "zendesk__users": "id, updated_at",
-    "amazon_connect__contact_records": "_source_file, _line",
-    "qualtrics__responses": "_source_file, _line",
-    "crm__orders": "_source_file, _line",
-}
-SCORECARD = """
-    select touchpoint_id, period_grain, period_start, segment, metric, value, numerator,
-           sample_size, target, status
-    from marts.touchpoint_scorecard
-    order by touchpoint_id, period_grain, period_start, segment, metric
-"""
 HOLDER = "is held by pid"
 
 
@@ -53,8 +40,6 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
 ) -> None:
     from cxscore.demo import deliver
     from cxscore.generate import generate_world
-    from cxscore.orchestration.dbt_cosmos import ensure_dbt_manifest
-    from cxscore.orchestration.local import airflow_env, init_airflow_home
     from cxscore.standins.zendesk import start_stub
 
     world = tmp_path / "world"
@@ -67,13 +52,13 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
     start_time = datetime.fromtimestamp(manifest["zendesk_start_time"], UTC).isoformat()
     with scratch_database(pg_server_url, "cxtest_conc") as url, contextlib.ExitStack() as stack:
         stack.callback(stub.stop)
-        env = airflow_env(
-            tmp_path / "airflow",
+        worker = DagWorker.start(
+            tmp_path,
             warehouse_url=url,
             zendesk=(stub.base_url, EMAIL, TOKEN),
+            landing=landing,
+            state=state,
             extra={
-                "CX_LANDING_DIR": str(landing),
-                "CX_STATE_DIR": str(state),
                 "CX_SOURCES__ZENDESK__START_TIME": start_time,
                 "CX_IDENTITY__HASH_KEY": "concurrency-hmac-key",
                 # the CLI's; the DAG reads its Airflow connections
@@ -85,19 +70,8 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
                 "CX_LOAD__LOCK_WAIT_SECONDS": "600",
             },
         )
-        setup = time.monotonic()
-        init_airflow_home(env)
-        print(f"airflow db migrate: {time.monotonic() - setup:.0f} s")
-        ensure_dbt_manifest()
-        worker = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "e2e" / "dag_worker.py"), str(tmp_path / "l")],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        )
-        stack.callback(_stop, worker)
+        env = worker.env
+        stack.callback(worker.stop)
         cli = str(Path(sys.executable).with_name("cxscore"))
         runs = []
         started = time.monotonic()
@@ -109,10 +83,8 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
                     [cli, "run"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
                 )
             )
-        assert worker.stdin is not None and worker.stdout is not None
-        worker.stdin.write(json.dumps({"dag_id": "cx_scorecard", "no_retries": True}) + "\n")
-        worker.stdin.flush()
-        dag = _answer(worker)
+        worker.send("cx_scorecard", no_retries=True)
+        dag = worker.answer()
         codes = [run.wait(timeout=600) for run in runs]
         print(f"two runs and a DAG at once: {time.monotonic() - started:.0f} s")
         outputs = [(tmp_path / f"run{n}.log").read_text(errors="replace") for n in (1, 2)]
@@ -124,12 +96,7 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
         assert dag["ok"] or HOLDER in dag_log, dag_log[-6000:]
 
         # nothing corrupt: raw keys unique, counts as generated, no batch left running
-        keys = {
-            table: tuple(
-                query(url, f"select count(*), count(distinct ({key})) from raw.{table}")[0]
-            )
-            for table, key in RAW_KEYS.items()
-        }
+        keys = raw_key_counts(url)
         assert all(rows == distinct for rows, distinct in keys.values()), keys
         counts = manifest["counts"]
         assert keys["amazon_connect__contact_records"][0] == (
@@ -156,7 +123,7 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
         waits = sum(text.count("waiting up to") for text in (*outputs, dag_log))
         print(f"exit codes {codes}, DAG ok {dag['ok']}, {waits} lock waits logged")
         assert waits >= 1  # they did collide: one waited for another's lock
-        published = query(url, SCORECARD)
+        published = query(url, SCORECARD_ROWS)
         assert published
 
         # the scorecard a single run gives: a full refresh of the same raw data
@@ -169,26 +136,4 @@ def test_two_runs_and_a_dag_at_once_take_turns_and_agree(
             timeout=600,
         )
         assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
-        assert query(url, SCORECARD) == published
-
-
-def _answer(worker: subprocess.Popen[str]) -> dict[str, Any]:
-    """The worker's answer line (Airflow may log a warning or two on stdout before it)."""
-    assert worker.stdout is not None
-    while line := worker.stdout.readline():
-        if line.startswith("{"):
-            with contextlib.suppress(ValueError):
-                answer = json.loads(line)
-                if isinstance(answer, dict) and "ok" in answer:
-                    return answer
-    raise AssertionError(f"the DAG worker died (exit {worker.poll()})")
-
-
-def _stop(worker: subprocess.Popen[str]) -> None:
-    if worker.stdin is not None:
-        worker.stdin.close()
-    try:
-        worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+        assert query(url, SCORECARD_ROWS) == published

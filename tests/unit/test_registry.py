@@ -13,6 +13,7 @@ from cxscore.paths import dbt_project_dir, expectations_dir
 from cxscore.registry import (
     FILE_SOURCES,
     KEY_PREFIX,
+    RAW_ROW_KEYS,
     RAW_TABLES,
     SOURCE_NAMES,
     TEXT_TABLES,
@@ -46,6 +47,13 @@ def test_every_raw_table_exists_in_the_warehouse_scripts_and_dbt_sources() -> No
         assert re.search(rf"raw\.{table}\b", ddl), table
     # text stays in raw: the text tables are no dbt source, every other raw table is
     assert dbt_raw == every - set(TEXT_TABLES)
+    # every raw table names the key of its rows, in columns its DDL declares
+    assert set(RAW_ROW_KEYS) == every
+    for table, key in RAW_ROW_KEYS.items():
+        body = re.search(rf"raw\.{table} \((.*?)\n\);", ddl, re.S)
+        assert body, table
+        for column in key.split(", "):
+            assert re.search(rf"^\s+{column}\s", body.group(1), re.M), (table, column)
     assert raw_asset_uri("crm__orders") == "cxscore://cx_warehouse/raw.crm__orders"
 
 

@@ -23,12 +23,15 @@ def airflow_env(
     *,
     warehouse_url: str,
     zendesk: tuple[str, str, str] | None = None,
+    landing: Path | None = None,
+    state: Path | None = None,
     extra: Mapping[str, str] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment for an isolated local Airflow (SQLite metadata under ``home``) that runs
     the repository's DAGs against ``warehouse_url`` (and the Zendesk API at
-    ``zendesk = (base_url, email, token)``)."""
+    ``zendesk = (base_url, email, token)``), with cxscore's landing and state directories
+    (``CX_LANDING_DIR``, ``CX_STATE_DIR``) when given; ``extra`` adds settings."""
     env = dict(os.environ if base is None else base)
     for name in list(env):
         if name.startswith("AIRFLOW__") or name.startswith("AIRFLOW_CONN_"):
@@ -58,6 +61,9 @@ def airflow_env(
     )
     if zendesk is not None:
         env["AIRFLOW_CONN_ZENDESK_DEFAULT"] = zendesk_connection_json(*zendesk)
+    for name, path in (("CX_LANDING_DIR", landing), ("CX_STATE_DIR", state)):
+        if path is not None:
+            env[name] = str(path)
     if extra:
         env.update(extra)
     return env
