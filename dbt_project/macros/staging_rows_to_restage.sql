@@ -19,3 +19,20 @@
     )
     {%- endif %}
 {%- endmacro %}
+
+
+{% macro staging_latest_versions(source_relation, raw_key, order_by, staged_key=none, from_files=false, key_present=none) -%}
+    {#- Step 1 of the incremental framework (docs/incremental.md) for a record staging
+        table: the raw rows this build re-stages (staging_rows_to_restage, from this model's
+        build state), one row per record: the first in `order_by` order (the latest
+        version). `distinct on` gives the planner a good row estimate, unlike a ranking
+        filter (PostgreSQL; another adapter overrides this macro with a row_number()
+        filter). `key_present` is the condition a usable key meets (default: not null). -#}
+    {%- set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') -%}
+    select distinct on ({{ raw_key }}) *
+    from (
+        {{ staging_rows_to_restage(source_relation, raw_key, staged_key or raw_key, state, from_files) }}
+    ) as restaged
+    where {{ key_present or (raw_key ~ ' is not null') }}
+    order by {{ raw_key }}, {{ order_by }}
+{%- endmacro %}

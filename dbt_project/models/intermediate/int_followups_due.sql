@@ -7,14 +7,13 @@
 -- customer's previous due follow-up is at least closed_loop_cooldown_days older (a chain per
 -- customer in trigger order; a trigger without a known customer is always due). No rows
 -- unless closed_loop_enabled. Reads the full staging / intermediate tables (the triggers are
--- few); the response's touchpoint and customer follow int_survey_responses_linked's
--- precedence (linked interaction, else e-mail match and embedded touchpoint, else
--- unmapped_other).
+-- few); a response's interaction, customer and touchpoint come from
+-- int_survey_responses_resolved (the precedence of survey linking).
 with recursive
 
 responses as (
 
-    select * from {{ ref('stg_qualtrics__responses') }}
+    select * from {{ ref('int_survey_responses_resolved') }}
     where {{ var('closed_loop_enabled') }}
         and is_scored
         and (nps <= 6 or csat <= 2)
@@ -30,12 +29,6 @@ interactions as (
 sentiment as (
 
     select * from {{ ref('int_customer_sentiment_aggregated') }}
-
-),
-
-identities as (
-
-    select * from {{ ref('int_customer_identities_resolved') }}
 
 ),
 
@@ -58,22 +51,15 @@ response_triggers as (
         'qualtrics' as source,
         responses.response_id as record_id,
         case when responses.nps <= 6 then 'nps' else 'csat' end as reason,
-        interactions.interaction_id,
-        coalesce(
-            interactions.touchpoint_id, touchpoints.touchpoint_id, 'unmapped_other'
-        ) as touchpoint_id,
-        coalesce(interactions.customer_id, by_email.customer_id) as customer_id,
+        responses.linked_interaction_id as interaction_id,
+        responses.touchpoint_id,
+        responses.customer_id,
         cast(case when responses.nps <= 6 then responses.nps else responses.csat end as numeric)
             as score,
         responses.has_followup_consent,
         responses.submitted_at as triggered_at,
         responses._changed_batch_id as _source_batch_id
     from responses
-    left join interactions on interactions.interaction_id = responses.interaction_id
-    left join identities as by_email
-        on by_email.identity_type = 'email'
-        and by_email.identity_hash = responses.customer_email_hash
-    left join touchpoints on touchpoints.touchpoint_id = responses.embedded_touchpoint_id
 
 ),
 

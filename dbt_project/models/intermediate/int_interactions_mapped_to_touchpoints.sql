@@ -94,8 +94,7 @@ final as (
         interactions.was_escalated,
         interactions.started_at,
         interactions.ended_at,
-        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
-            as _changed_batch_id
+        {{ changed_batch_id() }} as _changed_batch_id
     from interactions
     left join candidate_matches
         on candidate_matches.interaction_id = interactions.interaction_id

@@ -1,6 +1,5 @@
--- Survey responses with their interaction, customer, segment and touchpoint (sources.md):
--- the linked interaction wins; else the e-mail match and a valid embedded touchpoint; else
--- unmapped_other.
+-- Survey responses with their interaction, customer, touchpoint (int_survey_responses_resolved),
+-- segment and comment sentiment.
 -- Only the responses of this build's scope (int_facts_in_scope: all on a full build).
 with scope as (
 
@@ -8,22 +7,10 @@ with scope as (
 
 ),
 
-responses as (
+linked as (
 
-    select * from {{ ref('stg_qualtrics__responses') }}
+    select * from {{ ref('int_survey_responses_resolved') }}
     where response_id in (select response_id from scope)
-
-),
-
-interactions as (
-
-    select * from {{ ref('int_interactions_mapped_to_touchpoints') }}
-
-),
-
-identities as (
-
-    select * from {{ ref('int_customer_identities_resolved') }}
 
 ),
 
@@ -33,34 +20,10 @@ users as (
 
 ),
 
-touchpoints as (
-
-    select * from {{ ref('touchpoints') }}
-
-),
-
 sentiment as (
 
     select * from {{ ref('int_customer_sentiment_aggregated') }}
     where unit_type = 'response'
-
-),
-
-linked as (
-
-    select
-        responses.*,
-        interactions.interaction_id as linked_interaction_id,
-        coalesce(interactions.customer_id, by_email.customer_id) as customer_id,
-        coalesce(
-            interactions.touchpoint_id, touchpoints.touchpoint_id, 'unmapped_other'
-        ) as touchpoint_id
-    from responses
-    left join interactions on interactions.interaction_id = responses.interaction_id
-    left join identities as by_email
-        on by_email.identity_type = 'email'
-        and by_email.identity_hash = responses.customer_email_hash
-    left join touchpoints on touchpoints.touchpoint_id = responses.embedded_touchpoint_id
 
 ),
 

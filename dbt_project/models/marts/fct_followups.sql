@@ -1,7 +1,8 @@
 -- Closed-loop follow-ups (signals.md, "Closing the loop"): one row per trigger (a detractor
 -- NPS, an unhappy CSAT answer, a negative interaction) with whether it is due (cooldown,
 -- consent), the ticket created for it and whether it was solved within the SLA. What
--- `cxscore followup` reads after publish; the scorecard's followup metrics count it.
+-- `cxscore followup` reads after publish; the scorecard's followup metrics count it. The
+-- public columns only: int_followups_tracked's bookkeeping (_source_batch_id, ...) stays out.
 with tracked as (
 
     select * from {{ ref('int_followups_tracked') }}

@@ -13,26 +13,13 @@
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
--- Incremental: a run re-stages only the records touched by new load batches (macro
--- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
--- intermediate layer which records this build (re)wrote.
+-- Incremental (docs/incremental.md, step 1): a run re-stages only the records touched by new
+-- load batches; _changed_batch_id tells the intermediate layer which records it (re)wrote.
 
-with source as (
+with latest as (
 
-    {{ staging_rows_to_restage(source('raw', 'crm__orders'), 'order_id', 'order_id', state, from_files=true) }}
-
-),
-
-latest as (
-
-    -- one row per order_id: distinct on keeps the first row of each key in this order (and
-    -- gives the planner a good row estimate, unlike a ranking filter)
-    select distinct on (order_id) *
-    from source
-    where nullif(trim(order_id), '') is not null
-    order by order_id, updated_at desc nulls last, _batch_id desc, _line desc
+    {{ staging_latest_versions(source('raw', 'crm__orders'), 'order_id', 'updated_at desc nulls last, _batch_id desc, _line desc', from_files=true, key_present="nullif(trim(order_id), '') is not null") }}
 
 ),
 
@@ -50,8 +37,7 @@ final as (
         updated_at,
         _batch_id,
         _source_file,
-        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
-            as _changed_batch_id
+        {{ changed_batch_id() }} as _changed_batch_id
     from latest
 
 )

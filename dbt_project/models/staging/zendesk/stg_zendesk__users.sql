@@ -11,26 +11,13 @@
         ],
     )
 }}
-{% set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') %}
 
--- Incremental: a run re-stages only the records touched by new load batches (macro
--- staging_rows_to_restage), reading every stored version of them; _changed_batch_id tells the
--- intermediate layer which records this build (re)wrote.
+-- Incremental (docs/incremental.md, step 1): a run re-stages only the records touched by new
+-- load batches; _changed_batch_id tells the intermediate layer which records it (re)wrote.
 
-with source as (
+with latest as (
 
-    {{ staging_rows_to_restage(source('raw', 'zendesk__users'), 'id', 'user_id', state) }}
-
-),
-
-latest as (
-
-    -- one row per id: distinct on keeps the first row of each key in this order (and
-    -- gives the planner a good row estimate, unlike a ranking filter)
-    select distinct on (id) *
-    from source
-    where id is not null
-    order by id, updated_at desc nulls last, _batch_id desc
+    {{ staging_latest_versions(source('raw', 'zendesk__users'), 'id', 'updated_at desc nulls last, _batch_id desc', staged_key='user_id') }}
 
 ),
 
@@ -47,8 +34,7 @@ final as (
         created_at,
         updated_at,
         _batch_id,
-        coalesce((select max_batch_id from {{ ref('stg_meta__build_marks') }}), -1)
-            as _changed_batch_id
+        {{ changed_batch_id() }} as _changed_batch_id
     from latest
 
 )
