@@ -120,9 +120,7 @@ def _ensure_world(demo_dir: Path, *, days: int, customers: int, increments: int)
         days=days,
         customers=customers,
         seed=DEMO_SEED,
-        start=None,
         increments=increments,
-        progress=sys.stderr.isatty(),
     )
     params_file.write_text(json.dumps(params) + "\n", encoding="utf-8")
     return world

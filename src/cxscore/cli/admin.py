@@ -11,9 +11,9 @@ from cxscore.cli.common import (
     JsonOpt,
     cli_settings,
     emit,
-    out,
     quality_app,
     run_step,
+    say,
     warehouse_app,
 )
 
@@ -33,11 +33,7 @@ def warehouse_up(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     emit(
         summary,
         as_json,
-        lambda: out.print(
-            f"warehouse {'(embedded) ' if embedded else ''}ready: {redact_url(url)}",
-            highlight=False,
-            soft_wrap=True,
-        ),
+        f"warehouse {'(embedded) ' if embedded else ''}ready: {redact_url(url)}",
     )
 
 
@@ -54,11 +50,7 @@ def warehouse_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     emit(
         summary,
         as_json,
-        lambda: out.print(
-            f"warehouse initialised ({len(applied)} scripts): {redact_url(url)}",
-            highlight=False,
-            soft_wrap=True,
-        ),
+        f"warehouse initialised ({len(applied)} scripts): {redact_url(url)}",
     )
 
 
@@ -74,7 +66,7 @@ def warehouse_url(
 
     settings = cli_settings(config)
     url = run_step(lambda: resolve_url(settings))
-    out.print(url if show_password else redact_url(url), highlight=False, soft_wrap=True)
+    say(url if show_password else redact_url(url))
 
 
 # --------------------------------------------------------------------------- quality gate
@@ -91,7 +83,7 @@ def quality_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     settings = cli_settings(config)
     url = run_step(lambda: ensure_warehouse(settings))
     state = run_step(lambda: gate_state(url))
-    emit(state.summary(), as_json, lambda: out.print(state.describe(), highlight=False))
+    emit(state.summary(), as_json, state.describe())
     if state.is_open:
         raise typer.Exit(3)
 
@@ -121,15 +113,14 @@ def quality_release(
     emit(
         summary,
         as_json,
-        lambda: out.print(
+        (
             f"batch {batch} released by {summary['released_by']} "
             f"({summary['failures_accepted']} failure(s) accepted): {summary['reason']}; "
             + (
                 "the gate is open"
                 if summary["gate_open"]
                 else f"still quarantined: {summary['still_quarantined']}"
-            ),
-            highlight=False,
+            )
         ),
     )
 

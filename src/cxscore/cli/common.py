@@ -80,9 +80,19 @@ def run_step(step: Callable[[], Any]) -> Any:
         fail(str(exc), exc.exit_code)
 
 
-def emit(summary: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+def say(text: str) -> None:
+    """One line of plain output: no rich highlighting (ids and numbers print as they are) and
+    no hard wrap (a URL or a path stays copyable)."""
+    out.print(text, highlight=False, soft_wrap=True)
+
+
+def emit(summary: dict[str, Any], as_json: bool, human: Callable[[], None] | str) -> None:
+    """The command's result: ``summary`` as JSON with ``--json``, else ``human`` (a line of
+    text, or a function that prints)."""
     if as_json:
         out.print_json(json.dumps(redact_obj(summary), default=str))
+    elif isinstance(human, str):
+        say(human)
     else:
         human()
 

@@ -17,6 +17,7 @@ from cxscore.cli.common import (
     fail,
     out,
     run_step,
+    say,
 )
 
 
@@ -54,10 +55,9 @@ def signals(
 
     def human() -> None:
         status = summary["status_alerts"]
-        out.print(
+        say(
             f"status alerts: {status['turned_red']} row(s) turned red, {status['recovered']} "
-            f"recovered, {status['messages']} message(s) sent",
-            highlight=False,
+            f"recovered, {status['messages']} message(s) sent"
         )
         out.print(f"hourly signals: {json.dumps(summary['hourly_signals'], default=str)}")
 
@@ -106,7 +106,7 @@ def digest(
         verb = f"written to {summary.get('dir')}" if dry_run else f"{summary['sent']} sent"
         out.print(f"digest {summary['week']}: {len(summary['owners'])} owner(s), {verb}")
         for entry in summary["owners"].values():
-            out.print(f"  {entry['line']}", highlight=False)
+            say(f"  {entry['line']}")
 
     emit(summary, as_json, human)
 
@@ -134,18 +134,17 @@ def followup(
 
     def human() -> None:
         if not summary["enabled"]:
-            out.print(summary["note"], highlight=False)
+            say(summary["note"])
             return
         if dry_run:
-            out.print(f"{summary['due']} follow-up(s) due; would create:", highlight=False)
+            say(f"{summary['due']} follow-up(s) due; would create:")
             for ticket in summary["would_create"]:
-                out.print(f"  {ticket['external_id']}  {ticket['subject']}", highlight=False)
+                say(f"  {ticket['external_id']}  {ticket['subject']}")
             return
-        out.print(
+        say(
             f"follow-ups: {summary['due']} due, {summary['created']} created, "
             f"{summary['found_existing']} found already created, {summary['failed']} refused "
-            f"(alerted), {summary['rate_limited']} rate-limited answer(s) waited out",
-            highlight=False,
+            f"(alerted), {summary['rate_limited']} rate-limited answer(s) waited out"
         )
 
     emit(summary, as_json, human)
@@ -169,9 +168,8 @@ def sentiment(
     emit(
         {**result.as_dict(), "label": result.label},
         as_json,
-        lambda: out.print(
+        (
             f"{result.label}  language={result.language or 'unknown'} "
-            f"({result.language_source})  scorer={scorer}",
-            highlight=False,
+            f"({result.language_source})  scorer={scorer}"
         ),
     )

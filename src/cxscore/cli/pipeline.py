@@ -56,7 +56,6 @@ def generate(
             seed=seed,
             start=start_day,
             increments=increments,
-            progress=sys.stderr.isatty(),
         )
     )
     emit(summary, as_json, lambda: out.print(format_counts("generated", summary)))
@@ -147,7 +146,7 @@ def check(
     run_id = new_run_id("check")
     if stage == "marts" and not suite:
         outcome = run_step(lambda: run_checks(settings, stage="marts", run_id=run_id))
-        emit(outcome.summary(), as_json, lambda: out.print(outcome.describe(), highlight=False))
+        emit(outcome.summary(), as_json, outcome.describe())
         if outcome.critical_failures:
             raise typer.Exit(3)
         return
@@ -159,7 +158,7 @@ def check(
     emit(
         summary,
         as_json,
-        lambda: out.print(f"{outcome.describe()}\n{gate.describe()}", highlight=False),
+        f"{outcome.describe()}\n{gate.describe()}",
     )
     if outcome.critical_failures or gate.is_open:
         raise typer.Exit(3)

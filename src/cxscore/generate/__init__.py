@@ -5,6 +5,7 @@ See ``docs/synthetic-world.md`` for the model, the output layout and the manifes
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,18 @@ def generate_world(
     seed: int = 7,
     start: date | None = None,
     increments: int = 1,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Write the world into ``out`` (landing files, Zendesk data, ``manifest.json``) and
     return a summary of what was written. ``start`` defaults to ``days`` before today (UTC);
-    the same arguments always give the same bytes."""
+    the same arguments always give the same bytes. ``progress``: a live progress display on
+    stderr (default: when stderr is a terminal)."""
     from cxscore.generate.world import World
 
     if start is None:
         start = datetime.now(UTC).date() - timedelta(days=days)
+    if progress is None:
+        progress = sys.stderr.isatty()
     world = World(
         Path(out),
         days=days,

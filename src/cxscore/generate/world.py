@@ -619,14 +619,7 @@ class World:
     ) -> tuple[int, bool]:
         p_contained = 0.88 if menu == "outage_info" else 0.72
         if rng.random() < p_contained:
-            plan = CallPlan(t, "VOICE", "INBOUND", contact_id(rng))
-            plan.ivr_menu = menu
-            plan.tp = "ivr_self_service"
-            address = cust.phone_at(t)
-            plan.address = address if address else make_phone(rng)[1]
-            plan.outcome = "contained"
-            plan.ssc = "true"
-            plan.ivr_secs = rng.randint(40, 200)
+            plan = self._ivr_plan(rng, t, cust, menu, "contained", (40, 200))
             hist.contacts += 1
             resolved = rng.random() < (0.55 if menu == "outage_info" else model.RESOLVE["ivr"])
             if rng.random() < 0.06:
@@ -636,17 +629,25 @@ class World:
             return t + plan.ivr_secs, resolved
         if rng.random() < 0.6:
             return self.voice(rng, t, cust, opt_out_queue, hist, ivr_menu=menu)
+        plan = self._ivr_plan(rng, t, cust, menu, "ivr_exit", (20, 120))
+        hist.contacts += 1
+        self._add(plan)
+        return t + plan.ivr_secs, False
+
+    @staticmethod
+    def _ivr_plan(
+        rng: random.Random, t: int, cust: Customer, menu: str, outcome: str, secs: tuple[int, int]
+    ) -> CallPlan:
+        """A call that ends in the IVR: contained (self-service succeeded) or an exit."""
         plan = CallPlan(t, "VOICE", "INBOUND", contact_id(rng))
         plan.ivr_menu = menu
         plan.tp = "ivr_self_service"
         address = cust.phone_at(t)
         plan.address = address if address else make_phone(rng)[1]
-        plan.outcome = "ivr_exit"
-        plan.ssc = "false"
-        plan.ivr_secs = rng.randint(20, 120)
-        hist.contacts += 1
-        self._add(plan)
-        return t + plan.ivr_secs, False
+        plan.outcome = outcome
+        plan.ssc = "true" if outcome == "contained" else "false"
+        plan.ivr_secs = rng.randint(*secs)
+        return plan
 
     def ticket(
         self,

@@ -108,6 +108,25 @@ class _ApiError(Exception):
         self.body = body
 
 
+def _per_page(raw: str | None) -> int:
+    """The ``per_page`` parameter: 1..1000, default the maximum; else Zendesk's 400."""
+    if not raw:
+        return MAX_PER_PAGE
+    try:
+        per_page = int(raw)
+    except ValueError:
+        per_page = -1
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise _ApiError(
+            HTTPStatus.BAD_REQUEST,
+            {
+                "error": "InvalidPaginationParameter",
+                "description": f"per_page must be between 1 and {MAX_PER_PAGE}",
+            },
+        )
+    return per_page
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -242,20 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             return values[-1] if values else None
 
         per_page_raw = one("per_page")
-        per_page = MAX_PER_PAGE
-        if per_page_raw:
-            try:
-                per_page = int(per_page_raw)
-            except ValueError:
-                per_page = -1
-            if not 1 <= per_page <= MAX_PER_PAGE:
-                raise _ApiError(
-                    HTTPStatus.BAD_REQUEST,
-                    {
-                        "error": "InvalidPaginationParameter",
-                        "description": f"per_page must be between 1 and {MAX_PER_PAGE}",
-                    },
-                )
+        per_page = _per_page(per_page_raw)
         include = {x for v in params.get("include", []) for x in v.split(",") if x}
         exclude_deleted = (one("exclude_deleted") or "").lower() == "true"
         data = self.server.data
@@ -350,20 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
             values = params.get(name)
             return values[-1] if values else None
 
-        per_page = MAX_PER_PAGE
-        if one("per_page"):
-            try:
-                per_page = int(one("per_page") or "")
-            except ValueError:
-                per_page = -1
-            if not 1 <= per_page <= MAX_PER_PAGE:
-                raise _ApiError(
-                    HTTPStatus.BAD_REQUEST,
-                    {
-                        "error": "InvalidPaginationParameter",
-                        "description": f"per_page must be between 1 and {MAX_PER_PAGE}",
-                    },
-                )
+        per_page = _per_page(one("per_page"))
         raw_start = one("start_time")
         try:
             start = int(raw_start or "")
