@@ -273,187 +273,122 @@ def _ctr(
     }
 
 
+def _contact(
+    cid: str, method: str, start: str, end: str, updated: str, *, batch: int = 1, **ctr: Any
+) -> tuple[Any, ...]:
+    """(contact_id, channel, initiation_method, start, end, last_update, payload, batch): a
+    voice contact's row of raw.amazon_connect__contact_records, its CTR built by _ctr."""
+    return (
+        cid,
+        "VOICE",
+        method,
+        start,
+        end,
+        updated,
+        _ctr(cid, method, start, end, updated, **ctr),
+        batch,
+    )
+
+
 _SUPPORT = "Support"
-# (contact_id, channel, initiation_method, start, end, last_update, payload, batch)
 CONTACTS: list[tuple[Any, ...]] = [
     # U2 (national number -> +14155550102), answered after 30 s, handle 360 s, transfer child C7
-    (
+    _contact(
         "C1",
-        "VOICE",
         "INBOUND",
         "2026-03-02T08:00:00Z",
         "2026-03-02T08:07:00Z",
         "2026-03-02T08:08:00Z",
-        _ctr(
-            "C1",
-            "INBOUND",
-            "2026-03-02T08:00:00Z",
-            "2026-03-02T08:07:00Z",
-            "2026-03-02T08:08:00Z",
-            phone="+14155550102",
-            queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T08:00:30Z", "Duration": 30},
-            agent={
-                "ConnectedToAgentTimestamp": "2026-03-02T08:01:00Z",
-                "AgentInteractionDuration": 300,
-                "CustomerHoldDuration": 20,
-                "AfterContactWorkDuration": 40,
-            },
-        ),
-        1,
+        phone="+14155550102",
+        queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T08:00:30Z", "Duration": 30},
+        agent={
+            "ConnectedToAgentTimestamp": "2026-03-02T08:01:00Z",
+            "AgentInteractionDuration": 300,
+            "CustomerHoldDuration": 20,
+            "AfterContactWorkDuration": 40,
+        },
     ),
     # unknown caller, short abandon (3 s in queue)
-    (
+    _contact(
         "C2",
-        "VOICE",
         "INBOUND",
         "2026-03-02T09:30:00Z",
         "2026-03-02T09:30:10Z",
         "2026-03-02T09:31:00Z",
-        _ctr(
-            "C2",
-            "INBOUND",
-            "2026-03-02T09:30:00Z",
-            "2026-03-02T09:30:10Z",
-            "2026-03-02T09:31:00Z",
-            phone="+14155550199",
-            queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T09:30:05Z", "Duration": 3},
-        ),
-        1,
+        phone="+14155550199",
+        queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T09:30:05Z", "Duration": 3},
     ),
     # unknown caller, abandoned after 60 s
-    (
+    _contact(
         "C3",
-        "VOICE",
         "INBOUND",
         "2026-03-02T10:00:00Z",
         "2026-03-02T10:01:10Z",
         "2026-03-02T10:02:00Z",
-        _ctr(
-            "C3",
-            "INBOUND",
-            "2026-03-02T10:00:00Z",
-            "2026-03-02T10:01:10Z",
-            "2026-03-02T10:02:00Z",
-            phone="+14155550198",
-            queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T10:00:10Z", "Duration": 60},
-        ),
-        1,
+        phone="+14155550198",
+        queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T10:00:10Z", "Duration": 60},
     ),
     # callback not answered: in the abandonment denominator, not abandoned
-    (
+    _contact(
         "C4",
-        "VOICE",
         "CALLBACK",
         "2026-03-02T14:00:00Z",
         "2026-03-02T14:01:10Z",
         "2026-03-02T14:02:00Z",
-        _ctr(
-            "C4",
-            "CALLBACK",
-            "2026-03-02T14:00:00Z",
-            "2026-03-02T14:01:10Z",
-            "2026-03-02T14:02:00Z",
-            phone="+14155550197",
-            queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T14:00:10Z", "Duration": 60},
-        ),
-        1,
+        phone="+14155550197",
+        queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-02T14:00:10Z", "Duration": 60},
     ),
     # U1, contained in the IVR (menu balance) -> ivr_self_service; an older copy first
-    (
+    _contact(
         "C5",
-        "VOICE",
         "INBOUND",
         "2026-03-02T22:00:00Z",
         "2026-03-02T22:05:00Z",
         "2026-03-02T22:05:30Z",
-        _ctr(
-            "C5",
-            "INBOUND",
-            "2026-03-02T22:00:00Z",
-            "2026-03-02T22:05:00Z",
-            "2026-03-02T22:05:30Z",
-            phone="+14155550101",
-        ),
-        1,
+        phone="+14155550101",
     ),
-    (
+    _contact(
         "C5",
-        "VOICE",
         "INBOUND",
         "2026-03-02T22:00:00Z",
         "2026-03-02T22:05:00Z",
         "2026-03-02T22:06:00Z",
-        _ctr(
-            "C5",
-            "INBOUND",
-            "2026-03-02T22:00:00Z",
-            "2026-03-02T22:05:00Z",
-            "2026-03-02T22:06:00Z",
-            phone="+14155550101",
-            attributes={"ivr_menu": "balance", "self_service_complete": "true"},
-            reason="CONTACT_FLOW_DISCONNECT",
-        ),
-        1,
+        phone="+14155550101",
+        attributes={"ivr_menu": "balance", "self_service_complete": "true"},
+        reason="CONTACT_FLOW_DISCONNECT",
     ),
     # outbound: loaded, never an interaction
-    (
+    _contact(
         "C6",
-        "VOICE",
         "OUTBOUND",
         "2026-03-02T16:00:00Z",
         "2026-03-02T16:05:00Z",
         "2026-03-02T16:06:00Z",
-        _ctr(
-            "C6",
-            "OUTBOUND",
-            "2026-03-02T16:00:00Z",
-            "2026-03-02T16:05:00Z",
-            "2026-03-02T16:06:00Z",
-            phone="+14155550102",
-        ),
-        1,
+        phone="+14155550102",
     ),
     # transfer child of C1: marks C1 transferred, not an interaction itself
-    (
+    _contact(
         "C7",
-        "VOICE",
         "TRANSFER",
         "2026-03-02T08:06:00Z",
         "2026-03-02T08:10:00Z",
         "2026-03-02T08:11:00Z",
-        _ctr(
-            "C7",
-            "TRANSFER",
-            "2026-03-02T08:06:00Z",
-            "2026-03-02T08:10:00Z",
-            "2026-03-02T08:11:00Z",
-            phone="+14155550102",
-            previous="C1",
-        ),
-        1,
+        phone="+14155550102",
+        previous="C1",
     ),
     # the previous day (a Sunday: the week before): unknown caller answered after 10 s
-    (
+    _contact(
         "C8",
-        "VOICE",
         "INBOUND",
         "2026-03-01T12:00:00Z",
         "2026-03-01T12:05:00Z",
         "2026-03-01T12:06:00Z",
-        _ctr(
-            "C8",
-            "INBOUND",
-            "2026-03-01T12:00:00Z",
-            "2026-03-01T12:05:00Z",
-            "2026-03-01T12:06:00Z",
-            phone="+14155550196",
-            queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-01T12:00:00Z", "Duration": 10},
-            agent={
-                "ConnectedToAgentTimestamp": "2026-03-01T12:00:10Z",
-                "AgentInteractionDuration": 100,
-            },
-        ),
-        1,
+        phone="+14155550196",
+        queue={"Name": _SUPPORT, "EnqueueTimestamp": "2026-03-01T12:00:00Z", "Duration": 10},
+        agent={
+            "ConnectedToAgentTimestamp": "2026-03-01T12:00:10Z",
+            "AgentInteractionDuration": 100,
+        },
     ),
 ]
 
