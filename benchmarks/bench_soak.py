@@ -99,6 +99,7 @@ class Schedule:
 
     def __init__(self, world: Path, manifest: dict[str, Any], days: int) -> None:
         self.world = world / manifest["landing_dir"]
+        self.manifest = manifest
         self.at: dict[int, list[tuple[str, bytes, str]]] = {}  # run -> (rel, data, why)
         self.events: list[str] = []
         self.defect_run = self.fix_run = -1
@@ -239,10 +240,6 @@ def _svg(path: Path, seconds: list[float], mbytes: list[float], builds: list[int
 
 def main() -> list[str]:
     from cxscore.generate import generate_world
-    from cxscore.load.files import ReadCounter
-    from cxscore.pipeline import extract_all
-    from cxscore.quality.gate import gate_state, run_raw_checks
-    from cxscore.settings import load_settings
     from cxscore.standins.zendesk import start_stub
 
     quick = os.environ.get("CX_BENCH_SOAK_QUICK") == "1"
@@ -274,22 +271,7 @@ def main() -> list[str]:
                         manifest["zendesk_start_time"], UTC
                     ).isoformat(),
                 }
-                settings = load_settings(environ=env)
-                lines += _soak(
-                    settings,
-                    url,
-                    stub,
-                    schedule,
-                    manifest,
-                    landing,
-                    days=days,
-                    build_every=build_every,
-                    extract_all=extract_all,
-                    run_raw_checks=run_raw_checks,
-                    gate_state=gate_state,
-                    counter=ReadCounter,
-                    env=env,
-                )
+                lines += _soak(env, stub, schedule, days=days, build_every=build_every)
         finally:
             stub.stop()
     finally:
@@ -298,19 +280,17 @@ def main() -> list[str]:
 
 
 def _soak(
-    settings: Any,
-    url: str,
-    stub: Any,
-    schedule: Schedule,
-    manifest: dict[str, Any],
-    landing: Path,
-    *,
-    days: int,
-    build_every: int,
-    **fns: Any,
+    env: dict[str, str], stub: Any, schedule: Schedule, *, days: int, build_every: int
 ) -> list[str]:
-    extract_all, run_raw_checks = fns["extract_all"], fns["run_raw_checks"]
-    gate_state, counter, env = fns["gate_state"], fns["counter"], fns["env"]
+    """The hourly runs against the warehouse and landing directory ``env`` names."""
+    from cxscore.load.files import ReadCounter
+    from cxscore.pipeline import extract_all
+    from cxscore.quality.gate import gate_state, run_raw_checks
+    from cxscore.settings import load_settings
+
+    settings = load_settings(environ=env)
+    url, landing = env["CX_WAREHOUSE__URL"], Path(env["CX_LANDING_DIR"])
+    manifest = schedule.manifest
     runs = days * 24
     seconds: list[float] = []
     mbytes: list[float] = []
@@ -332,12 +312,12 @@ def _soak(
             delivered += len(data)
             kinds.append(why)
         run_id = f"soak__{run:04d}"
-        bytes_before = counter.bytes
+        bytes_before = ReadCounter.bytes
         t0 = time.perf_counter()
         _, failed = extract_all(settings, url=url, run_id=run_id)
         _, state = run_raw_checks(settings, url=url, run_id=run_id)
         seconds.append(time.perf_counter() - t0)
-        mbytes.append((counter.bytes - bytes_before) / 1e6)
+        mbytes.append((ReadCounter.bytes - bytes_before) / 1e6)
         rss.append(_rss_mb())
         if failed:
             problems.append(f"run {run}: extract failed: {failed}")
