@@ -127,6 +127,29 @@ def _per_page(raw: str | None) -> int:
     return per_page
 
 
+def _start_time(raw: str | None, now: int | None, invalid: str) -> int:
+    """A time-based export's ``start_time``: a non-negative epoch second at least a minute
+    old (Zendesk answers 400 ``InvalidValue`` otherwise; ``invalid`` is its description for
+    a missing or malformed value)."""
+    try:
+        start = int(raw or "")
+        if start < 0:
+            raise ValueError(raw)
+    except ValueError as exc:
+        raise _ApiError(
+            HTTPStatus.BAD_REQUEST, {"error": "InvalidValue", "description": invalid}
+        ) from exc
+    if now is not None and start > now - 60:
+        raise _ApiError(
+            HTTPStatus.BAD_REQUEST,
+            {
+                "error": "InvalidValue",
+                "description": "Too recent start_time. Use a start_time older than a minute",
+            },
+        )
+    return start
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -279,25 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
                 ) from exc
             index = bisect_right(keys, position)
         elif start_time:
-            try:
-                start = int(start_time)
-                if start < 0:
-                    raise ValueError(start_time)
-            except ValueError as exc:
-                raise _ApiError(
-                    HTTPStatus.BAD_REQUEST,
-                    {"error": "InvalidValue", "description": "start_time must be an integer"},
-                ) from exc
-            now = data.now()
-            if now is not None and start > now - 60:
-                raise _ApiError(
-                    HTTPStatus.BAD_REQUEST,
-                    {
-                        "error": "InvalidValue",
-                        "description": "Too recent start_time. Use a start_time older than "
-                        "a minute",
-                    },
-                )
+            start = _start_time(start_time, data.now(), "start_time must be an integer")
             position = (start, -1)
             index = bisect_right(keys, position)
             from_start = True
@@ -357,26 +362,8 @@ class _Handler(BaseHTTPRequestHandler):
             return values[-1] if values else None
 
         per_page = _per_page(one("per_page"))
-        raw_start = one("start_time")
-        try:
-            start = int(raw_start or "")
-            if start < 0:
-                raise ValueError(raw_start)
-        except ValueError as exc:
-            raise _ApiError(
-                HTTPStatus.BAD_REQUEST,
-                {"error": "InvalidValue", "description": "start_time is required (an integer)"},
-            ) from exc
         data = self.server.data
-        now = data.now()
-        if now is not None and start > now - 60:
-            raise _ApiError(
-                HTTPStatus.BAD_REQUEST,
-                {
-                    "error": "InvalidValue",
-                    "description": "Too recent start_time. Use a start_time older than a minute",
-                },
-            )
+        start = _start_time(one("start_time"), data.now(), "start_time is required (an integer)")
         include = {x for v in params.get("include", []) for x in v.split(",") if x}
         keys, versions = data.current("ticket_events")
         store = data.streams["ticket_events"]
