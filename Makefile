@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests dags benchmarks)
 
-.PHONY: help setup demo test test-fast lint format bench fuzz compose-test clean
+.PHONY: help setup demo test test-long test-fast lint format bench fuzz compose-test clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +34,11 @@ setup: $(VENV)/.installed ## Create .venv and install the locked dependency set 
 demo: setup ## Run the whole pipeline on an embedded warehouse and a synthetic world
 	$(BIN)/cxscore demo
 
-test: setup lint ## Lint, type-check and run every test against real PostgreSQL/dbt/GX/Airflow
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: setup lint ## Lint, type-check and run the tests against real PostgreSQL/dbt/GX/Airflow (all but `long`)
+	$(BIN)/pytest -m "not long" $(PYTEST_ARGS)
+
+test-long: setup ## The long end-to-end tests left out of make test (CI budget): concurrent writers
+	$(BIN)/pytest -m long $(PYTEST_ARGS)
 
 test-fast: setup ## Tests without the slow end-to-end ones
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)

@@ -28,7 +28,15 @@ import pytest
 from tests.e2e.dag_worker import DagWorker
 from tests.helpers import SCORECARD_ROWS, query, raw_key_counts, scratch_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.pg, pytest.mark.timeout(900)]
+# `long`: 4-5 min on a slow 2-core machine, so it runs in `make test-long`, not in CI's
+# `make test` (the one-writer rule itself is tested in tests/integration/test_locks.py)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.long,
+    pytest.mark.airflow,
+    pytest.mark.pg,
+    pytest.mark.timeout(900),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 EMAIL, TOKEN = "concurrency@example.com", "concurrency-token"
