@@ -25,19 +25,20 @@ def parse(
     return rows, rejections
 
 
-def test_real_current_layout_export() -> None:
-    rows, rejections = parse((FIXTURES / "export_current_format.csv").read_bytes())
+def only_response(
+    fixture: str, settings: QualtricsSettings | None = None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The one response of a one-response fixture, without its payload, and the payload."""
+    rows, rejections = parse((FIXTURES / fixture).read_bytes(), settings)
     assert rejections == []
     assert len(rows) == 1
     response_id, end_date, finished, status, payload, line = rows[0]
-    assert (response_id, end_date, finished, status, line) == (
-        "R_2YPOQ602ER1jkf1",
-        "2017-07-18T08:28:48+00:00",
-        "1",
-        "0",
-        4,
-    )
-    doc = orjson.loads(payload)
+    return (response_id, end_date, finished, status, line), orjson.loads(payload)
+
+
+def test_real_current_layout_export() -> None:
+    response, doc = only_response("export_current_format.csv")
+    assert response == ("R_2YPOQ602ER1jkf1", "2017-07-18T08:28:48+00:00", "1", "0", 4)
     assert doc["layout"] == "current"
     assert doc["csat"] == "2"  # QID1 (the default csat question)
     assert doc["nps"] is None and doc["ces"] is None and doc["comment"] is None
@@ -52,18 +53,8 @@ def test_real_current_layout_export() -> None:
 
 
 def test_real_legacy_layout_export() -> None:
-    rows, rejections = parse((FIXTURES / "export_legacy_format.csv").read_bytes())
-    assert rejections == []
-    assert len(rows) == 1
-    response_id, end_date, finished, status, payload, line = rows[0]
-    assert (response_id, end_date, finished, status, line) == (
-        "R_2YPOQ602ER1jkf1",
-        "2017-07-18T08:28:48+00:00",
-        "1",
-        "0",
-        3,
-    )
-    doc = orjson.loads(payload)
+    response, doc = only_response("export_legacy_format.csv")
+    assert response == ("R_2YPOQ602ER1jkf1", "2017-07-18T08:28:48+00:00", "1", "0", 3)
     assert doc["layout"] == "legacy"
     assert doc["csat"] is None  # default QID1 is not a legacy code
     assert doc["columns"]["ResponseID"] == "R_2YPOQ602ER1jkf1"  # V1 -> its label
@@ -226,18 +217,8 @@ def test_choice_text_export_status_words_and_labels() -> None:
 
 
 def test_insights_layout_2016_as_qualtrics_own_test_writes_it() -> None:
-    rows, rejections = parse((FIXTURES / "export_insights_qualtrics_test.csv").read_bytes())
-    assert rejections == []
-    assert len(rows) == 1
-    response_id, end_date, finished, status, payload, line = rows[0]
-    assert (response_id, end_date, finished, status, line) == (
-        "test1",
-        "2016-04-04T10:22:13+00:00",
-        "1",
-        "0",
-        4,
-    )
-    doc = orjson.loads(payload)
+    response, doc = only_response("export_insights_qualtrics_test.csv")
+    assert response == ("test1", "2016-04-04T10:22:13+00:00", "1", "0", 4)
     assert doc["layout"] == "current"
     assert doc["csat"] == "answer"  # QID1 as exported; staging judges it invalid
     assert doc["columns"]["responseId"] == "test1"

@@ -33,7 +33,7 @@ joined as (
         ledger.http_status,
         ledger.created_at as ticket_created_at,
         ledger.due_at as ticket_due_at,
-        ledger.updated_at as ledger_updated_at,
+        ledger.updated_at as _ledger_updated_at,
         metric_sets.solved_at as ticket_solved_at,
         metric_sets._changed_batch_id as _ticket_batch_id
     from due
@@ -73,7 +73,7 @@ final as (
         ticket_created_at,
         ticket_due_at,
         ticket_solved_at,
-        ledger_updated_at,
+        _ledger_updated_at,
         _source_batch_id,
         _ticket_batch_id
     from joined

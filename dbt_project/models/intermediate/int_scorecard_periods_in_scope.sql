@@ -80,7 +80,7 @@ changed_followups as (
     -- build), ticket, or customer's triggers changed since the last build
     select triggered_at, ticket_created_at
     from followups
-    where ledger_updated_at > (select changed_after from since) - interval '1 hour'
+    where _ledger_updated_at > (select changed_after from since) - interval '1 hour'
         or _ticket_batch_id > (select batch_after from since)
         or _source_batch_id > (select batch_after from since)
         or customer_id in (select customer_id from followup_customers where customer_id is not null)

@@ -515,21 +515,14 @@ class World:
                 rng, back, cust, queue, hist, ivr_menu=ivr_menu, method="CALLBACK", prev=plan.cid
             )
         if method == "INBOUND" and rng.random() < model.SHORT_ABANDON_SHARE:
-            plan.outcome, plan.wait = "short", rng.randint(1, 4)
-            self._add(plan)
             hist.contacts -= 1
-            return enq + plan.wait, False
+            return self._unanswered(plan, enq, "short", rng.randint(1, 4), hist)
         wait = rng.expovariate(1.0 / mean) if mean > 0 else 0.0
         patience = model.VOICE_PATIENCE[0] + rng.expovariate(1.0 / model.VOICE_PATIENCE[1])
         if method == "CALLBACK" and rng.random() < 0.07:
-            plan.outcome, plan.wait = "missed", int(wait) + 20
-            self._add(plan)
-            return enq + plan.wait, False
+            return self._unanswered(plan, enq, "missed", int(wait) + 20, hist)
         if wait > patience and method == "INBOUND":
-            plan.outcome, plan.wait = "abandoned", int(patience)
-            hist.abandons += 1
-            self._add(plan)
-            return enq + plan.wait, False
+            return self._unanswered(plan, enq, "abandoned", int(patience), hist)
         plan.wait = int(wait)
         plan.agent = rng.choice(self.agents_by_group[queue])
         plan.handle = int(rng.lognormvariate(math.log(model.HANDLE_SECONDS[queue]), 0.45))
@@ -570,6 +563,17 @@ class World:
         self._add(plan)
         return end, resolved
 
+    def _unanswered(
+        self, plan: CallPlan, enq: int, outcome: str, wait: int, hist: Hist
+    ) -> tuple[int, bool]:
+        """A contact no agent took (short, missed or abandoned): recorded with its wait; returns
+        when the customer is free again and that nothing was resolved."""
+        plan.outcome, plan.wait = outcome, wait
+        if outcome == "abandoned":
+            hist.abandons += 1
+        self._add(plan)
+        return enq + plan.wait, False
+
     def chat(
         self, rng: random.Random, t: int, cust: Customer, queue: str, hist: Hist
     ) -> tuple[int, bool]:
@@ -590,14 +594,9 @@ class World:
         wait = rng.expovariate(1.0 / mean)
         patience = model.CHAT_PATIENCE[0] + rng.expovariate(1.0 / model.CHAT_PATIENCE[1])
         if rng.random() < model.SHORT_ABANDON_SHARE:
-            plan.outcome, plan.wait = "short", rng.randint(1, 4)
-            self._add(plan)
-            return enq + plan.wait, False
+            return self._unanswered(plan, enq, "short", rng.randint(1, 4), hist)
         if wait > patience:
-            plan.outcome, plan.wait = "abandoned", int(patience)
-            hist.abandons += 1
-            self._add(plan)
-            return enq + plan.wait, False
+            return self._unanswered(plan, enq, "abandoned", int(patience), hist)
         plan.wait = int(wait)
         plan.agent = rng.choice(self.agents_by_group[queue])
         plan.handle = int(rng.lognormvariate(math.log(540), 0.5))

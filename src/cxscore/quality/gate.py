@@ -370,21 +370,27 @@ def _sync_quarantine_alerts(
     return sent, errors
 
 
+def _first_row(cur: Any, sql: str, batch_id: int) -> tuple[Any, ...] | None:
+    cur.execute(sql, (batch_id,))
+    row: tuple[Any, ...] | None = cur.fetchone()
+    return row
+
+
 def _closing_reason(cur: Any, batch_id: int) -> str:
-    cur.execute(
+    released = _first_row(
+        cur,
         "select released_by, released_at, reason from quality.releases where batch_id = %s "
         "order by release_id desc limit 1",
-        (batch_id,),
+        batch_id,
     )
-    row = cur.fetchone()
-    if row is not None:
-        return f"released by {row[0]} at {_when(row[1])}: {row[2]}"
-    cur.execute(
+    if released is not None:
+        return f"released by {released[0]} at {_when(released[1])}: {released[2]}"
+    superseded = _first_row(
+        cur,
         "select observed_value from quality.check_results where batch_id = %s "
         "and expectation = 'quarantine_superseded' order by result_id desc limit 1",
-        (batch_id,),
+        batch_id,
     )
-    row = cur.fetchone()
-    if row is not None:
-        return str(row[0])
+    if superseded is not None:
+        return str(superseded[0])
     return "its checks passed when run again"
