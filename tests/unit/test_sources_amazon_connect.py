@@ -175,7 +175,7 @@ def test_empty_and_blank_files_have_no_records() -> None:
 
 
 def test_firehose_split_handles_braces_in_strings_and_falls_back_on_errors() -> None:
-    from cxscore.sources.amazon_connect import _parse_concatenated, _parse_concatenated_fast
+    from cxscore.sources.amazon_connect import _READER
 
     parts = [
         orjson.dumps(ctr(1, Attributes={"note": "a}{b"})),
@@ -206,11 +206,11 @@ def test_firehose_split_handles_braces_in_strings_and_falls_back_on_errors() -> 
     # the fast split and the streaming decoder read the same records at the same offsets
     fast = [
         (type(x).__name__, x[0] if isinstance(x, tuple) else x.line)
-        for x in _parse_concatenated_fast(data, 0)
+        for x in _READER._parse_concatenated_fast(data, 0)
     ]
     slow = [
         (type(x).__name__, x[0] if isinstance(x, tuple) else x.line)
-        for x in _parse_concatenated(data, 0)
+        for x in _READER._parse_concatenated(data, 0)
     ]
     assert fast == slow
 
@@ -223,7 +223,7 @@ def test_a_line_with_several_objects_one_broken_keeps_the_good_ones() -> None:
 
 
 def test_a_json_array_fails_the_file_naming_the_expected_shape() -> None:
-    from cxscore.sources.amazon_connect import FileShapeError
+    from cxscore.sources.json_records import FileShapeError
 
     for data in (
         b"[" + b",".join(orjson.dumps(ctr(i)) for i in range(2)) + b"]",
@@ -274,7 +274,7 @@ def test_firehose_resync_never_folds_good_objects_into_a_rejection() -> None:
 def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cxscore.sources import amazon_connect
+    from cxscore.sources import json_records
 
     records = [
         orjson.dumps(ctr(i, Attributes={"note": "a }{ b" * (i % 5)}), option=orjson.OPT_INDENT_2)
@@ -283,7 +283,7 @@ def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
     records[150] = records[150][:-40]  # one broken record in the middle
     data = b"\n".join(records)
     whole = parse(data)
-    monkeypatch.setattr(amazon_connect, "WINDOW_BYTES", 4096)  # many windows
+    monkeypatch.setattr(json_records, "WINDOW_BYTES", 4096)  # many windows
     windowed = parse(data)
 
     def same(result: Any) -> Any:  # payload bytes compare as JSON (jsonb normalises them)
@@ -298,10 +298,10 @@ def test_concatenated_files_are_parsed_in_windows_with_the_same_records(
 
 
 def test_long_lines_arrive_in_pieces_and_are_joined(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxscore.sources import amazon_connect
+    from cxscore.sources import json_records
 
-    monkeypatch.setattr(amazon_connect, "PIECE_BYTES", 100)
-    monkeypatch.setattr(amazon_connect, "_READ_BYTES", 64)
+    monkeypatch.setattr(json_records, "PIECE_BYTES", 100)
+    monkeypatch.setattr(json_records, "_READ_BYTES", 64)
     lines = [line(ctr(i, Attributes={"pad": "y" * 300})) for i in range(5)]
     jsonl = b"".join(lines)
     rows, rejections = parse(jsonl)

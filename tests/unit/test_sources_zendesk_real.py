@@ -37,6 +37,11 @@ def page(name: str) -> dict[str, Any]:
     return body
 
 
+def payload(row: tuple[Any, ...]) -> Any:
+    """The item as received (a row's last column)."""
+    return orjson.loads(row[-1])
+
+
 def rows(parsed: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows without their payload (the last column: the item as received)."""
     return [r[:-1] for r in parsed]
@@ -60,10 +65,10 @@ def test_cursor_export_page_from_a_production_helpdesk() -> None:
     assert (parsed.after_cursor, parsed.end_of_stream, parsed.items) == ("xxxx", True, 1)
     assert parsed.max_updated_at == "2015-07-23T08:03:20+00:00"
     # the payload keeps the ticket as received: Japanese text, CRLF, 43 custom fields
-    payload = orjson.loads(parsed.rows["tickets"][0][-1])
-    assert payload == body["tickets"][0]
-    assert len(payload["custom_fields"]) == 43
-    assert "\r\n" in payload["description"]
+    received = payload(parsed.rows["tickets"][0])
+    assert received == body["tickets"][0]
+    assert len(received["custom_fields"]) == 43
+    assert "\r\n" in received["description"]
 
     following = parse_page(
         "tickets", page("embulk-input-zendesk/cursor_based_tickets_incremental.json")
@@ -86,7 +91,7 @@ def test_time_based_page_with_a_ticket_twice_and_side_loaded_metric_sets() -> No
         (367414821253, 4, "2019-02-20T06:52:13+00:00", "2019-02-20T06:52:13+00:00"),
     ]
     # unanswered tickets: every *_in_minutes is {calendar: null, business: null}, not a reject
-    first = orjson.loads(metrics.rows["ticket_metric_sets"][0][-1])
+    first = payload(metrics.rows["ticket_metric_sets"][0])
     assert first["reply_time_in_minutes"] == {"calendar": None, "business": None}
     assert metrics.items == 6 and metrics.max_updated_at == "2019-02-20T06:52:13+00:00"
 
@@ -136,7 +141,7 @@ def test_ticket_events_recorded_without_comment_events() -> None:
         (613784845113, 3, 613784845093, None, "2019-02-20T06:52:02+00:00", "t"),
     ]
     assert (parsed.events, parsed.items, parsed.end_time) == (4, 3, 1550645522)
-    assert "body" not in orjson.loads(parsed.rows[0][-1])
+    assert "body" not in payload(parsed.rows[0])
     # recorded before Zendesk sent end_of_stream: a page of count 100 < 1000 is the last
     assert parsed.end_of_stream is True
 
