@@ -267,15 +267,7 @@ class JsonRecords:
                     continue
                 if line[-1:] == b"\n":
                     line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
-                if type(rec) is not dict:
-                    yield Rejection(lineno, "not a JSON object", raw_text_of(line))
-                    continue
-                if b"\\u0000" in line:
-                    line = orjson.dumps(without_nul(rec))
-                try:
-                    yield self._build(rec, line, lineno)
-                except BadRecord as bad:
-                    yield Rejection(lineno, str(bad), raw_text_of(line))
+                yield self._record(rec, line, lineno)
         if carry:  # the file ends with a very long line without a newline
             yield from self._parse_lines(carry + b"\n", lineno + 1, ())
 
@@ -319,7 +311,7 @@ class JsonRecords:
                     break
                 continue
             extensions = 0
-            yield self._concatenated_row(rec, segment, base + start)
+            yield self._record(rec, segment, base + start)
             start = boundary.end() - 1
         else:
             segment = data[start:].rstrip()
@@ -328,11 +320,12 @@ class JsonRecords:
             except decode_error:
                 pass
             else:
-                yield self._concatenated_row(rec, segment, base + start)
+                yield self._record(rec, segment, base + start)
                 return
         yield from self._parse_concatenated(data[start:], base + start)
 
-    def _concatenated_row(self, rec: Any, segment: bytes, at: int) -> Row | Rejection:
+    def _record(self, rec: Any, segment: bytes, at: int) -> Row | Rejection:
+        """The row of one decoded value (``segment``: its bytes, the payload), or why not."""
         if type(rec) is not dict:
             return Rejection(at, "not a JSON object", raw_text_of(segment))
         if b"\\u0000" in segment:
