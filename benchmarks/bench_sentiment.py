@@ -43,7 +43,7 @@ LABELLED = (
 # `text<TAB>label` file built as docs/performance.md, "Sentiment", describes, named in
 # $CX_BENCH_SENTIMENT_DE_TSV.
 EXTERNAL_DATA = "CX_BENCH_SENTIMENT_DATA"
-EXTERNAL = (("hu", "husst"), ("el", "el"), ("he", "he"))
+EXTERNAL = (("hu", "husst"), ("el", "mp-tweets"), ("he", "president-comments"))
 GERMAN_TSV = "CX_BENCH_SENTIMENT_DE_TSV"
 
 
@@ -84,15 +84,24 @@ def agreement() -> list[str]:
     for language, name, path in sets:
         rows = _labelled(path)
         agree = scored = 0
+        by_label = {1: [0, 0], 0: [0, 0]}  # label -> [agreeing, scored]
         for row in rows:
             score = score_text(row["text"], language).score
             if score is None or score == 0:
                 continue
             scored += 1
-            agree += (score > 0) == (row["label"] == 1)
+            ok = (score > 0) == (row["label"] == 1)
+            agree += ok
+            by_label[row["label"]][0] += ok
+            by_label[row["label"]][1] += 1
+        per_class = ", ".join(
+            f"{what} {a / n:.0%}"
+            for what, (a, n) in zip(("positive", "negative"), by_label.values(), strict=True)
+            if n
+        )
         lines.append(
-            f"agreement {language} {name}: {agree / scored:.1%} of scored sentences "
-            f"(coverage {scored / len(rows):.1%}, {agree / len(rows):.1%} of all {len(rows)})"
+            f"agreement {language} {name}: {agree / scored:.1%} of scored sentences ({per_class}; "
+            f"coverage {scored / len(rows):.1%}, {agree / len(rows):.1%} of all {len(rows)})"
         )
     return lines
 
