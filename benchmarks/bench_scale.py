@@ -29,6 +29,16 @@ STAGES = ("extract", "raw checks", "dbt build", "marts checks")
 EMAIL, TOKEN = "bench@example.com", "bench-token"
 
 
+def _slowest_nodes(settings: Any, n: int = 6) -> dict[str, float]:
+    """The build's slowest dbt nodes (seconds), from its run_results.json."""
+    path = Path(settings.state_dir) / "dbt" / "target" / "run_results.json"
+    results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    ranked = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))[:n]
+    return {
+        r["unique_id"].split(".")[-1][:40]: round(float(r["execution_time"]), 1) for r in ranked
+    }
+
+
 def _stage(name: str, environ: dict[str, str], url: str) -> None:
     """One stage in this (child) process, as ``cxscore run`` does it."""
     from cxscore.settings import load_settings
@@ -50,7 +60,7 @@ def _stage(name: str, environ: dict[str, str], url: str) -> None:
         from cxscore.transform import build_models
 
         built = build_models(settings, url=url, alert=False)
-        result = {"models": built["models"]}
+        result = {"models": built["models"], "slowest": _slowest_nodes(settings)}
     print(json.dumps({**result, "peak_rss_mb": own_peak_rss_mb()}))
 
 

@@ -17,7 +17,14 @@ from typing import Any
 
 from cxscore.errors import CxError
 from cxscore.progress import Reporter
-from cxscore.registry import FILE_SOURCES, RAW_TABLES, SOURCE_NAMES, SOURCES, unknown_sources
+from cxscore.registry import (
+    FILE_SOURCES,
+    RAW_TABLES,
+    SENTIMENT_TABLE,
+    SOURCE_NAMES,
+    SOURCES,
+    unknown_sources,
+)
 from cxscore.runs import new_run_id
 from cxscore.settings import Settings
 
@@ -218,9 +225,25 @@ def _extract(
             summary["sentiment"] = score_source(url, source, control=control, run_id=run_id)
             if summary["sentiment"]["batch_id"] is not None:
                 summary["batches"].append(summary["sentiment"]["batch_id"])
+        if summary["rows_loaded"] or summary["rows_rejected"] or summary.get("sentiment"):
+            from cxscore.warehouse import refresh_statistics
+
+            refresh_statistics(control, _written_tables(source, summary))
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary
+
+
+def _written_tables(source: str, summary: dict[str, Any]) -> list[str]:
+    """The tables a source's load wrote to: its raw tables (the scores table only when it
+    scored something), the rejected rows and, for landing files, the ledger."""
+    scored = bool((summary.get("sentiment") or {}).get("messages"))
+    tables = [f"raw.{t}" for t in SOURCES[source].raw_tables if t != SENTIMENT_TABLE or scored]
+    if summary["rows_rejected"]:
+        tables.append("raw.rejected_rows")
+    if SOURCES[source].kind == "files":
+        tables.append("meta.loaded_files")
+    return tables
 
 
 def _has_contact_lens_files(settings: Settings) -> bool:

@@ -92,6 +92,17 @@ def transaction(url: str) -> Iterator[psycopg2.extensions.connection]:
         conn.close()
 
 
+def refresh_statistics(conn: psycopg2.extensions.connection, tables: list[str]) -> None:
+    """``ANALYZE`` the tables a load just wrote (``conn`` in autocommit). The incremental
+    build's queries select a day's batches out of months of history (``_batch_id > N``):
+    without fresh statistics PostgreSQL estimates a third of the table or more and sorts it
+    whole (autovacuum analyses only after 10 % of a table changed, and may be off). Sampling
+    costs 0.1-0.5 s per large table; docs/performance.md, "Statistics after a load"."""
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute(f"analyze {table}")
+
+
 def url_components(url: str) -> dict[str, Any]:
     """host/port/user/password/dbname of a postgresql:// URL (a socket dir counts as host)."""
     parts = urlsplit(url)
