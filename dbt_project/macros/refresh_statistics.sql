@@ -1,4 +1,4 @@
-{#- A post-hook of every model (dbt_project.yml): fresh planner statistics for a table this
+{#- A post-hook of every model and seed (dbt_project.yml): fresh planner statistics for a table this
     build just wrote, so the next model's query over it is planned on its real size and
     batch ids (an incremental step selects one day out of months; without statistics
     PostgreSQL guesses a third of the table and sorts it whole: docs/performance.md,
@@ -11,7 +11,7 @@
 {%- endmacro %}
 
 {% macro postgres__refresh_statistics() -%}
-    {%- if config.get('materialized') in ('table', 'incremental') -%}
+    {%- if config.get('materialized') in ('table', 'incremental', 'seed') -%}
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}

@@ -101,3 +101,22 @@ def test_generated_world_loads_in_two_deliveries(fresh_db: str, tmp_path: Path) 
     assert query(
         fresh_db, "select count(*) from meta.load_batches where status <> 'succeeded'"
     ) == [(0,)]
+    # every table the loads wrote was analysed (planner statistics: pg_stats has rows only
+    # after ANALYZE); nothing was rejected, so raw.rejected_rows was not
+    analysed = query(
+        fresh_db,
+        "select schemaname || '.' || tablename from pg_stats "
+        "where schemaname in ('raw', 'meta') group by 1 order by 1",
+    )
+    assert analysed == [
+        ("meta.loaded_files",),
+        ("raw.amazon_connect__contact_lens",),
+        ("raw.amazon_connect__contact_records",),
+        ("raw.crm__orders",),
+        ("raw.qualtrics__responses",),
+        ("raw.sentiment__message_scores",),
+        ("raw.zendesk__ticket_comments",),
+        ("raw.zendesk__ticket_metric_sets",),
+        ("raw.zendesk__tickets",),
+        ("raw.zendesk__users",),
+    ]
