@@ -225,10 +225,11 @@ def _extract(
             summary["sentiment"] = score_source(url, source, control=control, run_id=run_id)
             if summary["sentiment"]["batch_id"] is not None:
                 summary["batches"].append(summary["sentiment"]["batch_id"])
-        if summary["rows_loaded"] or summary["rows_rejected"] or summary.get("sentiment"):
+        written = _written_tables(source, summary)
+        if written:  # a run with nothing new analyses nothing
             from cxscore.warehouse import refresh_statistics
 
-            refresh_statistics(control, _written_tables(source, summary))
+            refresh_statistics(control, written)
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary
@@ -236,8 +237,11 @@ def _extract(
 
 def _written_tables(source: str, summary: dict[str, Any]) -> list[str]:
     """The tables a source's load wrote to: its raw tables (the scores table only when it
-    scored something), the rejected rows and, for landing files, the ledger."""
+    scored something), the rejected rows and, for landing files, the ledger; none when it
+    loaded, rejected and scored nothing."""
     scored = bool((summary.get("sentiment") or {}).get("messages"))
+    if not (summary["rows_loaded"] or summary["rows_rejected"] or scored):
+        return []
     tables = [f"raw.{t}" for t in SOURCES[source].raw_tables if t != SENTIMENT_TABLE or scored]
     if summary["rows_rejected"]:
         tables.append("raw.rejected_rows")

@@ -120,3 +120,26 @@ def test_generated_world_loads_in_two_deliveries(fresh_db: str, tmp_path: Path) 
         ("raw.zendesk__tickets",),
         ("raw.zendesk__users",),
     ]
+
+
+def test_a_run_with_nothing_new_analyses_nothing() -> None:
+    from cxscore.extract import _written_tables
+
+    nothing = {"rows_loaded": 0, "rows_rejected": 0, "sentiment": {"messages": 0}}
+    assert _written_tables("qualtrics", nothing) == []
+    assert _written_tables("orders", {"rows_loaded": 0, "rows_rejected": 0}) == []
+    loaded = {"rows_loaded": 3, "rows_rejected": 1, "sentiment": {"messages": 0}}
+    assert _written_tables("qualtrics", loaded) == [
+        "raw.qualtrics__responses",
+        "raw.rejected_rows",
+        "meta.loaded_files",
+    ]
+    assert _written_tables(
+        "zendesk", {"rows_loaded": 0, "rows_rejected": 0, "sentiment": {"messages": 2}}
+    ) == [
+        "raw.zendesk__tickets",
+        "raw.zendesk__ticket_metric_sets",
+        "raw.zendesk__users",
+        "raw.zendesk__ticket_comments",
+        "raw.sentiment__message_scores",
+    ]
