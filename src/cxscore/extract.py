@@ -280,7 +280,8 @@ def _extract_files(
     key: str | None = None,
 ) -> dict[str, Any]:
     from cxscore.load.batches import close_batch, open_batch
-    from cxscore.load.files import load_file
+    from cxscore.load.file_groups import FileGroup
+    from cxscore.load.files import ProgressHook, load_file
     from cxscore.load.landing import discover, file_sources, known_files
     from cxscore.warehouse import connect
 
@@ -296,43 +297,34 @@ def _extract_files(
                 cur.execute("set time zone 'UTC'")
             conn.commit()
             known = known_files(conn, source.name)
+            hook: ProgressHook = lambda _event, n: reporter.rows(name, n)  # noqa: E731
+            group = FileGroup(
+                conn,
+                source,
+                batch_id=batch_id,
+                max_reject_pct=settings.load.max_reject_pct,
+                hook=hook,
+            )
             for landing in files:
-                result = load_file(
-                    conn,
-                    source,
-                    landing,
-                    batch_id=batch_id,
-                    max_reject_pct=settings.load.max_reject_pct,
-                    hook=lambda _event, n: reporter.rows(name, n),
-                    known=known,
-                )
-                if result.status == "skipped":
-                    summary["files_skipped"] += 1
-                    continue
-                summary["files"] += 1
-                summary["rows_read"] += result.rows_read
-                summary["rows_loaded"] += result.rows_loaded
-                summary["rows_rejected"] += result.rows_rejected
-                if result.status == "failed":
-                    summary["files_failed"] += 1
-                    failures.append(result.error or f"{name}: file {result.path} failed")
-                elif not result.complete:
-                    summary["files_incomplete"] = summary.get("files_incomplete", 0) + 1
-                    log.warning(
-                        "%s: file %s could not be read to its end (%s); what was read is "
-                        "loaded, and the file is read again on the next run",
-                        name,
-                        result.path,
-                        result.reasons[-1] if result.reasons else "unreadable",
+                if FileGroup.takes(landing, known):  # new small files: many per transaction
+                    results = group.add(landing)
+                else:
+                    results = group.flush()
+                    results.append(
+                        load_file(
+                            conn,
+                            source,
+                            landing,
+                            batch_id=batch_id,
+                            max_reject_pct=settings.load.max_reject_pct,
+                            hook=hook,
+                            known=known,
+                        )
                     )
-                reporter.step(
-                    name,
-                    "files",
-                    summary["files"],
-                    f"{result.status} {result.path}: read={result.rows_read} "
-                    f"loaded={result.rows_loaded} rejected={result.rows_rejected} "
-                    f"in {result.seconds:.1f}s",
-                )
+                for result in results:
+                    _count_file(summary, failures, result, name, reporter)
+            for result in group.flush():
+                _count_file(summary, failures, result, name, reporter)
         finally:
             conn.close()
     except BaseException as exc:
@@ -349,3 +341,36 @@ def _extract_files(
         summary["status"] = "succeeded"
     close_batch(control, batch_id, status=summary["status"], counts=summary, error=summary["error"])
     return summary
+
+
+def _count_file(
+    summary: dict[str, Any], failures: list[str], result: Any, name: str, reporter: Reporter
+) -> None:
+    """Add one file's result (:class:`cxscore.load.files.FileResult`) to the summary."""
+    if result.status == "skipped":
+        summary["files_skipped"] += 1
+        return
+    summary["files"] += 1
+    summary["rows_read"] += result.rows_read
+    summary["rows_loaded"] += result.rows_loaded
+    summary["rows_rejected"] += result.rows_rejected
+    if result.status == "failed":
+        summary["files_failed"] += 1
+        failures.append(result.error or f"{name}: file {result.path} failed")
+    elif not result.complete:
+        summary["files_incomplete"] = summary.get("files_incomplete", 0) + 1
+        log.warning(
+            "%s: file %s could not be read to its end (%s); what was read is "
+            "loaded, and the file is read again on the next run",
+            name,
+            result.path,
+            result.reasons[-1] if result.reasons else "unreadable",
+        )
+    reporter.step(
+        name,
+        "files",
+        summary["files"],
+        f"{result.status} {result.path}: read={result.rows_read} "
+        f"loaded={result.rows_loaded} rejected={result.rows_rejected} "
+        f"in {result.seconds:.1f}s",
+    )

@@ -44,6 +44,18 @@ BACKGROUND_BYTES = 4 << 20
 ProgressHook = Callable[[str, int], None]  # (event, rows) for live progress
 
 
+# one meta.loaded_files row per loaded file: "values %s" takes one tuple per file
+LEDGER_UPSERT = (
+    "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read, "
+    "rows_loaded, rows_rejected, batch_id, listed_version, complete) values %s "
+    "on conflict (source, path) do update set size_bytes = excluded.size_bytes, "
+    "sha256 = excluded.sha256, rows_read = excluded.rows_read, "
+    "rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected, "
+    "batch_id = excluded.batch_id, loaded_at = now(), "
+    "listed_version = excluded.listed_version, complete = excluded.complete"
+)
+
+
 class ReadCounter:
     """Bytes read from landing files by this process (the benchmarks read it)."""
 
@@ -64,7 +76,7 @@ class FileResult:
     complete: bool = True  # False: the file could not be read to its end (kept, retried)
 
 
-def _open(url: str) -> Any:
+def open_landing(url: str) -> Any:
     import fsspec
 
     return fsspec.open(url, "rb").open()
@@ -122,7 +134,7 @@ class HashingReader(io.RawIOBase):
             pass
 
 
-class _Spool:
+class RejectionSpool:
     """Rejections of one file, encoded for COPY into a temporary file that spills to disk
     past a few MB (a file with millions of bad records does not fill memory); the first
     ones are kept for messages."""
@@ -162,11 +174,11 @@ class _Spool:
         self._file.close()
 
 
-class _Counted:
+class CountedRows:
     """Wraps a parser's output: counts rows, spools the rejections."""
 
     def __init__(
-        self, items: Iterator[Row | Rejection], hook: ProgressHook | None, spool: _Spool
+        self, items: Iterator[Row | Rejection], hook: ProgressHook | None, spool: RejectionSpool
     ) -> None:
         self._items = items
         self._hook = hook
@@ -242,8 +254,8 @@ def load_file(
         and previous.size == landing.size
     ):
         return FileResult(landing.path, "skipped")
-    spool = _Spool(source.name, source.stream, batch_id, landing.path)
-    counted: _Counted | None = None
+    spool = RejectionSpool(source.name, source.stream, batch_id, landing.path)
+    counted: CountedRows | None = None
     try:
         with conn.cursor() as cur:
             if previous is not None:
@@ -253,7 +265,7 @@ def load_file(
                 (source.name, landing.path),
             )
             suffix = b"\t" + str(batch_id).encode() + b"\t" + escape_text(landing.path)
-            with _open(landing.url) as fh:
+            with open_landing(landing.url) as fh:
                 ReadCounter.files += 1
                 reader = HashingReader(fh)
                 stream = io.BufferedReader(reader, 1 << 20)
@@ -262,7 +274,7 @@ def load_file(
                     if source.parse_with_path is not None
                     else source.parse(stream)
                 )
-                counted = _Counted(parsed, hook, spool)
+                counted = CountedRows(parsed, hook, spool)
                 copy_rows(
                     cur,
                     source.table,
@@ -292,70 +304,39 @@ def load_file(
             rejected = counted.rejected
             read = counted.loaded + rejected
             if read and rejected * 100.0 > max_reject_pct * read:
-                raise FileRejected(_too_many(landing.path, read, rejected, counted, max_reject_pct))
+                raise FileRejected(
+                    too_many_rejected(landing.path, read, rejected, counted, max_reject_pct)
+                )
             spool.copy(cur)
             cur.execute(
-                "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read, "
-                "rows_loaded, rows_rejected, batch_id, listed_version, complete) "
-                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "on conflict (source, path) do update set size_bytes = excluded.size_bytes, "
-                "sha256 = excluded.sha256, rows_read = excluded.rows_read, "
-                "rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected, "
-                "batch_id = excluded.batch_id, loaded_at = now(), "
-                "listed_version = excluded.listed_version, complete = excluded.complete",
+                LEDGER_UPSERT,
                 (
-                    source.name,
-                    landing.path,
-                    size,
-                    sha,
-                    read,
-                    counted.loaded,
-                    rejected,
-                    batch_id,
-                    landing.version,
-                    not counted.incomplete,
+                    (
+                        source.name,
+                        landing.path,
+                        size,
+                        sha,
+                        read,
+                        counted.loaded,
+                        rejected,
+                        batch_id,
+                        landing.version,
+                        not counted.incomplete,
+                    ),
                 ),
             )
         conn.commit()
     except FileRejected as exc:
         conn.rollback()
         assert counted is not None
-        _record_failed_rejections(conn, source, landing, spool)
-        spool.close()
-        return FileResult(
-            landing.path,
-            "failed",
-            rows_read=counted.loaded + counted.rejected,
-            rows_loaded=0,
-            rows_rejected=counted.rejected,
-            seconds=time.monotonic() - started,
-            error=redact_text(str(exc)),
-            reasons=[r.reason for r in spool.first],
-        )
-    except CxError as exc:  # a file in a shape the vendor never writes
-        conn.rollback()
-        shape = _Spool(source.name, source.stream, batch_id, landing.path)
-        shape.add(Rejection(None, str(exc), None))
-        _record_failed_rejections(conn, source, landing, shape)
-        shape.close()
-        spool.close()
-        return FileResult(
-            landing.path,
-            "failed",
-            seconds=time.monotonic() - started,
-            error=f"{source.name}: file {landing.path} was not loaded: {exc}",
-            reasons=[str(exc)],
-        )
-    except (psycopg2.Error, OSError) as exc:
-        # includes errors raised while the COPY reads the file (psycopg2 re-raises them as
-        # QueryCanceled "error in .read() call: ...")
+        read = counted.loaded + counted.rejected
+        return failed_with_rejections(conn, source, landing, spool, str(exc), started, read)
+    except (CxError, psycopg2.Error, OSError) as exc:
+        # CxError: a file in a shape the vendor never writes; psycopg2.Error includes errors
+        # raised while the COPY reads the file (QueryCanceled "error in .read() call: ...")
         conn.rollback()
         spool.close()
-        message = (
-            f"{source.name}: file {landing.path} could not be loaded into {source.table}: "
-            f"{str(exc).strip()}"
-        )
-        return FileResult(landing.path, "failed", seconds=time.monotonic() - started, error=message)
+        return failed_to_load(conn, source, landing, batch_id, exc, started)
     spool.close()
     read = counted.loaded + counted.rejected
     return FileResult(
@@ -370,7 +351,64 @@ def load_file(
     )
 
 
-def _too_many(path: str, read: int, rejected: int, counted: _Counted, max_reject_pct: float) -> str:
+def failed_with_rejections(
+    conn: psycopg2.extensions.connection,
+    source: FileSource,
+    landing: LandingFile,
+    spool: RejectionSpool,
+    message: str,
+    started: float,
+    rows_read: int,
+) -> FileResult:
+    """A file over the reject limit (its rows rolled back): its rejections are recorded
+    under the failed batch, so that the problem is visible."""
+    record_failed_rejections(conn, source, landing, spool)
+    spool.close()
+    return FileResult(
+        landing.path,
+        "failed",
+        rows_read=rows_read,
+        rows_loaded=0,
+        rows_rejected=spool.count,
+        seconds=time.monotonic() - started,
+        error=redact_text(message),
+        reasons=[r.reason for r in spool.first],
+    )
+
+
+def failed_to_load(
+    conn: psycopg2.extensions.connection,
+    source: FileSource,
+    landing: LandingFile,
+    batch_id: int,
+    exc: Exception,
+    started: float,
+) -> FileResult:
+    """A file that could not be loaded at all (nothing of it is in the warehouse). A file
+    in a shape the vendor never writes (CxError) is recorded as one rejection of the file;
+    a read or warehouse error is reported."""
+    if isinstance(exc, CxError):
+        shape = RejectionSpool(source.name, source.stream, batch_id, landing.path)
+        shape.add(Rejection(None, str(exc), None))
+        record_failed_rejections(conn, source, landing, shape)
+        shape.close()
+        return FileResult(
+            landing.path,
+            "failed",
+            seconds=time.monotonic() - started,
+            error=f"{source.name}: file {landing.path} was not loaded: {exc}",
+            reasons=[str(exc)],
+        )
+    message = (
+        f"{source.name}: file {landing.path} could not be loaded into {source.table}: "
+        f"{str(exc).strip()}"
+    )
+    return FileResult(landing.path, "failed", seconds=time.monotonic() - started, error=message)
+
+
+def too_many_rejected(
+    path: str, read: int, rejected: int, counted: CountedRows, max_reject_pct: float
+) -> str:
     first = "; ".join(
         f"line {r.line}: {r.reason}" if r.line is not None else r.reason
         for r in counted.spool.first[:3]
@@ -383,11 +421,11 @@ def _too_many(path: str, read: int, rejected: int, counted: _Counted, max_reject
     )
 
 
-def _record_failed_rejections(
+def record_failed_rejections(
     conn: psycopg2.extensions.connection,
     source: FileSource,
     landing: LandingFile,
-    spool: _Spool,
+    spool: RejectionSpool,
 ) -> None:
     """Keep a failed file's rejected rows visible: they replace those of earlier failed
     attempts; the rejected rows of the version still loaded (if any) stay."""
