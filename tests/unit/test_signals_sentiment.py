@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cxscore.cli import app
+from cxscore.signals import sentiment
 from cxscore.signals.sentiment import (
     NEGATIVE_THRESHOLD,
+    detect_language,
     normalise_language,
     score_text,
     scorers,
@@ -64,6 +66,21 @@ def test_no_scoring_word_is_unscored_not_zero() -> None:
     assert score_text("", "en").score is None
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Η εξυπηρέτηση ήταν απαράδεκτη, είμαι πολύ θυμωμένος", "el"),
+        ("השירות היה גרוע מאוד, אני כועס", "he"),
+        ("Service horrible, je suis furieux", "fr"),
+        ("Das ist gut. " * 500, "de"),  # long: its first 1,000 characters decide
+        ("ok thanks", None),  # under 12 characters: not worth a guess
+        ("12345 67890 1234", None),  # no language in it
+    ],
+)
+def test_detection_names_the_language_or_none(text: str, language: str | None) -> None:
+    assert detect_language(text) == language
+
+
 def test_the_declared_language_wins_over_detection() -> None:
     result = score_text("Das ist gut", "de-AT")
     assert (result.language, result.language_source) == ("de", "declared")
@@ -94,6 +111,7 @@ def test_scoring_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
+    sentiment._detector.cache_clear()  # the detector's model is loaded under the refusal
     for language, text in NEGATIVE.items():
         assert score_text(text, language).score is not None
     assert score_text("Γεια σας, ευχαριστώ πολύ για την εξαιρετική βοήθεια").language == "el"

