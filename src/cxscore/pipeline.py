@@ -112,16 +112,16 @@ def extract_all(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Extract every configured source; a source that fails (any exception) is recorded and
     the others still run. Returns (totals, {source: error})."""
-    from cxscore.extract import configured_sources, extract_source
+    from cxscore.extract import configured_sources, extract_each
 
     totals: dict[str, Any] = {"rows_loaded": 0, "rows_rejected": 0, "sources": {}}
     failed: dict[str, str] = {}
-    for source in configured_sources(settings):
-        try:
-            summary = extract_source(settings, source, url=url, run_id=run_id, progress=progress)
-        except Exception as exc:  # one source never stops the others
-            log.exception("extract of %s failed; the other sources go on", source)
-            failed[source] = f"{type(exc).__name__}: {exc}"
+    names = configured_sources(settings)
+    per_source = extract_each(settings, names, url=url, run_id=run_id, progress=progress)
+    for source, summary in per_source.items():
+        if summary["error"]:  # one source never stops the others
+            log.error("extract of %s failed; the other sources go on: %s", source, summary["error"])
+            failed[source] = summary["error"]
             continue
         totals["sources"][source] = {
             k: summary.get(k) for k in ("rows_read", "rows_loaded", "rows_rejected", "files")

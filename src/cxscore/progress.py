@@ -34,6 +34,11 @@ class Reporter:
             )
             self._progress.start()
 
+    @property
+    def live(self) -> bool:
+        """Whether progress is shown live (a TTY), rather than logged."""
+        return self._progress is not None
+
     def start(self, source: str) -> None:
         self._started[source] = time.monotonic()
         self._rows[source] = 0

@@ -301,6 +301,12 @@ class LoadSettings(_Section):
     lock_wait_seconds: float = Field(
         default=600.0, ge=0, description="how long an extract waits for one of the same source"
     )
+    parallel_sources: int = Field(
+        default=2,
+        ge=1,
+        description="how many sources `extract all` and `cxscore run` load at once, each in a "
+        "process of its own (1: one after another, in the calling process)",
+    )
 
 
 class Settings(_Section):

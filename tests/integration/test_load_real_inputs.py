@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+import cxscore.extract
 from cxscore.errors import CxError
 from cxscore.extract import extract_sources
 from cxscore.load import files as load_files
@@ -235,8 +236,8 @@ def test_a_failing_source_does_not_stop_the_others(
 
     monkeypatch.setattr(load_landing, "discover", discover)
     with pytest.raises(CxError) as failure:
-        extract_sources(
-            settings_for(landing, tmp_path),
+        extract_sources(  # one after another, in this process (where the patch is)
+            settings_for(landing, tmp_path, CX_LOAD__PARALLEL_SOURCES="1"),
             ["amazon_connect", "qualtrics", "orders"],
             url=fresh_db,
         )
@@ -252,6 +253,48 @@ def test_a_failing_source_does_not_stop_the_others(
         ("amazon_connect", "failed"),
         ("qualtrics", "succeeded"),
         ("orders", "succeeded"),
+    ]
+
+
+def test_sources_load_in_parallel_processes_and_a_failing_one_stops_none(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing = tmp_path / "landing"
+    write(
+        landing / "survey/qualtrics/q.csv",
+        (FIXTURES / "qualtrics" / "export_current_format.csv").read_bytes(),
+    )
+    write(
+        landing / "crm/orders/o.csv",
+        b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
+        b"o-1,a@example.com,2026-01-05T10:00:00Z,1,EUR,placed,2026-01-05T10:00:00Z\n",
+    )
+
+    def in_this_process(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("a source was extracted in the calling process")
+
+    monkeypatch.setattr(cxscore.extract, "_extract", in_this_process)  # the children have none
+    settings = settings_for(
+        landing,
+        tmp_path,
+        CX_LOAD__PARALLEL_SOURCES="2",
+        CX_SOURCES__AMAZON_CONNECT__PATH="nosuchprotocol://bucket/ivr",  # fails in its process
+    )
+    with pytest.raises(CxError) as failure:
+        extract_sources(settings, ["amazon_connect", "qualtrics", "orders"], url=fresh_db)
+
+    assert str(failure.value).startswith(
+        "extract failed:\n  amazon_connect: cannot open 'nosuchprotocol://bucket/ivr': "
+        "Protocol not known: nosuchprotocol"
+    )
+    assert [r[:3] for r in manifest(fresh_db)] == [
+        ("orders", "crm/orders/o.csv", 1),
+        ("qualtrics", "survey/qualtrics/q.csv", 1),
+    ]
+    assert query(fresh_db, "select source, status from meta.load_batches order by source") == [
+        ("amazon_connect", "failed"),
+        ("orders", "succeeded"),
+        ("qualtrics", "succeeded"),
     ]
 
 

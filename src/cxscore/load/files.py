@@ -10,7 +10,8 @@
   deleted, then it is loaded again). A file that could not be read to its end (a truncated
   .gz) is recorded as incomplete and read again on every run.
 * Each file loads in ONE transaction together with its manifest row: a process killed
-  mid-file leaves nothing of it, and the next run loads it whole.
+  mid-file leaves nothing of it, and the next run loads it whole. (New small files share
+  one transaction with other new small files: :mod:`cxscore.load.file_groups`.)
 * A file whose rejected share exceeds ``load.max_reject_pct`` is not loaded (its
   transaction rolls back) but its rejected rows are recorded under the (failed) batch, so
   the problem is visible; the run carries on with the other files and fails at the end.
