@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import queue
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -152,14 +150,16 @@ def extract_each(
 ) -> dict[str, dict[str, Any]]:
     """Extract each named source; a source that fails (any exception) gets a failed summary
     and never stops the others. Up to ``load.parallel_sources`` sources at once, each in a
-    process of its own (they write different tables and take different locks); 1, a single
-    source, or a caller that is itself a daemonic process (an Airflow task runner) loads
-    them one after another in this process."""
+    process of its own (:mod:`cxscore.extract_worker`; they write different tables and
+    take different locks); with 1, or a single source, one after another in this
+    process."""
     reporter = Reporter(progress)
     try:
         workers = min(settings.load.parallel_sources, len(names))
-        if workers > 1 and not multiprocessing.current_process().daemon:
-            return _extract_in_processes(settings, names, url, run_id, reporter, workers)
+        if workers > 1:
+            from cxscore.extract_worker import extract_in_processes
+
+            return extract_in_processes(settings, names, url, run_id, reporter, workers)
         per_source: dict[str, dict[str, Any]] = {}
         for name in names:
             try:
@@ -172,101 +172,6 @@ def extract_each(
         return per_source
     finally:
         reporter.close()
-
-
-class _Forwarding(Reporter):
-    """A source's progress, sent from its extract process to the parent's reporter."""
-
-    def __init__(self, events: Any) -> None:
-        super().__init__(False)
-        self._events = events
-
-    def start(self, source: str) -> None:
-        self._events.put(("start", source, ()))
-
-    def rows(self, source: str, n: int) -> None:
-        self._events.put(("rows", source, (n,)))
-
-    def step(self, source: str, kind: str, total: int, message: str) -> None:
-        self._events.put(("step", source, (kind, total, message)))
-
-    def finish(self, source: str, summary: dict[str, Any]) -> None:
-        self._events.put(("finish", source, (summary,)))
-
-
-def _extract_in_process(
-    settings: Settings,
-    name: str,
-    url: str,
-    run_id: str,
-    events: Any,
-    log_level: int,
-    progress: bool,
-) -> None:
-    """One source's extract, in a process of its own: its summary goes back as an event,
-    its progress too when the parent shows it live (else the child logs its own lines)."""
-    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
-    reporter = _Forwarding(events) if progress else Reporter(False)
-    try:
-        summary = _extract(settings, name, url=url, run_id=run_id, reporter=reporter)
-    except Exception as exc:  # reported to the parent, which goes on with the others
-        log.exception("%s: extract failed", name)
-        summary = _failed_summary(name, exc)
-    events.put(("done", name, (summary,)))
-
-
-def _extract_in_processes(
-    settings: Settings,
-    names: list[str],
-    url: str,
-    run_id: str,
-    reporter: Reporter,
-    workers: int,
-) -> dict[str, dict[str, Any]]:
-    """Run the sources' extracts in up to ``workers`` processes (spawned: no inherited
-    connections or threads); their progress is shown here as it comes."""
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    pending = list(names)
-    running: dict[str, Any] = {}
-    done: dict[str, dict[str, Any]] = {}
-
-    def handle(kind: str, name: str, args: tuple[Any, ...]) -> None:
-        if kind == "done":
-            done[name] = args[0]
-        else:
-            getattr(reporter, kind)(name, *args)
-
-    log_level = logging.getLogger().getEffectiveLevel()
-    while pending or running:
-        while pending and len(running) < workers:
-            name = pending.pop(0)
-            process = context.Process(
-                target=_extract_in_process,
-                args=(settings, name, url, run_id, events, log_level, reporter.live),
-                name=f"cxscore extract {name}",
-            )
-            process.start()
-            running[name] = process
-        with contextlib.suppress(queue.Empty):
-            handle(*events.get(timeout=0.5))
-        for name, process in list(running.items()):
-            if name in done or not process.is_alive():
-                process.join()
-                del running[name]
-                while name not in done:  # its last events may still be in the pipe
-                    try:
-                        handle(*events.get(timeout=0.2))
-                    except queue.Empty:
-                        done[name] = _failed_summary(
-                            name,
-                            CxError(
-                                f"its extract process ended without a result "
-                                f"(exit code {process.exitcode})"
-                            ),
-                        )
-    events.close()
-    return {name: done[name] for name in names}
 
 
 def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:

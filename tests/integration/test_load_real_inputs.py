@@ -298,6 +298,28 @@ def test_sources_load_in_parallel_processes_and_a_failing_one_stops_none(
     ]
 
 
+def test_live_progress_of_parallel_extracts_reaches_the_caller(
+    fresh_db: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    landing = tmp_path / "landing"
+    write(landing / CONNECT / "a.jsonl", jsonl(ctr(1), ctr(2), ctr(3)))
+    write(
+        landing / "crm/orders/o.csv",
+        b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
+        b"o-1,a@example.com,2026-01-05T10:00:00Z,1,EUR,placed,2026-01-05T10:00:00Z\n",
+    )
+    settings = settings_for(landing, tmp_path, CX_LOAD__PARALLEL_SOURCES="2")
+
+    totals = extract_sources(settings, ["amazon_connect", "orders"], url=fresh_db, progress=True)
+
+    assert {k: v["rows_loaded"] for k, v in totals["sources"].items()} == {
+        "amazon_connect": 3,
+        "orders": 1,
+    }
+    shown = capfd.readouterr().err  # the caller's live display, fed by the two processes
+    assert "amazon_connect" in shown and "orders" in shown and "rows          3" in shown
+
+
 def test_unchanged_files_are_skipped_without_reading_them(fresh_db: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     paths = [
