@@ -10,7 +10,12 @@ waits and then finds the work done.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import pickle
+import selectors
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -157,9 +162,7 @@ def extract_each(
     try:
         workers = min(settings.load.parallel_sources, len(names))
         if workers > 1:
-            from cxscore.extract_worker import extract_in_processes
-
-            return extract_in_processes(settings, names, url, run_id, reporter, workers)
+            return _in_processes(settings, names, url, run_id, reporter, workers)
         per_source: dict[str, dict[str, Any]] = {}
         for name in names:
             try:
@@ -172,6 +175,71 @@ def extract_each(
         return per_source
     finally:
         reporter.close()
+
+
+def _in_processes(
+    settings: Settings,
+    names: list[str],
+    url: str,
+    run_id: str,
+    reporter: Reporter,
+    workers: int,
+) -> dict[str, dict[str, Any]]:
+    """Extract the sources in up to ``workers`` processes at once; their progress is shown
+    by ``reporter`` as it comes. Each process runs ``python -m cxscore.extract_worker``
+    (the child side: arguments pickled on its stdin, ``[kind, args]`` JSON lines on its
+    stdout, ``done`` last). Returns each source's summary (a failed one for a source whose
+    process ended without one)."""
+    pending = list(names)
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    done: dict[str, dict[str, Any]] = {}
+    selector = selectors.DefaultSelector()
+    level = logging.getLogger().getEffectiveLevel()
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                name = pending.pop(0)
+                running[name] = _start(settings, name, url, run_id, level, reporter.live)
+                stdout = running[name].stdout
+                assert stdout is not None
+                selector.register(stdout, selectors.EVENT_READ, name)
+            for key, _ in selector.select(timeout=1.0):
+                name = key.data
+                line = key.fileobj.readline()  # type: ignore[union-attr]
+                if line:
+                    kind, args = json.loads(line)
+                    if kind == "done":
+                        done[name] = args[0]
+                    else:
+                        getattr(reporter, kind)(name, *args)
+                    continue
+                selector.unregister(key.fileobj)  # end of its output: the process ends
+                code = running.pop(name).wait()
+                if name not in done:
+                    done[name] = _failed_summary(
+                        name,
+                        CxError(f"its extract process ended without a result (exit code {code})"),
+                    )
+    finally:
+        for process in running.values():  # interrupted: stop the others
+            process.kill()
+            process.wait()
+        selector.close()
+    return {name: done[name] for name in names}
+
+
+def _start(
+    settings: Settings, name: str, url: str, run_id: str, level: int, live: bool
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cxscore.extract_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write(pickle.dumps((settings, name, url, run_id, level, live)))
+    process.stdin.close()
+    return process
 
 
 def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Several sources extracted at once, each in a process of its own
-(``load.parallel_sources``; :func:`cxscore.extract.extract_each`).
+"""The child side of extracting several sources at once (``load.parallel_sources``;
+:func:`cxscore.extract.extract_each` starts these processes and reads their events).
 
 A source's extract is CPU-bound Python (parsing, hashing, encoding rows for ``COPY``, scoring
 text) and the sources write different tables under different locks, so on a machine with
@@ -18,81 +18,13 @@ import json
 import logging
 import os
 import pickle
-import selectors
-import subprocess
 import sys
 from typing import IO, Any
 
-from cxscore.errors import CxError
+from cxscore.extract import _extract, _failed_summary
 from cxscore.progress import Reporter
-from cxscore.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def extract_in_processes(
-    settings: Settings,
-    names: list[str],
-    url: str,
-    run_id: str,
-    reporter: Reporter,
-    workers: int,
-) -> dict[str, dict[str, Any]]:
-    """Extract the sources in up to ``workers`` processes at once; their progress is shown
-    by ``reporter`` as it comes. Returns each source's summary (a failed one for a source
-    whose process ended without one)."""
-    from cxscore.extract import _failed_summary
-
-    pending = list(names)
-    running: dict[str, subprocess.Popen[bytes]] = {}
-    done: dict[str, dict[str, Any]] = {}
-    selector = selectors.DefaultSelector()
-    level = logging.getLogger().getEffectiveLevel()
-    try:
-        while pending or running:
-            while pending and len(running) < workers:
-                name = pending.pop(0)
-                running[name] = _start(settings, name, url, run_id, level, reporter.live)
-                stdout = running[name].stdout
-                assert stdout is not None
-                selector.register(stdout, selectors.EVENT_READ, name)
-            for key, _ in selector.select(timeout=1.0):
-                name = key.data
-                line = key.fileobj.readline()  # type: ignore[union-attr]
-                if line:
-                    kind, args = json.loads(line)
-                    if kind == "done":
-                        done[name] = args[0]
-                    else:
-                        getattr(reporter, kind)(name, *args)
-                    continue
-                selector.unregister(key.fileobj)  # end of its output: the process ends
-                code = running.pop(name).wait()
-                if name not in done:
-                    done[name] = _failed_summary(
-                        name,
-                        CxError(f"its extract process ended without a result (exit code {code})"),
-                    )
-    finally:
-        for process in running.values():  # interrupted: stop the others
-            process.kill()
-            process.wait()
-        selector.close()
-    return {name: done[name] for name in names}
-
-
-def _start(
-    settings: Settings, name: str, url: str, run_id: str, level: int, live: bool
-) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cxscore.extract_worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    process.stdin.write(pickle.dumps((settings, name, url, run_id, level, live)))
-    process.stdin.close()
-    return process
 
 
 class _Forwarding(Reporter):
@@ -133,9 +65,7 @@ class _Forwarding(Reporter):
 
 
 def main() -> None:
-    """One source's extract (the child side of :func:`extract_in_processes`)."""
-    from cxscore.extract import _extract, _failed_summary
-
+    """One source's extract (the child side of :func:`cxscore.extract._in_processes`)."""
     settings, name, url, run_id, level, live = pickle.loads(sys.stdin.buffer.read())
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the events
