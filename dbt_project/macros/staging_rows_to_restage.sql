@@ -1,23 +1,44 @@
-{% macro staging_rows_to_restage(source_relation, raw_key, staged_key, state, from_files=false) -%}
+{% macro staging_rows_to_restage(source_relation, raw_key, staged_key, state, from_files=false, newest_batch_wins=false) -%}
     {#- The raw rows an incremental staging table (re)computes: on a full build every row;
         else every stored version of each record that has a row in a load batch after
         state.batch_after, plus (file sources) each record whose staged version came from a
         file that was loaded again since (a changed file replaces its rows). Reads the raw
-        key and batch indexes. -#}
+        key and batch indexes.
+        newest_batch_wins: the record's latest version is decided by _batch_id first, so a
+        row of a new batch outranks every older version: the new batches' rows suffice
+        (older versions are read only for records staged from a reloaded file). Survey
+        exports overlap (a response comes again in later files), so this keeps a day's
+        build from re-reading about five stored versions of each response it touches. -#}
+    {%- if state.full %}
     select * from {{ source_relation }}
-    {%- if not state.full %}
+    {%- elif newest_batch_wins %}
+    select * from {{ source_relation }} where _batch_id > {{ state.batch_after }}
+    {%- if from_files %}
+    union all
+    select * from {{ source_relation }}
+    where _batch_id <= {{ state.batch_after }} and {{ raw_key }} in (
+        {{ _staged_from_reloaded_files(staged_key, state) }}
+    )
+    {%- endif %}
+    {%- else %}
+    select * from {{ source_relation }}
     where {{ raw_key }} in (
         select {{ raw_key }} from {{ source_relation }} where _batch_id > {{ state.batch_after }}
         {%- if from_files %}
         union
-        select {{ staged_key }} from {{ this }}
-        where _source_file in (
-            select path from {{ source('meta', 'loaded_files') }}
-            where batch_id > {{ state.batch_after }}
-        )
+        {{ _staged_from_reloaded_files(staged_key, state) }}
         {%- endif %}
     )
     {%- endif %}
+{%- endmacro %}
+
+
+{% macro _staged_from_reloaded_files(staged_key, state) -%}
+    select {{ staged_key }} from {{ this }}
+    where _source_file in (
+        select path from {{ source('meta', 'loaded_files') }}
+        where batch_id > {{ state.batch_after }}
+    )
 {%- endmacro %}
 
 
@@ -27,11 +48,13 @@
         build state), one row per record: the first in `order_by` order (the latest
         version). `distinct on` gives the planner a good row estimate, unlike a ranking
         filter (PostgreSQL; another adapter overrides this macro with a row_number()
-        filter). `key_present` is the condition a usable key meets (default: not null). -#}
+        filter). `key_present` is the condition a usable key meets (default: not null). An
+        `order_by` that starts with `_batch_id desc` reads only the new batches' rows (see
+        staging_rows_to_restage, newest_batch_wins). -#}
     {%- set state = incremental_state([this.name], ref('stg_meta__build_marks'), 'staging_hash') -%}
     select distinct on ({{ raw_key }}) *
     from (
-        {{ staging_rows_to_restage(source_relation, raw_key, staged_key or raw_key, state, from_files) }}
+        {{ staging_rows_to_restage(source_relation, raw_key, staged_key or raw_key, state, from_files, newest_batch_wins=order_by.strip().startswith('_batch_id desc')) }}
     ) as restaged
     where {{ key_present or (raw_key ~ ' is not null') }}
     order by {{ raw_key }}, {{ order_by }}

@@ -2,10 +2,11 @@
 
 The hand-made world is loaded in three batches (late metric sets, a ticket deleted later, a
 duplicate contact copy, survey responses for earlier calls, an order refunded later, a
-customer whose segment changes and one who gains a phone number), then a fourth batch
-replaces a landing file (the loader deletes the file's rows and loads its new version, here
-without contact C4); the warehouse is built incrementally after each batch and compared, row
-by row, with a full refresh over all data.
+customer whose segment changes and one who gains a phone number, a survey response exported
+again with a changed answer), then a fourth batch replaces landing files (the loader deletes
+a file's rows and loads its new version, here without contact C4, and without the re-export
+of R2, whose older version must come back); the warehouse is built incrementally after each
+batch and compared, row by row, with a full refresh over all data.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
     u3 = copy.deepcopy(users[2])
     u3[3]["phone"] = "+1 415 555 0199"
     users.append((3, u3[1], "2026-03-05T00:00:00Z", u3[3], 3))
+    # batch 3: R2 comes again in a later export (survey-3.csv) with CSAT 4 instead of 2
+    responses = list(world.RESPONSES)
+    r2 = copy.deepcopy(responses[1])
+    r2[4]["csat"] = "4"
+    responses.append(r2)
     contacts = list(world.CONTACTS)
     # an old call in January, loaded once and never touched again
     c9 = copy.deepcopy(contacts[-1])
@@ -61,7 +67,7 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
         "metric_sets": _rebatch(world.METRIC_SETS, 1, {105: 2, 106: 3}),
         "contacts": _rebatch(contacts, 0, {"C4": 2, ("C5", 4): 2, ("C5", 5): 3, "C6": 3, "C7": 2}),
         "responses": _rebatch(
-            world.RESPONSES, 0, {"R1": 2, "R2": 2, "R3": 3, "R4": 3, "R5": 3, "R6": 3}
+            responses, 0, {"R1": 2, "R2": 2, ("R2", 6): 3, "R3": 3, "R4": 3, "R5": 3, "R6": 3}
         ),
         "orders": _rebatch(world.ORDERS, 0, {("O2", 1): 2, ("O2", 2): 3, "O3": 3, "O4": 3}),
         # R1's comment is scored with R1 (batch 2); C8's turn is a late score (batch 3)
@@ -69,25 +75,28 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def replace_contact_file(url: str, path: str, dropped: str, batch: int) -> None:
+def replace_file(url: str, table: str, key: str, path: str, dropped: str, batch: int) -> None:
     """What the loader does with a changed landing file: its rows are deleted and the new
     version (here: the same records without `dropped`) is loaded under a new batch."""
     query(
         url,
-        "insert into raw.amazon_connect__contact_records (contact_id, channel,"
-        " initiation_method, initiation_timestamp, disconnect_timestamp,"
-        " last_update_timestamp, payload, _batch_id, _source_file, _line)"
-        " select contact_id, channel, initiation_method, initiation_timestamp,"
-        " disconnect_timestamp, last_update_timestamp, payload, %(batch)s, _source_file, _line"
-        " from raw.amazon_connect__contact_records"
-        " where _source_file = %(path)s and contact_id <> %(dropped)s;"
-        "delete from raw.amazon_connect__contact_records"
-        " where _source_file = %(path)s and _batch_id < %(batch)s;"
+        f"create temporary table new_version as select * from raw.{table}"
+        f" where _source_file = %(path)s and {key} <> %(dropped)s;"
+        "update new_version set _batch_id = %(batch)s;"
+        f"delete from raw.{table} where _source_file = %(path)s;"
+        f"insert into raw.{table} select * from new_version;"
+        "drop table new_version;"
         "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read,"
-        " rows_loaded, rows_rejected, batch_id) values ('amazon_connect', %(path)s, 1, 'x',"
+        " rows_loaded, rows_rejected, batch_id) values (%(source)s, %(path)s, 1, 'x',"
         " 0, 0, 0, %(batch)s) on conflict (source, path) do update set batch_id = %(batch)s",
-        {"path": path, "dropped": dropped, "batch": batch},
+        {"path": path, "dropped": dropped, "batch": batch, "source": table.split("__")[0]},
     )
+
+
+def reload_files(url: str) -> None:
+    """Batch 4: ctr-2.jsonl is delivered again without C4, survey-3.csv without R2."""
+    replace_file(url, "amazon_connect__contact_records", "contact_id", "ctr-2.jsonl", "C4", 4)
+    replace_file(url, "qualtrics__responses", "response_id", "survey-3.csv", "R2", 4)
 
 
 def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path) -> None:
@@ -149,12 +158,16 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
         ) == [("all",), ("gold",)]
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'zendesk:104'") == [(0,)]  # fmt: skip
-        # batch 4: ctr-2.jsonl is delivered again without C4
+        # the re-export of R2 (batch 3) outranks its first version
+        r2 = "select csat from staging.stg_qualtrics__responses where response_id = 'R2'"
+        assert query(url, r2) == [(4,)]
+        # batch 4: ctr-2.jsonl is delivered again without C4, survey-3.csv without R2
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(1,)]  # fmt: skip
-        replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
+        reload_files(url)
         summary = build_models(settings, url=url)
         assert summary["tests_failed"] == 0, summary["failures"]
+        assert query(url, r2) == [(2,)]  # its first version (survey-2.csv) is back
         assert query(url, "select count(*) from staging.stg_amazon_connect__contact_records"
                      " where contact_id = 'C4'") == [(0,)]  # fmt: skip
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
@@ -166,7 +179,7 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
 
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
-        replace_contact_file(url, "ctr-2.jsonl", "C4", 4)
+        reload_files(url)
         build_models(
             world.make_settings(tmp_path / "full", CX_CLOSED_LOOP__ENABLED="true"),
             url=url,

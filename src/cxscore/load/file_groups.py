@@ -89,8 +89,9 @@ class FileGroup:
 
     @staticmethod
     def takes(landing: LandingFile, known: dict[str, Loaded]) -> bool:
-        """Whether a file loads in a group: new (never loaded, nor failed to load) and
-        small. A changed file replaces its rows one file at a time (``load_file``)."""
+        """Whether a file loads in a group: new (not in ``meta.loaded_files``; a file that
+        failed before is new) and small. A changed file replaces its rows one file at a time
+        (``load_file``)."""
         return landing.path not in known and landing.size <= SMALL_FILE_BYTES
 
     def add(self, landing: LandingFile) -> list[FileResult]:
@@ -103,7 +104,7 @@ class FileGroup:
             with open_landing(landing.url) as fh:
                 ReadCounter.files += 1
                 reader = HashingReader(fh)
-                stream = io.BufferedReader(reader, 1 << 20)
+                stream = io.BufferedReader(reader, 1 << 16)
                 parsed = (
                     source.parse_with_path(stream, landing.path)
                     if source.parse_with_path is not None
