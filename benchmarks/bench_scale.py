@@ -5,7 +5,8 @@ Opt-in (it takes many minutes): ``CX_BENCH_SCALE=1``. Generates a synthetic worl
 ``CX_BENCH_SCALE_DAYS`` (default 90) days plus one more day, in daily deliveries; serves
 its Zendesk part on the local stand-in; then, from an empty warehouse, runs the stages of
 ``cxscore run`` (extract all, raw checks, dbt build, marts checks) each in its own process
-(peak RSS per stage: the stage process's own ``VmHWM``). Then the one more day is
+(peak RSS per stage: the larger of the stage process's own ``VmHWM`` and its children's
+``ru_maxrss``: the extract's parallel sources are child processes). Then the one more day is
 delivered and the same stages run again. Goals: the first run under 5 minutes on 2
 cores; the one more day under 10 % of it.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,7 +63,10 @@ def _stage(name: str, environ: dict[str, str], url: str) -> None:
 
         built = build_models(settings, url=url, alert=False)
         result = {"models": built["models"], "slowest": _slowest_nodes(settings)}
-    print(json.dumps({**result, "peak_rss_mb": own_peak_rss_mb()}))
+    # the extract's sources run in processes of their own (load.parallel_sources): their
+    # peaks are the children's (fresh interpreters started from this small process)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({**result, "peak_rss_mb": max(own_peak_rss_mb(), children)}))
 
 
 def _run_stage(name: str, environ: dict[str, str], url: str) -> tuple[float, float, Any]:
