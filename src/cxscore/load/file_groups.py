@@ -19,7 +19,6 @@ again one by one, so that the error names its file.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 
@@ -28,19 +27,19 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from cxscore.errors import CxError
-from cxscore.load.copy import ChunkReader, encode_rows, escape_text
+from cxscore.load.copy import ChunkReader, encode_rows
 from cxscore.load.files import (
     LEDGER_UPSERT,
     CountedRows,
     FileResult,
-    HashingReader,
     ProgressHook,
-    ReadCounter,
     RejectionSpool,
     failed_to_load,
     failed_with_rejections,
     load_file,
     open_landing,
+    parse_landing,
+    row_suffix,
     too_many_rejected,
 )
 from cxscore.load.landing import FileSource, LandingFile, Loaded
@@ -102,16 +101,9 @@ class FileGroup:
         spool = RejectionSpool(source.name, source.stream, self._batch_id, landing.path)
         try:
             with open_landing(landing.url) as fh:
-                ReadCounter.files += 1
-                reader = HashingReader(fh)
-                stream = io.BufferedReader(reader, 1 << 16)
-                parsed = (
-                    source.parse_with_path(stream, landing.path)
-                    if source.parse_with_path is not None
-                    else source.parse(stream)
-                )
+                reader, parsed = parse_landing(source, fh, landing.path, 1 << 16)
                 counted = CountedRows(parsed, self._hook, spool)
-                suffix = b"\t" + str(self._batch_id).encode() + b"\t" + escape_text(landing.path)
+                suffix = row_suffix(self._batch_id, landing.path)
                 rows = b"".join(encode_rows(counted.rows(), suffix))
                 if counted.error is not None:
                     raise counted.error

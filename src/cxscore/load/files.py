@@ -135,6 +135,22 @@ class HashingReader(io.RawIOBase):
             pass
 
 
+def parse_landing(source: Any, fh: Any, path: str, buffer_size: int) -> tuple[HashingReader, Any]:
+    """Start parsing an open landing file: its reader (hash and size of every byte read) and
+    the parser's row iterator over a buffered stream of it."""
+    ReadCounter.files += 1
+    reader = HashingReader(fh)
+    stream = io.BufferedReader(reader, buffer_size)
+    if source.parse_with_path is not None:
+        return reader, source.parse_with_path(stream, path)
+    return reader, source.parse(stream)
+
+
+def row_suffix(batch_id: int, path: str) -> bytes:
+    """The ``_batch_id`` and ``_source_file`` columns every ``COPY`` row of a file ends with."""
+    return b"\t" + str(batch_id).encode() + b"\t" + escape_text(path)
+
+
 class RejectionSpool:
     """Rejections of one file, encoded for COPY into a temporary file that spills to disk
     past a few MB (a file with millions of bad records does not fill memory); the first
@@ -265,16 +281,9 @@ def load_file(
                 "delete from raw.rejected_rows where source = %s and _source_file = %s",
                 (source.name, landing.path),
             )
-            suffix = b"\t" + str(batch_id).encode() + b"\t" + escape_text(landing.path)
+            suffix = row_suffix(batch_id, landing.path)
             with open_landing(landing.url) as fh:
-                ReadCounter.files += 1
-                reader = HashingReader(fh)
-                stream = io.BufferedReader(reader, 1 << 20)
-                parsed = (
-                    source.parse_with_path(stream, landing.path)
-                    if source.parse_with_path is not None
-                    else source.parse(stream)
-                )
+                reader, parsed = parse_landing(source, fh, landing.path, 1 << 20)
                 counted = CountedRows(parsed, hook, spool)
                 copy_rows(
                     cur,
