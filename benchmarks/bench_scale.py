@@ -31,13 +31,21 @@ STAGES = ("extract", "raw checks", "dbt build", "marts checks")
 EMAIL, TOKEN = "bench@example.com", "bench-token"
 
 
-def _slowest_nodes(settings: Any, n: int = 6) -> dict[str, float]:
-    """The build's slowest dbt nodes (seconds), from its run_results.json."""
+def _dbt_times(settings: Any, n: int = 6) -> dict[str, Any]:
+    """The build's node time per kind (models, seeds, tests; summed, so more than the wall
+    time with several threads) and its slowest nodes (seconds), from run_results.json."""
     path = Path(settings.state_dir) / "dbt" / "target" / "run_results.json"
     results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    per_kind: dict[str, float] = {}
+    for r in results:
+        kind = r["unique_id"].split(".")[0]
+        per_kind[kind] = per_kind.get(kind, 0.0) + float(r.get("execution_time") or 0)
     ranked = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))[:n]
     return {
-        r["unique_id"].split(".")[-1][:40]: round(float(r["execution_time"]), 1) for r in ranked
+        "node_seconds": {k: round(v, 1) for k, v in sorted(per_kind.items())},
+        "slowest": {
+            r["unique_id"].split(".")[-1][:40]: round(float(r["execution_time"]), 1) for r in ranked
+        },
     }
 
 
@@ -62,7 +70,7 @@ def _stage(name: str, environ: dict[str, str], url: str) -> None:
         from cxscore.transform import build_models
 
         built = build_models(settings, url=url, alert=False)
-        result = {"models": built["models"], "slowest": _slowest_nodes(settings)}
+        result = {"models": built["models"], **_dbt_times(settings)}
     # the extract's sources run in processes of their own (load.parallel_sources): their
     # peaks are the children's (fresh interpreters started from this small process)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
