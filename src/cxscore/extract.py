@@ -244,8 +244,11 @@ def _start(
 
 def _failed_summary(name: str, exc: Exception) -> dict[str, Any]:
     """The summary of a source whose extract raised (its batch is already closed as failed
-    by the source's own handler)."""
-    detail = str(exc).strip() or type(exc).__name__
+    by the source's own handler). An exception's text can carry a URL: its credentials are
+    hidden."""
+    from cxscore.redaction import redact_text
+
+    detail = redact_text(str(exc).strip()) or type(exc).__name__
     if not isinstance(exc, CxError):
         detail = f"{type(exc).__name__}: {detail}"
     return {

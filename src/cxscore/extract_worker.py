@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from cxscore.extract import _extract, _failed_summary
 from cxscore.progress import Reporter
+from cxscore.redaction import RedactingFilter, register_settings
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ def main() -> None:
     settings, name, url, run_id, level, live = pickle.loads(sys.stdin.buffer.read())
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the events
+    # the caller's stderr without the caller's log filter: hide the same secrets here
+    register_settings(settings)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     reporter = _Forwarding(out, live)
     try:
         summary = _extract(settings, name, url=url, run_id=run_id, reporter=reporter)

@@ -378,3 +378,31 @@ def test_a_label_export_without_choice_labels_raises_the_warning_check(
     assert result.threshold == (
         "<= 0.1 of scored responses in the batch hold no valid CSAT, NPS or CES"
     )
+
+
+def test_a_parallel_sources_failure_shows_no_credential(
+    fresh_db: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A source's process logs and reports its failure with the credentials of a URL hidden,
+    as the calling process would (its stderr is the caller's: no log filter of the CLI's)."""
+    landing = tmp_path / "landing"
+    write(
+        landing / "crm/orders/o.csv",
+        b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
+        b"o-1,a@example.com,2026-01-05T10:00:00Z,1,EUR,placed,2026-01-05T10:00:00Z\n",
+    )
+    settings = settings_for(
+        landing,
+        tmp_path,
+        CX_LOAD__PARALLEL_SOURCES="2",
+        CX_SOURCES__AMAZON_CONNECT__PATH="nosuchprotocol://reader:Hunter2-landing-key@bucket/ivr",
+    )
+    with pytest.raises(CxError) as failure:
+        extract_sources(settings, ["amazon_connect", "orders"], url=fresh_db)
+
+    assert str(failure.value).startswith(
+        "extract failed:\n  amazon_connect: cannot open 'nosuchprotocol://reader:***@bucket/ivr'"
+    )
+    logged = capfd.readouterr().err
+    assert "amazon_connect: extract failed" in logged  # the child's log line, traceback too
+    assert "Hunter2-landing-key" not in logged

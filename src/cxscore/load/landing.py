@@ -151,16 +151,19 @@ def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
     """The source's files under its root, recursively, in path order (dotfiles skipped)."""
     import fsspec
 
+    from cxscore.redaction import redact_text, redact_url
+
     root = source_root(landing_dir, source.path)
+    shown = redact_url(root)  # a URL's credentials never reach a message
     try:
         fs, root_path = fsspec.core.url_to_fs(root)
     except (ImportError, ValueError) as exc:
         raise CxError(
-            f"{source.name}: cannot open {root!r}: {exc} (check landing_dir and "
+            f"{source.name}: cannot open {shown!r}: {redact_text(str(exc))} (check landing_dir and "
             f"sources.{source.name}.path; remote URLs need their fsspec package, e.g. s3fs)"
         ) from exc
     if not fs.exists(root_path):
-        log.info("%s: %s does not exist yet: no files", source.name, root)
+        log.info("%s: %s does not exist yet: no files", source.name, shown)
         return []
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     found = fs.find(root_path, detail=True)
