@@ -10,8 +10,11 @@ never a build that failed its checks. A failed check leaves ``marts`` as it was.
 The copy keeps each table's definition (columns, types, NOT NULL, indexes, comments:
 ``CREATE TABLE .. (LIKE .. INCLUDING ALL)``); a view of the build is published as a table
 (a snapshot of the checked build, not a live query on the unchecked schema). Cost: one
-``INSERT .. SELECT`` per mart (docs/performance.md, "Publish"). This step is PostgreSQL
-SQL; on a warehouse with zero-copy clones the same contract is a clone + swap.
+``INSERT .. SELECT`` per mart (docs/performance.md, "Publish"), except for the incremental
+facts: a published table with ``_changed_at``, a one-column unique key and the same
+definition as its build gets only the rows changed since it was published (and loses the
+keys the build no longer has), checked by row count (:func:`_publish_changes`). This step
+is PostgreSQL SQL; on a warehouse with zero-copy clones the same contract is a clone + swap.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 BUILD_SCHEMA = "marts_build"  # where dbt builds the marts (internal)
 PUBLISHED_SCHEMA = "marts"  # what BI reads: only checked builds
 BI_ROLE = "cx_bi_reader"
+
+# a table most of whose rows changed (a full refresh) is copied whole: cheaper than
+# deleting and inserting nearly all of it
+COPY_WHOLE_SHARE = 0.5
 
 # dbt's own scratch relations (an interrupted build can leave them behind)
 _SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
@@ -67,6 +74,106 @@ def _previously_published(cur: Any) -> set[str]:
     return set((row[0] or {}).keys()) if row else set()
 
 
+# what must match between a published table and its build for the published copy to be
+# brought up to date row by row: columns (name, type, not null, comment), indexes (their
+# definition after "USING") and the table's comment
+_DEFINITION = """
+select 'column', a.attnum::text || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+       || ' ' || a.attnotnull::text || ' ' || coalesce(col_description(a.attrelid, a.attnum), '')
+from pg_attribute a where a.attrelid = to_regclass(%(rel)s) and a.attnum > 0 and not a.attisdropped
+union all
+select 'index', i.indisunique::text || substring(pg_get_indexdef(i.indexrelid) from ' USING .*$')
+from pg_index i where i.indrelid = to_regclass(%(rel)s)
+union all
+select 'comment', coalesce(obj_description(to_regclass(%(rel)s), 'pg_class'), '')
+order by 1, 2
+"""
+
+
+def _changes_key(cur: Any, name: str) -> str | None:
+    """The key of a build table that can be published by its changes, else None.
+
+    Such a table (the incremental facts) has a ``_changed_at`` column, stamped ``now()`` on
+    every row a build writes (macro ``select_changed_rows``), a unique index on one column,
+    and the same definition as the published copy (a changed model, a new column, index
+    or description is published by a whole copy)."""
+    cur.execute(
+        """
+        select a.attname from pg_index i
+        join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+        where i.indrelid = to_regclass(%(rel)s) and i.indisunique and i.indnkeyatts = 1
+          and i.indexprs is null and i.indpred is null
+          and exists (select 1 from pg_attribute c where c.attrelid = i.indrelid
+                      and c.attname = '_changed_at' and not c.attisdropped
+                      and c.atttypid = 'timestamptz'::regtype)
+        order by a.attname limit 1
+        """,
+        {"rel": f'"{BUILD_SCHEMA}"."{name}"'},
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    definitions = []
+    for schema in (BUILD_SCHEMA, PUBLISHED_SCHEMA):
+        cur.execute(_DEFINITION, {"rel": f'"{schema}"."{name}"'})
+        definitions.append(cur.fetchall())
+    return str(row[0]) if definitions[0] == definitions[1] else None
+
+
+def _publish_changes(cur: Any, name: str, key: str) -> tuple[int, int] | None:
+    """Bring ``marts.<name>`` up to its build by the rows changed since it was published:
+    (rows in the table, rows written or removed), or None when a whole copy is the way
+    (nothing published yet, or most rows changed: a full refresh).
+
+    The published copy equals the build as it was at the last publish, so every build row
+    not stamped after the newest ``_changed_at`` of the copy is already there, unchanged.
+    Those stamped after it replace their keys; then, when the copy holds more rows than the
+    build, the keys the build no longer has (a fact deleted upstream) are removed. Equal
+    row counts close the proof: the copy holds every key of the build with the build's row,
+    and nothing else."""
+    from psycopg2 import sql
+
+    published = sql.Identifier(PUBLISHED_SCHEMA, name)
+    build = sql.Identifier(BUILD_SCHEMA, name)
+    column = sql.Identifier(key)
+    cur.execute(sql.SQL("select max(_changed_at) from {}").format(published))
+    row = cur.fetchone()
+    watermark = row[0] if row else None
+    if watermark is None:
+        return None
+    cur.execute(
+        sql.SQL("select count(*), count(*) filter (where _changed_at > %s) from {}").format(build),
+        (watermark,),
+    )
+    total, newer = cur.fetchone()
+    if newer > COPY_WHOLE_SHARE * total:
+        return None
+    cur.execute(
+        sql.SQL("delete from {p} where {k} in (select {k} from {b} where _changed_at > %s)").format(
+            p=published, b=build, k=column
+        ),
+        (watermark,),
+    )
+    cur.execute(
+        sql.SQL("insert into {} select * from {} where _changed_at > %s").format(published, build),
+        (watermark,),
+    )
+    written = int(cur.rowcount)
+    cur.execute(sql.SQL("select count(*) from {}").format(published))
+    if cur.fetchone()[0] != total:
+        cur.execute(
+            sql.SQL(
+                "delete from {p} as p where not exists (select 1 from {b} as b where b.{k} = p.{k})"
+            ).format(p=published, b=build, k=column)
+        )
+        written += int(cur.rowcount)
+        cur.execute(sql.SQL("select count(*) from {}").format(published))
+        if cur.fetchone()[0] != total:
+            log.warning("publish %s by its changes did not add up; copying it whole", name)
+            return None
+    return int(total), written
+
+
 def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
     """Copy the checked build (``marts_build``) to ``marts`` in one transaction.
 
@@ -85,7 +192,9 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
     from cxscore.warehouse import transaction
 
     started = time.monotonic()
-    published: dict[str, int] = {}
+    published: dict[str, int] = {}  # rows in each published relation
+    changed: dict[str, int] = {}  # rows written to it by this publish
+    modes: dict[str, str] = {}  # copy | changes
     with transaction(url) as conn, conn.cursor() as cur:
         # one publisher at a time; readers keep seeing the previous build until commit
         cur.execute("select pg_advisory_xact_lock(hashtext('cxscore.publish'))")
@@ -121,9 +230,19 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
                     sql.SQL(drop), sql.Identifier(PUBLISHED_SCHEMA, name)
                 )
             )
-        for name, _kind in relations:
+        for name, kind in relations:
             target = sql.Identifier(PUBLISHED_SCHEMA, name)
             source = sql.Identifier(BUILD_SCHEMA, name)
+            key = _changes_key(cur, name) if kind == "r" and existing.get(name) == "r" else None
+            if key is not None:
+                cur.execute("savepoint cx_publish_changes")
+                written = _publish_changes(cur, name, key)
+                if written is not None:
+                    cur.execute("release savepoint cx_publish_changes")
+                    published[name], changed[name] = written
+                    modes[name] = "changes"
+                    continue
+                cur.execute("rollback to savepoint cx_publish_changes")
             if name in existing:
                 drop = "view" if existing[name] == "v" else "table"
                 try:
@@ -136,7 +255,8 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
                     ) from exc
             cur.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
             cur.execute(sql.SQL("insert into {} select * from {}").format(target, source))
-            published[name] = int(cur.rowcount)
+            published[name] = changed[name] = int(cur.rowcount)
+            modes[name] = "copy"
             cur.execute(
                 "select obj_description(to_regclass(%s), 'pg_class')", (f"{BUILD_SCHEMA}.{name}",)
             )
@@ -156,11 +276,13 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
             "update meta.dbt_builds set published_at = now() where build_id = %s", (build[0],)
         )
     log.info(
-        "published %d marts (%d rows) from %s to %s in %.1f s",
+        "published %d marts (%d rows, %d written; %s copied whole) from %s to %s in %.1f s",
         len(published),
         sum(published.values()),
+        sum(changed.values()),
+        ", ".join(n for n, m in modes.items() if m == "copy") or "none",
         BUILD_SCHEMA,
         PUBLISHED_SCHEMA,
         seconds,
     )
-    return {"relations": published, "seconds": seconds}
+    return {"relations": published, "written": changed, "modes": modes, "seconds": seconds}

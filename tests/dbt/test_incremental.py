@@ -6,7 +6,9 @@ customer whose segment changes and one who gains a phone number, a survey respon
 again with a changed answer), then a fourth batch replaces landing files (the loader deletes
 a file's rows and loads its new version, here without contact C4, and without the re-export
 of R2, whose older version must come back); the warehouse is built incrementally after each
-batch and compared, row by row, with a full refresh over all data.
+batch and compared, row by row, with a full refresh over all data. Each build is also
+published, and what BI reads (``marts``) must then equal the build row by row, whether a
+relation was copied whole or brought up to date by its changed rows.
 """
 
 from __future__ import annotations
@@ -99,8 +101,41 @@ def reload_files(url: str) -> None:
     replace_file(url, "qualtrics__responses", "response_id", "survey-3.csv", "R2", 4)
 
 
-def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path) -> None:
+def publish_and_compare(url: str) -> dict[str, Any]:
+    """Publish the newest build (its verdict stamped as passed: the scorecard checks are not
+    under test here) and assert that every published relation equals its build, row by row,
+    duplicates included."""
+    from cxscore.publish import publish_marts
+
+    query(
+        url,
+        "update meta.dbt_builds set checks_passed = true, checked_run_id = 't-inc'"
+        " where build_id = (select max(build_id) from meta.dbt_builds)",
+    )
+    result = publish_marts(url, run_id="t-inc")
+    for name in result["relations"]:
+        differ = query(
+            url,
+            f"select (select count(*) from (select * from marts.{name} except all"
+            f" select * from marts_build.{name}) a), (select count(*) from"
+            f" (select * from marts_build.{name} except all select * from marts.{name}) b)",
+        )
+        assert differ == [(0, 0)], name
+    return result
+
+
+FACTS = ("fct_interactions", "fct_orders", "fct_survey_responses")
+
+
+def test_incremental_runs_equal_full_refresh(
+    pg_server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxscore import publish
     from cxscore.transform import build_models
+
+    # this small world changes most of its facts in every batch: publish them by their
+    # changes anyway (a larger share is copied whole, see cxscore.publish)
+    monkeypatch.setattr(publish, "COPY_WHOLE_SHARE", 1.0)
 
     data = batched_world()
     with world.scratch_database(pg_server_url) as url:
@@ -108,10 +143,23 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
         settings = world.make_settings(
             tmp_path / "inc", CX_SCORECARD__LOOKBACK_DAYS="0", CX_CLOSED_LOOP__ENABLED="true"
         )
+        rows: dict[str, int] = {}
         for batch in (1, 2, 3):
             world.insert_world(url, batches={batch}, data=data)
             summary = build_models(settings, url=url, full_refresh=batch == 1)
             assert summary["tests_failed"] == 0, summary["failures"]
+            published = publish_and_compare(url)
+            # the facts: copied whole the first time (and while the published copy is
+            # empty: nothing to compare with), then by their changed rows only
+            expected = ["copy" if batch == 1 or not rows.get(f) else "changes" for f in FACTS]
+            assert [published["modes"][f] for f in FACTS] == expected
+            rows = published["relations"]
+            if batch > 1:
+                assert published["modes"]["touchpoint_scorecard"] == "copy"
+                assert (
+                    published["written"]["fct_interactions"]
+                    < published["relations"]["fct_interactions"]
+                )
             if batch == 1:
                 [(january_built,)] = query(
                     url,
@@ -167,15 +215,22 @@ def test_incremental_runs_equal_full_refresh(pg_server_url: str, tmp_path: Path)
         reload_files(url)
         summary = build_models(settings, url=url)
         assert summary["tests_failed"] == 0, summary["failures"]
+        # C4 vanished from the build: the published copy loses it too (rows removed)
+        published = publish_and_compare(url)
+        assert published["modes"]["fct_interactions"] == "changes"
+        assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
+                     " = 'connect:C4'") == [(0,)]  # fmt: skip
         assert query(url, r2) == [(2,)]  # its first version (survey-2.csv) is back
         assert query(url, "select count(*) from staging.stg_amazon_connect__contact_records"
                      " where contact_id = 'C4'") == [(0,)]  # fmt: skip
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(0,)]  # fmt: skip
         incremental = world.marts_snapshot(url)
-        # a run with nothing new changes nothing
+        # a run with nothing new changes nothing, and its publish writes no fact row
         build_models(settings, url=url)
         assert world.marts_snapshot(url) == incremental
+        published = publish_and_compare(url)
+        assert [published["written"][f] for f in FACTS] == [0, 0, 0]
 
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
