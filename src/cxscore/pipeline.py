@@ -9,8 +9,10 @@ call the same functions task by task; ``cxscore build`` is :func:`build_scorecar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError, QualityGateFailed
@@ -21,6 +23,32 @@ if TYPE_CHECKING:
     from cxscore.quality.results import CheckOutcome
 
 log = logging.getLogger(__name__)
+
+
+class StageTimes:
+    """Wall seconds per stage of a run: the ``stages`` of its summary (``cxscore run
+    --json``). ``begin``/``end`` are called around each stage (a benchmark overrides them to
+    read the peak memory of each stage)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.begin(name)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            elapsed = time.monotonic() - started
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 2)
+            self.end(name)
+
+    def begin(self, name: str) -> None:
+        """Called when a stage starts."""
+
+    def end(self, name: str) -> None:
+        """Called when a stage ends (also when it failed)."""
 
 
 def check_scorecard(settings: Settings, *, url: str, run_id: str) -> CheckOutcome:
@@ -64,9 +92,12 @@ def build_scorecard(
     run_id: str,
     full_refresh: bool = False,
     select: str | None = None,
+    stages: StageTimes | None = None,
 ) -> dict[str, Any]:
     """gate -> dbt build -> scorecard checks -> publish (``cxscore build``), holding the
-    warehouse build lock throughout (one writer of marts_build and marts at a time)."""
+    warehouse build lock throughout (one writer of marts_build and marts at a time); then
+    the owner alerts on the published build."""
+    stages = stages or StageTimes()
     from cxscore.locks import BUILD_LOCK, held
     from cxscore.quality.gate import enforce_gate
     from cxscore.transform import build_models
@@ -78,13 +109,18 @@ def build_scorecard(
         setting="scorecard.build_lock_wait_seconds",
         purpose=f"build {run_id}",
     ):
-        enforce_gate(settings, url=url, run_id=run_id)
-        built = build_models(
-            settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select
-        )
-        marts = check_scorecard(settings, url=url, run_id=run_id)
-        published = publish_scorecard(url, run_id=run_id)
-    notified = notify_owners_after_publish(settings, url=url, run_id=run_id)
+        with stages.stage("gate"):
+            enforce_gate(settings, url=url, run_id=run_id)
+        with stages.stage("dbt build"):
+            built = build_models(
+                settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select
+            )
+        with stages.stage("scorecard checks"):
+            marts = check_scorecard(settings, url=url, run_id=run_id)
+        with stages.stage("publish"):
+            published = publish_scorecard(url, run_id=run_id)
+    with stages.stage("owner alerts"):
+        notified = notify_owners_after_publish(settings, url=url, run_id=run_id)
     return {
         **built,
         "run_id": run_id,
@@ -92,6 +128,7 @@ def build_scorecard(
         "scorecard_checks_failed_warning": len(marts.warning_failures),
         "published": sum(published["relations"].values()),
         "owner_messages": notified,
+        "stages": dict(stages.seconds),
     }
 
 
@@ -132,19 +169,28 @@ def extract_all(
 
 
 def run_pipeline(
-    settings: Settings, *, progress: bool = False, run_id: str | None = None
+    settings: Settings,
+    *,
+    progress: bool = False,
+    run_id: str | None = None,
+    stages: StageTimes | None = None,
 ) -> dict[str, Any]:
+    """``cxscore run``: extract -> raw checks -> :func:`build_scorecard`. The summary's
+    ``stages`` holds the wall seconds of each stage."""
     from cxscore.quality.gate import run_raw_checks
     from cxscore.warehouse import ensure_warehouse
 
     run_id = run_id or new_run_id()
+    stages = stages or StageTimes()
     url = ensure_warehouse(settings)
     started = time.monotonic()
-    extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
-    raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
+    with stages.stage("extract"):
+        extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
+    with stages.stage("raw checks"):
+        raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
     failed_note = "".join(f"\nextract of {s} failed: {e}" for s, e in sorted(failed.items()))
     try:
-        built = build_scorecard(settings, url=url, run_id=run_id)
+        built = build_scorecard(settings, url=url, run_id=run_id, stages=stages)
     except QualityGateFailed as exc:
         raise QualityGateFailed(f"{exc}{failed_note}") from exc
     summary = {
@@ -158,6 +204,7 @@ def run_pipeline(
         "scorecard_checks_failed": built["scorecard_checks_failed_warning"],
         "published_rows": built["published"],
         "sources_failed": sorted(failed),
+        "stages": dict(stages.seconds),
     }
     if failed:
         raise CxError(

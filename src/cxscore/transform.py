@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+import sys
 import tempfile
 import threading
 import time
@@ -225,7 +226,12 @@ def run_dbt(
     ]
     for noisy in ("dbt", "dbt.adapters", "dbt.events"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with _DBT_LOCK, patched_environ(dbt_env(settings, url)):
+    # dbt prints its log to stdout; ours is the command's result (`--json` must be JSON only)
+    with (
+        _DBT_LOCK,
+        patched_environ(dbt_env(settings, url)),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         try:
             return dbtRunner().invoke(command)
         except Exception as exc:  # dbt internals raise many types; re-raised with context

@@ -80,6 +80,15 @@ class Gate:
             raise result.exception
         return result.exit_code, output
 
+    def cli_json(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """A command with ``--json``: its exit code and its summary (stdout only)."""
+        from cxscore.cli import app
+
+        result = CliRunner().invoke(app, [*args, "--json"], env=self.env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, json.loads(result.stdout)
+
     def bi_checksum(self) -> tuple[int, str]:
         """What the BI role sees in marts.touchpoint_scorecard (read as that role)."""
         with contextlib.closing(psycopg2.connect(self.url)) as conn, conn.cursor() as cur:
@@ -172,8 +181,16 @@ def gate(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 def test_good_delivery_builds_then_a_critical_defect_quarantines(gate: Gate) -> None:
     _deliver(gate, 1)
-    code, out = gate.cli("run")
-    assert code == 0, out
+    code, summary = gate.cli_json("run")
+    assert code == 0, summary
+    # the run's summary times each stage, in the order they ran
+    stages = summary["stages"]
+    assert list(stages) == [
+        "extract", "raw checks", "gate", "dbt build", "scorecard checks", "publish",
+        "owner alerts",
+    ]  # fmt: skip
+    assert stages["dbt build"] > 0 and stages["extract"] > 0
+    assert summary["rows_loaded"] > 0
     assert query(gate.url, "select count(*) from meta.published_builds") == [(1,)]
     good = gate.bi_checksum()
     assert good[0] > 0
