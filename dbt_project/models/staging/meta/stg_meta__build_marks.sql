@@ -42,7 +42,7 @@ staging as (
 final as (
 
     select
-        {{ safe_max_batch_id(ref('stg_meta__batch_events'), ref('stg_meta__load_batches')) }}
+        {{ safe_max_batch_id(ref('stg_meta__load_batches')) }}
             as max_batch_id,
         cast(null as timestamptz) as max_changed_at,
         (select staging_hash from staging) as staging_hash,
