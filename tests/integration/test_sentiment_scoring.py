@@ -68,3 +68,48 @@ def test_survey_comments_scored_once_in_their_declared_language(
     assert query(
         fresh_db, "select count(*), max(_scored_at) from raw.sentiment__message_scores"
     ) == [(4, first[0][0])]
+
+
+def test_a_scoring_pass_reads_the_batches_after_the_last_one_that_succeeded(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxscore.signals import scoring
+    from cxscore.warehouse import connect
+
+    def through() -> int:
+        conn = connect(fresh_db)
+        try:
+            conn.autocommit = True
+            return scoring.scored_through(conn, "qualtrics")
+        finally:
+            conn.close()
+
+    landing = tmp_path / "landing"
+    settings = load_settings(environ={"CX_LANDING_DIR": str(landing)})
+    _write(landing / "survey" / "qualtrics" / "a.csv", ["R_de", "R_en"])
+    first = extract_source(settings, "qualtrics", url=fresh_db, run_id="r1")
+    assert first["sentiment"]["messages"] == 2
+    assert through() == first["sentiment"]["batch_id"]
+
+    # the next file loads, but its scoring pass fails: the point does not move
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("scorer crashed")
+
+    _write(landing / "survey" / "qualtrics" / "b.csv", ["R_hu", "R_ru"])
+    monkeypatch.setattr(scoring, "score_text", broken)
+    with pytest.raises(RuntimeError, match="scorer crashed"):
+        extract_source(settings, "qualtrics", url=fresh_db, run_id="r2")
+    monkeypatch.undo()
+    assert query(fresh_db, "select count(*) from raw.qualtrics__responses") == [(4,)]
+    assert through() == first["sentiment"]["batch_id"]
+
+    # a run with no new file scores what the failed pass left behind ...
+    query(fresh_db, "delete from raw.sentiment__message_scores where record_id = 'R_de'")
+    retried = extract_source(settings, "qualtrics", url=fresh_db, run_id="r3")
+    assert retried["files"] == 0
+    assert retried["sentiment"]["messages"] == 2
+    assert through() == retried["sentiment"]["batch_id"] > first["sentiment"]["batch_id"]
+    # ... and only that: R_de's batch was scored by an earlier pass, it is not read again
+    assert [r[0] for r in query(
+        fresh_db, "select record_id from raw.sentiment__message_scores order by 1"
+    )] == ["R_en", "R_hu", "R_ru"]  # fmt: skip

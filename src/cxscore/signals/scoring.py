@@ -3,7 +3,8 @@
 Called right after a source's extract (``cxscore.extract``), as a load batch of its own: for
 each message in raw that has no row yet in ``raw.sentiment__message_scores`` (an anti-join,
 so a re-run or a crashed run picks up exactly what is missing and a re-loaded message is
-never re-scored), read the text, score it in Python
+never re-scored; only the raw batches after the source's last succeeded scoring batch are
+read, :func:`scored_through`), read the text, score it in Python
 (:func:`cxscore.signals.sentiment.score_text`) and ``COPY`` one row per message: id, source,
 interaction, language (declared or detected), scorer, version, score (null = unscored),
 counts — never the text.
@@ -64,7 +65,7 @@ from (
     select distinct on (comment_id) comment_id, ticket_id, author_id, created_at, payload,
            _batch_id
     from raw.zendesk__ticket_comments c
-    where comment_id is not null and ticket_id is not null
+    where comment_id is not null and ticket_id is not null and c._batch_id > %(after)s
       and not exists (select 1 from raw.sentiment__message_scores s
                       where s.message_id = 'zendesk_comment:' || c.comment_id)
     order by comment_id, _batch_id
@@ -82,7 +83,8 @@ select distinct on (q.response_id) q.response_id, q.end_date, q._batch_id, q.pay
        coalesce(q.payload->'columns'->>'userLanguage', q.payload->'columns'->>'UserLanguage',
                 q.payload->'columns'->>'Q_Language')
 from raw.qualtrics__responses q
-where nullif(trim(q.response_id), '') is not null
+where q._batch_id > %(after)s
+  and nullif(trim(q.response_id), '') is not null
   and nullif(trim(q.payload->>'comment'), '') is not null
   and not exists (select 1 from raw.sentiment__message_scores s
                   where s.message_id = 'qualtrics_comment:' || q.response_id)
@@ -93,7 +95,8 @@ _PENDING_CONTACT_LENS = """
 select distinct on (l.contact_id) l.contact_id, l.channel, l.analysed_at, l._batch_id,
        l.payload
 from raw.amazon_connect__contact_lens l
-where nullif(l.contact_id, '') is not null
+where l._batch_id > %(after)s
+  and nullif(l.contact_id, '') is not null
   and not exists (select 1 from raw.sentiment__message_scores s
                   where s.record_id = l.contact_id and s.source = 'amazon_connect')
 order by l.contact_id, l.is_redacted desc, l._batch_id desc
@@ -120,8 +123,8 @@ def _row(
             None if s.score is None else repr(s.score), s.words, len(text or ""))  # fmt: skip
 
 
-def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
-    cur.execute(_PENDING_ZENDESK)
+def _zendesk(cur: Any, after: int) -> Iterator[tuple[object, ...]]:
+    cur.execute(_PENDING_ZENDESK, {"after": after})
     for comment_id, ticket_id, created_at, _text_batch, body, is_customer, locale in cur:
         yield _row(
             f"zendesk_comment:{comment_id}",
@@ -136,8 +139,8 @@ def _zendesk(cur: Any) -> Iterator[tuple[object, ...]]:
         )
 
 
-def _qualtrics(cur: Any) -> Iterator[tuple[object, ...]]:
-    cur.execute(_PENDING_QUALTRICS)
+def _qualtrics(cur: Any, after: int) -> Iterator[tuple[object, ...]]:
+    cur.execute(_PENDING_QUALTRICS, {"after": after})
     for response_id, end_date, _text_batch, comment, language in cur:
         yield _row(
             f"qualtrics_comment:{response_id}",
@@ -188,8 +191,8 @@ def contact_lens_messages(
     return (language if isinstance(language, str) else None), turns, vendor
 
 
-def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
-    cur.execute(_PENDING_CONTACT_LENS)
+def _contact_lens(cur: Any, after: int) -> Iterator[tuple[object, ...]]:
+    cur.execute(_PENDING_CONTACT_LENS, {"after": after})
     for contact_id, _channel, analysed_at, _text_batch, payload in cur:
         data = payload if isinstance(payload, dict) else orjson.loads(payload)
         language, turns, vendor = contact_lens_messages(data)
@@ -212,7 +215,11 @@ def _contact_lens(cur: Any) -> Iterator[tuple[object, ...]]:
                "contact-lens", None if value is None else repr(value), 0, 0)  # fmt: skip
 
 
-PENDING = {"zendesk": _zendesk, "qualtrics": _qualtrics, "amazon_connect": _contact_lens}
+PENDING: dict[str, Callable[[Any, int], Iterator[tuple[object, ...]]]] = {
+    "zendesk": _zendesk,
+    "qualtrics": _qualtrics,
+    "amazon_connect": _contact_lens,
+}
 
 
 def score_pending(
@@ -220,11 +227,13 @@ def score_pending(
     source: str,
     *,
     open_batch: Callable[[], int],
+    after_batch: int = 0,
 ) -> dict[str, Any]:
-    """Score and store every message of ``source`` that has no score row yet; one
-    transaction. ``open_batch`` is called (once) only when there is something to store: it
-    returns the load batch the rows are tagged with. Returns counts (messages, scored,
-    unscored, seconds, batch_id or None)."""
+    """Score and store every message of ``source`` that has no score row yet, among the raw
+    rows of load batches after ``after_batch`` (0: all); one transaction. ``open_batch`` is
+    called (once) only when there is something to store: it returns the load batch the rows
+    are tagged with. Returns counts (messages, scored, unscored, seconds, batch_id or
+    None)."""
     started = time.monotonic()
     counts: dict[str, Any] = {"messages": 0, "scored": 0, "unscored": 0, "batch_id": None}
     produce = PENDING.get(source)
@@ -236,7 +245,7 @@ def score_pending(
         setup.execute("set local cursor_tuple_fraction = 1.0")
     with conn.cursor(name=f"cx_pending_{source}") as read, conn.cursor() as write:
         read.itersize = CHUNK
-        rows = list(produce(read))
+        rows = list(produce(read, after_batch))
         if rows:
             batch_id = open_batch()
             counts["batch_id"] = batch_id
@@ -254,6 +263,20 @@ def score_pending(
 STREAM = "sentiment_scores"
 
 
+def scored_through(control: psycopg2.extensions.connection, source: str) -> int:
+    """The source's last succeeded scoring batch (0: none): the raw batches up to it are
+    scored. A scoring pass that failed, or found nothing and opened no batch, moves
+    nothing: the next pass reads from the same point."""
+    with control.cursor() as cur:
+        cur.execute(
+            "select coalesce(max(batch_id), 0) from meta.load_batches "
+            "where source = %s and stream = %s and status = 'succeeded'",
+            (source, STREAM),
+        )
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 def score_source(
     url: str, source: str, *, control: psycopg2.extensions.connection, run_id: str | None
 ) -> dict[str, Any]:
@@ -261,7 +284,13 @@ def score_source(
     ``sentiment_scores`` of the source), opened only when there are messages to score: it
     is running while the scores are written, so no build calls it seen before they are all
     there, and the raw checks (suite ``sentiment__message_scores``) judge it like any other
-    batch."""
+    batch.
+
+    Only raw rows of load batches after the source's last succeeded scoring batch are read
+    (:func:`scored_through`): every earlier batch of the source had finished before that
+    pass read its messages (one extract of a source at a time, and its loads before its
+    scoring), so each run reads its new batches through the ``_batch_id`` indexes instead of
+    every message of all time."""
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.warehouse import connect
 
@@ -276,7 +305,9 @@ def score_source(
     try:
         with conn.cursor() as cur:
             cur.execute("set time zone 'UTC'")
-        result = score_pending(conn, source, open_batch=new_batch)
+        result = score_pending(
+            conn, source, open_batch=new_batch, after_batch=scored_through(control, source)
+        )
     except BaseException as exc:
         for batch_id in opened:
             close_batch(control, batch_id, status="failed", counts=counts, error=str(exc))
