@@ -125,7 +125,8 @@ def _publish_changes(cur: Any, name: str, key: str) -> tuple[int, int] | None:
     (rows in the table, rows written or removed), or None when a whole copy is the way
     (nothing published yet, or most rows changed: a full refresh).
 
-    The published copy equals the build as it was at the last publish, so every build row
+    The published copy equals the build as it was at the last publish (nothing else writes
+    to ``marts``: BI reads it through a read-only role), so every build row
     not stamped after the newest ``_changed_at`` of the copy is already there, unchanged.
     Those stamped after it replace their keys; then, when the copy holds more rows than the
     build, the keys the build no longer has (a fact deleted upstream) are removed. Equal
