@@ -97,10 +97,11 @@ def build_scorecard(
     """gate -> dbt build -> scorecard checks -> publish (``cxscore build``), holding the
     warehouse build lock throughout (one writer of marts_build and marts at a time); then
     the owner alerts on the published build."""
-    stages = stages or StageTimes()
     from cxscore.locks import BUILD_LOCK, held
     from cxscore.quality.gate import enforce_gate
     from cxscore.transform import build_models
+
+    stages = stages or StageTimes()
 
     with held(
         url,
