@@ -142,11 +142,11 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
 def dbt_env(settings: Settings, url: str) -> dict[str, str]:
     """Environment variables a dbt process needs: connection fields for the profile
     (``CX_DBT_*``, read by profiles.yml via env_var), the HMAC pads, and PGOPTIONS."""
-    from cxscore.warehouse import url_components
+    from cxscore.warehouse import session_options, url_components
 
     parts = url_components(url)
     ipad, opad = hmac_pads(hash_key(settings))
-    options = f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC"
+    options = session_options(f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC")
     return {
         "CX_DBT_HOST": str(parts["host"]),
         "CX_DBT_PORT": str(parts["port"]),

@@ -173,3 +173,36 @@ def test_an_initialised_warehouse_is_not_initialised_again(fresh_db: str) -> Non
     assert query(
         fresh_db, "select has_table_privilege('cx_bi_reader', 'raw.crm__orders', 'select')"
     ) == [(False,)]
+
+
+def test_cxscore_sessions_run_without_jit_unless_the_url_says_otherwise(pg_url: str) -> None:
+    """Every cxscore session (psycopg2 through ``connect``, GX's SQLAlchemy engine) sets
+    jit=off (docs/performance.md, "JIT"); ``options`` in the URL keep theirs and win for
+    the same setting."""
+    import sqlalchemy
+
+    from cxscore.warehouse import connect, session_options, sqlalchemy_url
+
+    assert session_options("") == "-c jit=off"
+    assert session_options("-c search_path=raw") == "-c search_path=raw -c jit=off"
+    assert session_options("-c jit=on") == "-c jit=on"
+    assert session_options("-cjit=on") == "-cjit=on"
+    sep = "&" if "?" in pg_url else "?"
+    cases = {
+        pg_url: ("off", '"$user", public'),
+        f"{pg_url}{sep}options=-c%20jit%3Don": ("on", '"$user", public'),
+        f"{pg_url}{sep}options=-c%20search_path%3Draw": ("off", "raw"),
+    }
+    for url, expected in cases.items():
+        with contextlib.closing(connect(url)) as conn, conn.cursor() as cur:
+            cur.execute("select current_setting('jit'), current_setting('search_path')")
+            assert cur.fetchone() == expected, url
+        engine = sqlalchemy.create_engine(sqlalchemy_url(url))
+        try:
+            with engine.connect() as conn:
+                row = conn.exec_driver_sql(
+                    "select current_setting('jit'), current_setting('search_path')"
+                ).fetchone()
+                assert tuple(row or ()) == expected, url
+        finally:
+            engine.dispose()

@@ -66,6 +66,8 @@ def test_macro_reads_the_pads_from_pgoptions(pg_url: str, tmp_path: Path) -> Non
             " convert_to('b@x.com', 'UTF8'))), 'hex'), current_setting('timezone')"
         )
         [(digest, tz)] = cur.fetchall()
+        cur.execute("show jit")  # cxscore's session settings (cxscore.warehouse)
+        assert cur.fetchone() == ("off",)
     assert digest == hmac.new(b"s3cret", b"b@x.com", hashlib.sha256).hexdigest()
     assert tz == "UTC"
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit
 
 import psycopg2
 import psycopg2.extensions
@@ -69,10 +70,32 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
     return start_embedded(settings.warehouse.embedded_dir)
 
 
+# Settings of every cxscore session (loads, checks, dbt, publish): just-in-time compilation
+# off. cxscore's statements are many short ones whose estimated cost (views, CTEs, months
+# of history behind a one-day filter) passes PostgreSQL's jit_above_cost, and compiling
+# them cost more than it saved: 1-3 s per large statement, the raw checks of one more day
+# at 100,000 customers x 90 days 10.0 -> 5.3 s (docs/performance.md, "JIT").
+# An ``options`` the URL already gives for the same setting wins.
+SESSION_SETTINGS = {"jit": "off"}
+
+
+def session_options(options: str = "") -> str:
+    """``options`` (libpq ``-c name=value`` words) plus cxscore's session settings."""
+    words = [options.strip()] if options.strip() else []
+    for name, value in SESSION_SETTINGS.items():
+        if not re.search(rf"(^|\s|-c\s*){name}\s*=", options):
+            words.append(f"-c {name}={value}")
+    return " ".join(words)
+
+
 def connect(url: str, **kwargs: Any) -> psycopg2.extensions.connection:
-    """Open a psycopg2 connection with a message that names the target on failure."""
+    """Open a psycopg2 connection (with cxscore's session settings) with a message that
+    names the target on failure."""
     try:
-        return psycopg2.connect(url, **kwargs)
+        given = kwargs.pop("options", None)
+        if given is None:
+            given = psycopg2.extensions.parse_dsn(url).get("options", "")
+        return psycopg2.connect(url, options=session_options(given), **kwargs)
     except psycopg2.OperationalError as exc:
         raise WarehouseError(
             f"cannot connect to the warehouse at {redact_url(url)}: "
@@ -118,13 +141,20 @@ def url_components(url: str) -> dict[str, Any]:
 
 
 def sqlalchemy_url(url: str) -> str:
-    """The same target as a SQLAlchemy URL (psycopg2 driver), for GX."""
-    if url.startswith("postgresql+"):
-        return url
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix) :]
-    raise WarehouseError(f"not a PostgreSQL URL: {redact_url(url)}")
+    """The same target as a SQLAlchemy URL (psycopg2 driver, cxscore's session settings in
+    its ``options``), for GX."""
+    if not url.startswith("postgresql+"):
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg2://" + url[len(prefix) :]
+                break
+        else:
+            raise WarehouseError(f"not a PostgreSQL URL: {redact_url(url)}")
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "options"]
+    given = [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "options"]
+    query.append(("options", session_options(given[-1] if given else "")))
+    return parts._replace(query=urlencode(query, safe="/", quote_via=quote)).geturl()
 
 
 def init_sql() -> list[tuple[str, str]]:
