@@ -1,10 +1,10 @@
+-- cxscore: scope days
 -- Missing days: a day (business time zone ${business_timezone}) with no ${column} at all,
 -- between the first day of data and the newest, within the last ${volume_days} + 28 days.
--- One row per missing day. One pass over the rows (the distinct days).
+-- One row per missing day. The batch: the table's day counts of ${column} (day, n, newest;
+-- docs/quality.md, "Day counts"): a day is present when it has a count.
 with present as (
-    select distinct (${column} at time zone '${business_timezone}')::date as day
-    from {batch}
-    where ${column} is not null
+    select day from {batch} where n > 0
 ),
 bounds as (
     select min(day) as first_day, max(day) as newest_day from present

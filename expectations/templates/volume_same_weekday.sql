@@ -1,15 +1,14 @@
+-- cxscore: scope days
 -- Volume against the same weekday of the previous four weeks. Judges each complete day
 -- (business time zone ${business_timezone}) among the ${volume_days} days before the day of
 -- the newest ${column}; a day fails when its count is below ${volume_factor} x the mean of
 -- the same weekday 7/14/21/28 days earlier, or above that mean / ${volume_factor}. Days
 -- without four full weeks of history before them, or whose mean is below
 -- ${volume_min_baseline} rows (small counts are noise), are not judged. One row per failing day.
--- One pass over the rows (counts per day); the rest works on those few counts.
+-- The batch: the table's day counts of ${column} (day, n, newest; docs/quality.md, "Day
+-- counts"), kept up to date from each new load batch: no pass over the rows.
 with counts as (
-    select (${column} at time zone '${business_timezone}')::date as day, count(*) as n
-    from {batch} as src
-    where ${column} is not null
-    group by 1
+    select day, n from {batch} as counted
 ),
 bounds as (
     select min(day) as first_day, max(day) as newest_day from counts

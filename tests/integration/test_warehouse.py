@@ -20,6 +20,7 @@ def test_init_is_idempotent_and_creates_contract_objects(fresh_db: str) -> None:
         "004_sentiment.sql",
         "005_owner_signals.sql",
         "006_followups.sql",
+        "007_day_counts.sql",
     ]
     query(fresh_db, "insert into meta.extract_state (source, stream, cursor) values ('z','t','c')")
     init_warehouse(fresh_db)  # again: nothing breaks, nothing is lost

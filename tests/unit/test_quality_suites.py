@@ -129,7 +129,9 @@ def test_templates_are_rendered_with_settings(suites: dict[str, Suite]) -> None:
     assert between.kwargs["min_value"] == datetime(2026, 1, 1, tzinfo=UTC)
     assert between.kwargs["max_value"] == NOW + timedelta(minutes=10)
     (volume,) = [e for e in tickets.expectations if e.name == "volume_same_weekday"]
-    assert volume.type == SQL_TYPE and volume.scope == "table"
+    # a day-count template: it reads the table's counts per day (suites say scope: days;
+    # scope: table, how suites said it before, means the same)
+    assert volume.type == SQL_TYPE and volume.scope == "days" and volume.column == "created_at"
     query = volume.kwargs["unexpected_rows_query"]
     assert "${" not in query and "0.5 * baseline" in query and "created_at" in query
     assert volume.threshold is not None and "0.5" in volume.threshold
@@ -151,6 +153,13 @@ def test_settings_feed_the_templates() -> None:
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """A suite file next to a copy of the shipped templates."""
+    import shutil
+
+    from cxscore.paths import expectations_dir
+
+    if not (tmp_path / "templates").exists():
+        shutil.copytree(expectations_dir() / "templates", tmp_path / "templates")
     path = tmp_path / "s.yml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -169,6 +178,13 @@ BASE = "suite: s\nstage: raw\ntable: raw.t\nbatch_column: _batch_id\nexpectation
             "{batch}",
         ),
         ("  - {query_template: nothing_here, column: a}\n", "nothing_here"),
+        ("  - {query_template: freshness, column: a, scope: batch}\n", "write scope: days"),
+        ("  - {query_template: freshness, column: \"payload->>'a'\"}\n", "a column name"),
+        (
+            "  - {type: unexpected_rows_expectation, name: x, scope: days,\n"
+            "     unexpected_rows_query: 'select 1 from {batch}'}\n",
+            "day-count templates",
+        ),
         (
             "  - {type: expect_column_to_exist, column: a}\n"
             "  - {type: expect_column_to_exist, column: a}\n",
@@ -189,3 +205,22 @@ def test_unknown_top_level_key_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace("stage: raw", "stage: raw\nseverity: x") + "  []\n")
     with pytest.raises(ConfigError, match="unknown key"):
         load_suite(path, template_values(load_settings(environ={}), NOW))
+
+
+def test_day_count_templates_take_scope_table_as_days_and_need_a_batch_column(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(environ={})
+    values = template_values(settings, NOW)
+    suite = load_suite(
+        write(tmp_path, BASE + "  - {query_template: missing_days, column: a, scope: table}\n"),
+        values,
+    )
+    assert [(e.name, e.scope, e.column) for e in suite.expectations] == [
+        ("missing_days", "days", "a")
+    ]
+    no_batches = "suite: s\nstage: raw\ntable: raw.t\nexpectations:\n"
+    with pytest.raises(ConfigError, match="needs the suite's 'batch_column'"):
+        load_suite(
+            write(tmp_path, no_batches + "  - {query_template: freshness, column: a}\n"), values
+        )

@@ -34,6 +34,7 @@ import psycopg2.extensions
 from cxscore.errors import CxError
 from cxscore.load.copy import REJECTED_COLUMNS, copy_rows, encode_field, encode_rows, escape_text
 from cxscore.load.landing import FileSource, LandingFile, Loaded, known_files
+from cxscore.quality.day_counts import forget_file_counts
 from cxscore.redaction import redact_text
 from cxscore.sources.common import UNREADABLE, Rejection, Row
 
@@ -276,6 +277,7 @@ def load_file(
     try:
         with conn.cursor() as cur:
             if previous is not None:
+                forget_file_counts(cur, source.table, landing.path)  # the checks count again
                 cur.execute(f"delete from {source.table} where _source_file = %s", (landing.path,))
             cur.execute(
                 "delete from raw.rejected_rows where source = %s and _source_file = %s",

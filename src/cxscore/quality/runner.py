@@ -20,6 +20,7 @@ Results are appended to quality.check_results; alerts go out on state changes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -99,7 +100,7 @@ def run_checks(
     ensure_gate_objects(url)
     outcome = CheckOutcome(run_id=run_id, stage=stage)
 
-    validator = _Validator(url)
+    validator = _Validator(url, timezone=settings.business_timezone)
     try:
         for suite in selected:
             results, batches = validator.run_suite(suite)
@@ -143,10 +144,11 @@ def ensure_gate_objects(url: str) -> None:
 class _Validator:
     """One GX context and data source for a whole run."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timezone: str) -> None:
         from cxscore.warehouse import WarehouseError, redact_url, sqlalchemy_url
 
         self.url = url
+        self.timezone = timezone  # the business days the day-count templates judge
         self.gx = import_gx()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -274,6 +276,7 @@ class _Validator:
                 )
             batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
             results += self._validate(suite, batch, table_specs, None)
+        results += self._validate_days(suite, suite.scoped("days"))
         batch_specs = suite.scoped("batch")
         batches = self._new_batches(suite) if batch_specs else []
         passed: dict[int, bool] = {}
@@ -304,6 +307,33 @@ class _Validator:
         asset = self.source.add_query_asset(name=name, query=query)
         batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
         return self._validate(suite, batch, specs, batch_id)
+
+    def _validate_days(self, suite: Suite, specs: list[ExpectationSpec]) -> list[CheckResult]:
+        """The day-count templates (scope ``days``), per column: bring the column's day
+        counts up to date with the new batches, then validate on them (one row per day)."""
+        from cxscore.quality.day_counts import counts_query, refresh_day_counts
+        from cxscore.warehouse import connect
+
+        assert suite.batch_column is not None or not specs
+        results: list[CheckResult] = []
+        for column in sorted({str(spec.column) for spec in specs}):
+            with contextlib.closing(connect(self.url)) as conn:
+                refresh_day_counts(
+                    conn,
+                    table=suite.qualified_table,
+                    column=column,
+                    batch_column=str(suite.batch_column),
+                    timezone=self.timezone,
+                )
+            query = counts_query(table=suite.qualified_table, column=column, timezone=self.timezone)
+            self._bare_queries.add(query)
+            name = f"{suite.name}__days__{column}"
+            if name in {a.name for a in self.source.assets}:
+                self.source.delete_asset(name)
+            asset = self.source.add_query_asset(name=name, query=query)
+            batch = asset.add_batch_definition_whole_table("day_counts").get_batch()
+            results += self._validate(suite, batch, [s for s in specs if s.column == column], None)
+        return results
 
     def _quarantined(self, suite: Suite) -> list[tuple[int, str, str]]:
         """The batches this suite holds in quarantine (quality.gate), oldest first."""

@@ -19,7 +19,10 @@ from cxscore.settings import ConfigError, Settings
 
 SEVERITIES = ("critical", "warning")
 STAGES = ("raw", "marts")
-SCOPES = ("table", "batch")
+SCOPES = ("table", "batch", "days")
+# A template whose first line is this marker reads the table's counts per business day of its
+# column (scope ``days``: cxscore.quality.day_counts) instead of the table itself.
+DAYS_MARKER = "-- cxscore: scope days"
 # Expectations about the table's shape: validated once per run on the whole table (cheap,
 # they read the catalogue), never per batch.
 SCHEMA_TYPES = frozenset(
@@ -266,14 +269,24 @@ def _expectation(
     default_scope = "table" if etype in SCHEMA_TYPES or batch_column is None else "batch"
     scope = entry.get("scope", default_scope)
     if scope not in SCOPES:
-        raise ConfigError(f"{where}: key 'scope' must be table or batch, got {scope!r}")
-    if scope == "batch" and batch_column is None:
-        raise ConfigError(f"{where}: scope 'batch' needs the suite's 'batch_column'")
+        raise ConfigError(f"{where}: key 'scope' must be table, batch or days, got {scope!r}")
+    if scope in ("batch", "days") and batch_column is None:
+        raise ConfigError(f"{where}: scope {scope!r} needs the suite's 'batch_column'")
+    if (scope == "days") != bool(entry.get("_days")):
+        raise ConfigError(
+            f"{where}: scope 'days' is the scope of the day-count templates "
+            "(freshness, volume_same_weekday, missing_days: their SQL reads day, n, newest); "
+            + ("drop 'scope' or write scope: days" if entry.get("_days") else "use one of them")
+        )
     params = entry.get("params") or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{where}: key 'params' must be a mapping")
     local = {**values, **_render(params, values, f"{where}.params")}
-    kwargs = {k: _render(v, local, f"{where}.{k}") for k, v in entry.items() if k not in OWN_KEYS}
+    kwargs = {
+        k: _render(v, local, f"{where}.{k}")
+        for k, v in entry.items()
+        if k not in OWN_KEYS and k != "_days"
+    }
     if etype == SQL_TYPE:
         query = kwargs.get("unexpected_rows_query")
         if not isinstance(query, str) or "{batch}" not in query:
@@ -312,12 +325,23 @@ def _from_template(entry: dict[str, Any], name: str, folder: Path, where: str) -
         raise ConfigError(f"{where}: query_template {name!r} needs a 'column'")
     params = dict(entry.get("params") or {})
     params.setdefault("column", entry["column"])
+    text = path.read_text(encoding="utf-8")
+    days = text.startswith(DAYS_MARKER)
+    scope = entry.get("scope")
+    if days and scope in (None, "table"):  # "table": how suites said it before day counts
+        scope = "days"
+    if days and not _IDENT.match(entry["column"]):
+        raise ConfigError(
+            f"{where}: query_template {name!r} counts a column of the table: 'column' must be "
+            f"a column name, got {entry['column']!r}"
+        )
     return {
         "type": SQL_TYPE,
         "name": name,
         **entry,
+        **({"scope": scope, "_days": True} if days else {}),
         "params": params,
-        "unexpected_rows_query": path.read_text(encoding="utf-8"),
+        "unexpected_rows_query": text,
     }
 
 
