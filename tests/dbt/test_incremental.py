@@ -72,8 +72,18 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
             responses, 0, {"R1": 2, "R2": 2, ("R2", 6): 3, "R3": 3, "R4": 3, "R5": 3, "R6": 3}
         ),
         "orders": _rebatch(world.ORDERS, 0, {("O2", 1): 2, ("O2", 2): 3, "O3": 3, "O4": 3}),
-        # R1's comment is scored with R1 (batch 2); C8's turn is a late score (batch 3)
-        "sentiment": _rebatch(world.SENTIMENT, 0, {"qc:R1": 2, "clt:C8:1": 3}),
+        # R1's comment is scored with R1 (batch 2); C8's turn is a late score (batch 3), and
+        # so is a second customer comment on ticket 101 (its first, 0.5, came in batch 1:
+        # the stored unit gains a message: mean (0.5 - 0.9) / 2, minimum -0.9)
+        "sentiment": _rebatch(
+            [
+                *world.SENTIMENT,
+                ("zc:3", "zendesk", "ticket_comment", "101", "zendesk:101", True, "en", "vader",
+                 -0.9, 3),
+            ],
+            0,
+            {"qc:R1": 2, "clt:C8:1": 3},
+        ),  # fmt: skip
     }
 
 
@@ -186,6 +196,12 @@ def test_incremental_runs_equal_full_refresh(
             "select customer_sentiment, is_negative_sentiment from marts_build.fct_interactions"
             " where interaction_id = 'connect:C8'",
         ) == [(Decimal("-0.6"), True)]
+        # a late message adds to what its unit had (int_customer_sentiment_aggregated)
+        assert query(
+            url,
+            "select customer_sentiment, min_customer_sentiment, customer_messages"
+            " from intermediate.int_customer_sentiment_aggregated where unit_id = 'zendesk:101'",
+        ) == [(Decimal("-0.2"), Decimal("-0.9"), 2)]
         # ... and made it a due follow-up, counted in its old period (closing the loop)
         assert query(
             url,
