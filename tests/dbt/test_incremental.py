@@ -78,12 +78,22 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
         "sentiment": _rebatch(
             [
                 *world.SENTIMENT,
-                ("zc:3", "zendesk", "ticket_comment", "101", "zendesk:101", True, "en", "vader",
-                 -0.9, 3),
+                (
+                    "zc:3",
+                    "zendesk",
+                    "ticket_comment",
+                    "101",
+                    "zendesk:101",
+                    True,
+                    "en",
+                    "vader",
+                    -0.9,
+                    3,
+                ),
             ],
             0,
             {"qc:R1": 2, "clt:C8:1": 3},
-        ),  # fmt: skip
+        ),
     }
 
 
