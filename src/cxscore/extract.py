@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError
 from cxscore.progress import Reporter
@@ -32,6 +32,9 @@ from cxscore.registry import (
 )
 from cxscore.runs import new_run_id
 from cxscore.settings import Settings
+
+if TYPE_CHECKING:
+    from cxscore.load.landing import LandingFile
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +296,8 @@ def _extract(
             summary = _extract_files(
                 settings, source, url=url, control=control, run_id=run_id, reporter=reporter
             )
-            if source == "amazon_connect" and _has_contact_lens_files(settings):
+            lens_files = _contact_lens_files(settings) if source == "amazon_connect" else []
+            if lens_files:
                 # Contact Lens output files: their own stream (and batch) of the source
                 lens = _extract_files(
                     settings,
@@ -303,6 +307,7 @@ def _extract(
                     run_id=run_id,
                     reporter=reporter,
                     key="contact_lens",
+                    files=lens_files,
                 )
                 summary = _merge_summaries(summary, lens)
         comments = source != "zendesk" or settings.sources.zendesk.ticket_comments
@@ -338,10 +343,12 @@ def _written_tables(source: str, summary: dict[str, Any]) -> list[str]:
     return tables
 
 
-def _has_contact_lens_files(settings: Settings) -> bool:
+def _contact_lens_files(settings: Settings) -> list[LandingFile]:
+    """The Contact Lens output files under their root (listed once: the load uses this
+    list; none, no batch is opened)."""
     from cxscore.load.landing import discover, file_sources
 
-    return bool(discover(settings.landing_dir, file_sources(settings)["contact_lens"]))
+    return discover(settings.landing_dir, file_sources(settings)["contact_lens"])
 
 
 def _merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +373,10 @@ def _extract_files(
     run_id: str | None,
     reporter: Reporter,
     key: str | None = None,
+    files: list[LandingFile] | None = None,
 ) -> dict[str, Any]:
+    """Load the source's new and changed landing files (``files``: already listed) in
+    one load batch."""
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.load.file_groups import FileGroup
     from cxscore.load.files import ProgressHook, load_file
@@ -378,7 +388,8 @@ def _extract_files(
     summary = _new_summary(name, "running", batches=[batch_id])
     failures: list[str] = []
     try:
-        files = discover(settings.landing_dir, source)
+        if files is None:
+            files = discover(settings.landing_dir, source)
         conn = connect(url, application_name=f"cxscore load {name}")
         try:
             with conn.cursor() as cur:
