@@ -61,6 +61,11 @@ class WarehouseSettings(_Section):
         description="PostgreSQL URL; absent -> embedded PostgreSQL under .cxscore/pg",
     )
     embedded_dir: str = Field(default=".cxscore/pg", description="data dir of the embedded server")
+    build_work_mem: str = Field(
+        default="64MB",
+        pattern=r"^([0-9]+(kB|MB|GB))?$",
+        description="work_mem of the dbt build's sessions ('' keeps the server's setting)",
+    )
 
 
 class ZendeskSettings(_Section):

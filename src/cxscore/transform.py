@@ -146,7 +146,10 @@ def dbt_env(settings: Settings, url: str) -> dict[str, str]:
 
     parts = url_components(url)
     ipad, opad = hmac_pads(hash_key(settings))
-    options = session_options(f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC")
+    options = f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC"
+    if settings.warehouse.build_work_mem:  # sorts and hashes of months of facts in memory
+        options += f" -c work_mem={settings.warehouse.build_work_mem}"
+    options = session_options(options)
     return {
         "CX_DBT_HOST": str(parts["host"]),
         "CX_DBT_PORT": str(parts["port"]),

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from cxscore import transform
-from cxscore.settings import load_settings
+from cxscore.settings import ConfigError, load_settings
 
 HMAC_SQL = (
     "select encode(sha256(decode(%(opad)s, 'hex') || sha256(decode(%(ipad)s, 'hex')"
@@ -68,6 +68,8 @@ def test_macro_reads_the_pads_from_pgoptions(pg_url: str, tmp_path: Path) -> Non
         [(digest, tz)] = cur.fetchall()
         cur.execute("show jit")  # cxscore's session settings (cxscore.warehouse)
         assert cur.fetchone() == ("off",)
+        cur.execute("show work_mem")  # warehouse.build_work_mem
+        assert cur.fetchone() == ("64MB",)
     assert digest == hmac.new(b"s3cret", b"b@x.com", hashlib.sha256).hexdigest()
     assert tz == "UTC"
 
@@ -206,3 +208,15 @@ def test_a_damaged_key_file_is_never_used(tmp_path: Path, content: str) -> None:
         transform.hash_key(settings)
     assert str(tmp_path / "hash_key") in str(err.value)
     assert "CX_IDENTITY__HASH_KEY" in str(err.value)
+
+
+def test_the_builds_work_mem_is_a_setting() -> None:
+    """warehouse.build_work_mem reaches the dbt sessions' PGOPTIONS; a value PostgreSQL
+    would not take is refused when the settings load."""
+    url = "postgresql://u@h/db"
+    settings = load_settings(
+        environ={"CX_IDENTITY__HASH_KEY": "k", "CX_WAREHOUSE__BUILD_WORK_MEM": "256MB"}
+    )
+    assert " -c work_mem=256MB " in transform.dbt_env(settings, url)["PGOPTIONS"]
+    with pytest.raises(ConfigError, match="build_work_mem"):
+        load_settings(environ={"CX_WAREHOUSE__BUILD_WORK_MEM": "lots"})
