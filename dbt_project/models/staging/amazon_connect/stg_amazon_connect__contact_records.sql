@@ -22,7 +22,7 @@
 
 with latest as (
 
-    {{ staging_latest_versions(source('raw', 'amazon_connect__contact_records'), 'contact_id', 'last_update_timestamp desc nulls last, _batch_id desc, _line desc', from_files=true) }}
+    {{ staging_latest_versions(source('raw', 'amazon_connect__contact_records'), 'contact_id', 'last_update_timestamp desc nulls last, _batch_id desc, _line desc', from_files=true, decompress_payload=true) }}
 
 ),
 
