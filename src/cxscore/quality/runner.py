@@ -300,13 +300,17 @@ class _Validator:
             f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
             f"WHERE t.{suite.batch_column} = {int(batch_id)}"
         )
+        batch = self._query_batch(f"{suite.name}__batch_{batch_id}", query)
+        return self._validate(suite, batch, specs, batch_id)
+
+    def _query_batch(self, name: str, query: str) -> Any:
+        """A GX batch over the rows of ``query`` (a query asset, replaced if it exists; its
+        column probe runs with LIMIT 0)."""
         self._bare_queries.add(query)
-        name = f"{suite.name}__batch_{batch_id}"
         if name in {a.name for a in self.source.assets}:
             self.source.delete_asset(name)
         asset = self.source.add_query_asset(name=name, query=query)
-        batch = asset.add_batch_definition_whole_table("whole_batch").get_batch()
-        return self._validate(suite, batch, specs, batch_id)
+        return asset.add_batch_definition_whole_table("whole").get_batch()
 
     def _validate_days(self, suite: Suite, specs: list[ExpectationSpec]) -> list[CheckResult]:
         """The day-count templates (scope ``days``), per column: bring the column's day
@@ -326,12 +330,7 @@ class _Validator:
                     timezone=self.timezone,
                 )
             query = counts_query(table=suite.qualified_table, column=column, timezone=self.timezone)
-            self._bare_queries.add(query)
-            name = f"{suite.name}__days__{column}"
-            if name in {a.name for a in self.source.assets}:
-                self.source.delete_asset(name)
-            asset = self.source.add_query_asset(name=name, query=query)
-            batch = asset.add_batch_definition_whole_table("day_counts").get_batch()
+            batch = self._query_batch(f"{suite.name}__days__{column}", query)
             results += self._validate(suite, batch, [s for s in specs if s.column == column], None)
         return results
 
