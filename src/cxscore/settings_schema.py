@@ -64,7 +64,7 @@ class WarehouseSettings(_Section):
     build_work_mem: str = Field(
         default="64MB",
         pattern=r"^([0-9]+(kB|MB|GB))?$",
-        description="work_mem of the dbt build's sessions ('' keeps the server's setting)",
+        description="work_mem of the dbt build's sessions ('' in the file: the server's)",
     )
 
 

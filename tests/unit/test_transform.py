@@ -210,7 +210,7 @@ def test_a_damaged_key_file_is_never_used(tmp_path: Path, content: str) -> None:
     assert "CX_IDENTITY__HASH_KEY" in str(err.value)
 
 
-def test_the_builds_work_mem_is_a_setting() -> None:
+def test_the_builds_work_mem_is_a_setting(tmp_path: Path) -> None:
     """warehouse.build_work_mem reaches the dbt sessions' PGOPTIONS; a value PostgreSQL
     would not take is refused when the settings load."""
     url = "postgresql://u@h/db"
@@ -218,5 +218,10 @@ def test_the_builds_work_mem_is_a_setting() -> None:
         environ={"CX_IDENTITY__HASH_KEY": "k", "CX_WAREHOUSE__BUILD_WORK_MEM": "256MB"}
     )
     assert " -c work_mem=256MB " in transform.dbt_env(settings, url)["PGOPTIONS"]
+    # '' in the settings file (an empty variable is unset): the server's own work_mem
+    config = tmp_path / "cxscore.yml"
+    config.write_text("warehouse:\n  build_work_mem: ''\n", encoding="utf-8")
+    settings = load_settings(config, environ={"CX_IDENTITY__HASH_KEY": "k"})
+    assert "work_mem" not in transform.dbt_env(settings, url)["PGOPTIONS"]
     with pytest.raises(ConfigError, match="build_work_mem"):
         load_settings(environ={"CX_WAREHOUSE__BUILD_WORK_MEM": "lots"})
