@@ -90,6 +90,7 @@ def _run(environ: dict[str, str], url: str) -> None:
                 "peak_mb": stages.peak_mb,
                 "peak_per_stage": stages.resets,
                 "rows_loaded": summary["rows_loaded"],
+                "sources": {k: v.get("seconds") for k, v in summary["sources"].items()},
                 "dbt": _dbt_times(settings),
             }
         )
@@ -111,6 +112,8 @@ def _run_process(environ: dict[str, str], url: str, label: str) -> tuple[float, 
     lines = [f"    {label} cxscore run  {seconds:7.1f} s  rows loaded {result['rows_loaded']:,}"]
     for name, stage_seconds in result["stages"].items():
         extra = f"  {result['dbt']}" if name == "dbt build" else ""
+        if name == "extract":
+            extra = f"  per source (s): {result['sources']}"
         lines.append(
             f"    {label}   {name:16} {stage_seconds:7.1f} s  "
             f"peak RSS {result['peak_mb'].get(name, 0):5.0f} MB{extra}"

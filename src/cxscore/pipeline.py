@@ -162,7 +162,8 @@ def extract_all(
             failed[source] = summary["error"]
             continue
         totals["sources"][source] = {
-            k: summary.get(k) for k in ("rows_read", "rows_loaded", "rows_rejected", "files")
+            k: summary.get(k)
+            for k in ("rows_read", "rows_loaded", "rows_rejected", "files", "seconds")
         }
         totals["rows_loaded"] += int(summary.get("rows_loaded") or 0)
         totals["rows_rejected"] += int(summary.get("rows_rejected") or 0)
@@ -205,6 +206,7 @@ def run_pipeline(
         "scorecard_checks_failed": built["scorecard_checks_failed_warning"],
         "published_rows": built["published"],
         "sources_failed": sorted(failed),
+        "sources": extracted["sources"],
         "stages": dict(stages.seconds),
     }
     if failed:
