@@ -5,7 +5,10 @@
         removed by an incremental run, so that their scorecard periods are recomputed.
         cx_removed_records: keys an incremental staging or canonical model removed (a record
         of a replaced file, a deleted ticket), with the build's batch watermark, so that the
-        next layer removes them too without comparing whole tables. -#}
+        next layer removes them too without comparing whole tables. cx_fact_cells: the
+        scorecard cell (event time, touchpoint, segment) each fact row held before a build
+        rewrote it (macro log_fact_cells), so that the cells it leaves are recomputed; rows
+        every scorecard consumer has reflected are removed here. -#}
     create schema if not exists intermediate;
     create table if not exists intermediate.cx_build_state (
         model           text primary key,
@@ -26,5 +29,20 @@
         model       text        not null,
         event_at    timestamptz,
         deleted_at  timestamptz not null default now()
+    );
+    create table if not exists intermediate.cx_fact_cells (
+        model         text        not null,
+        key           text,
+        event_at      timestamptz,
+        touchpoint_id text,
+        segment       text,
+        logged_at     timestamptz not null default now()
+    );
+    {%- set consumers = scorecard_scope_consumers() %}
+    delete from intermediate.cx_fact_cells
+    where logged_at <= (
+        select case when count(*) = {{ consumers | length }} then min(last_changed_at) end
+        from intermediate.cx_build_state
+        where model in ('{{ consumers | join("', '") }}')
     );
 {%- endmacro %}

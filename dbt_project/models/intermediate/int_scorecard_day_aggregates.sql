@@ -16,28 +16,91 @@
 -- Additive counts and sums behind every scorecard metric per touchpoint, business day and
 -- segment (`all` plus the customer's segment), for days with at least one interaction,
 -- scored survey response or follow-up (due, or its ticket created); int_scorecard_aggregates rolls them up into weeks and months.
--- Stored: an incremental run deletes (pre-hook) and recomputes only the days in
--- int_scorecard_periods_in_scope, reading the facts from the earliest such day on (a
--- constant bound, so PostgreSQL uses the started_at and submitted_at indexes). A day is a
+-- Stored: an incremental run deletes (pre-hook) and recomputes only what
+-- int_scorecard_periods_in_scope names for the day grain: whole days, read from the
+-- earliest of them on (a constant bound, so PostgreSQL uses the started_at and
+-- submitted_at indexes), and single cells (touchpoint and segment of a day), each read
+-- through the (touchpoint_id, started_at / submitted_at) indexes. A day is a
 -- business-timezone date, so weeks and months are whole sets of days, across DST changes.
-{% set since = scope_start(ref('int_scorecard_periods_in_scope'), 'day') if is_incremental() else none %}
+{% set scope_relation = ref('int_scorecard_periods_in_scope') %}
+{% set since = scope_start(scope_relation, 'day', whole=true) if is_incremental() else none %}
+{% set earliest = scope_start(scope_relation, 'day') if is_incremental() else none %}
 
-with interactions as (
+with
 
+{% if is_incremental() %}
+whole_days as (
+
+    select period_start from {{ scope_relation }}
+    where period_grain = 'day' and touchpoint_id is null and not transitions_only
+
+),
+
+cell_days as (
+
+    -- the touchpoint-days holding a cell in scope, as instants (business timezone)
+    select distinct
+        touchpoint_id,
+        cast(period_start as timestamp) at time zone '{{ var("business_timezone") }}'
+            as starts_at,
+        cast({{ dbt.dateadd('day', 1, 'period_start') }} as timestamp)
+            at time zone '{{ var("business_timezone") }}' as ends_at
+    from {{ scope_relation }}
+    where period_grain = 'day' and touchpoint_id is not null
+
+),
+{% endif %}
+
+interactions as (
+
+    {% if is_incremental() %}
+    select * from {{ ref('fct_interactions') }}
+    where {% if since is none %}false{% else %}started_at >= {{ since }}
+        and {{ period_start("'day'", 'started_at') }} in (select period_start from whole_days){% endif %}
+
+    union all
+
+    select facts.*
+    from cell_days
+    cross join lateral (
+        -- one range of the (touchpoint_id, started_at) index per touchpoint-day
+        select * from {{ ref('fct_interactions') }} as f
+        where f.touchpoint_id = cell_days.touchpoint_id
+            and f.started_at >= cell_days.starts_at
+            and f.started_at < cell_days.ends_at
+        offset 0  -- kept a subquery: PostgreSQL would flatten it into a hash join
+    ) as facts
+    {% else %}
     select * from {{ ref('fct_interactions') }}
     where started_at is not null
-    {% if is_incremental() %}
-        and {% if since is none %}false{% else %}started_at >= {{ since }}{% endif %}
     {% endif %}
 
 ),
 
 responses as (
 
+    {% if is_incremental() %}
+    select * from {{ ref('fct_survey_responses') }}
+    where is_scored
+        and {% if since is none %}false{% else %}submitted_at >= {{ since }}
+        and {{ period_start("'day'", 'submitted_at') }} in (select period_start from whole_days){% endif %}
+
+    union all
+
+    select facts.*
+    from cell_days
+    cross join lateral (
+        -- one range of the (touchpoint_id, submitted_at) index per touchpoint-day
+        select * from {{ ref('fct_survey_responses') }} as f
+        where f.touchpoint_id = cell_days.touchpoint_id
+            and f.submitted_at >= cell_days.starts_at
+            and f.submitted_at < cell_days.ends_at
+        offset 0  -- kept a subquery: PostgreSQL would flatten it into a hash join
+    ) as facts
+    where facts.is_scored
+    {% else %}
     select * from {{ ref('fct_survey_responses') }}
     where is_scored and submitted_at is not null
-    {% if is_incremental() %}
-        and {% if since is none %}false{% else %}submitted_at >= {{ since }}{% endif %}
     {% endif %}
 
 ),
@@ -45,21 +108,12 @@ responses as (
 followups as (
 
     select * from {{ ref('int_followups_tracked') }}
-    where is_due or is_created
+    where (is_due or is_created)
     {% if is_incremental() %}
-        and {% if since is none %}false{% else %}(triggered_at >= {{ since }} or ticket_created_at >= {{ since }}){% endif %}
+        and {% if earliest is none %}false{% else %}(triggered_at >= {{ earliest }} or ticket_created_at >= {{ earliest }}){% endif %}
     {% endif %}
 
 ),
-
-{% if is_incremental() %}
-scope as (
-
-    select period_start from {{ ref('int_scorecard_periods_in_scope') }}
-    where period_grain = 'day'
-
-),
-{% endif %}
 
 interaction_periods as (
 
@@ -71,22 +125,18 @@ interaction_periods as (
 
 ),
 
-interaction_periods_in_scope as (
-
-    select * from interaction_periods
-    {% if is_incremental() %}
-    where period_start in (select period_start from scope)
-    {% endif %}
-
-),
-
 interaction_segments as (
 
-    select interaction_periods_in_scope.*, 'all' as segment_key
-    from interaction_periods_in_scope
-    union all
-    select interaction_periods_in_scope.*, interaction_periods_in_scope.segment as segment_key
-    from interaction_periods_in_scope
+    select * from (
+        select interaction_periods.*, 'all' as segment_key
+        from interaction_periods
+        union all
+        select interaction_periods.*, interaction_periods.segment as segment_key
+        from interaction_periods
+    ) as expanded
+    {% if is_incremental() %}
+    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
+    {% endif %}
 
 ),
 
@@ -142,22 +192,18 @@ response_periods as (
 
 ),
 
-response_periods_in_scope as (
-
-    select * from response_periods
-    {% if is_incremental() %}
-    where period_start in (select period_start from scope)
-    {% endif %}
-
-),
-
 response_segments as (
 
-    select response_periods_in_scope.*, 'all' as segment_key
-    from response_periods_in_scope
-    union all
-    select response_periods_in_scope.*, response_periods_in_scope.segment as segment_key
-    from response_periods_in_scope
+    select * from (
+        select response_periods.*, 'all' as segment_key
+        from response_periods
+        union all
+        select response_periods.*, response_periods.segment as segment_key
+        from response_periods
+    ) as expanded
+    {% if is_incremental() %}
+    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
+    {% endif %}
 
 ),
 
@@ -217,22 +263,18 @@ followup_events as (
 
 ),
 
-followup_events_in_scope as (
-
-    select * from followup_events
-    {% if is_incremental() %}
-    where period_start in (select period_start from scope)
-    {% endif %}
-
-),
-
 followup_segments as (
 
-    select followup_events_in_scope.*, 'all' as segment_key
-    from followup_events_in_scope
-    union all
-    select followup_events_in_scope.*, followup_events_in_scope.segment as segment_key
-    from followup_events_in_scope
+    select * from (
+        select followup_events.*, 'all' as segment_key
+        from followup_events
+        union all
+        select followup_events.*, followup_events.segment as segment_key
+        from followup_events
+    ) as expanded
+    {% if is_incremental() %}
+    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
+    {% endif %}
 
 ),
 

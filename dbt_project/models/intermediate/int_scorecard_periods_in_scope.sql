@@ -1,13 +1,20 @@
 {{ config(materialized='table') }}
 
--- The (grain, period) pairs an incremental scorecard run recomputes (scorecard.md,
--- "Incremental builds"): periods of every fact row changed or deleted since the last
--- scorecard build, of every raw row in a load batch the scorecard has not reflected, and of
--- the look-back window on event time; plus each such period's successor (its prior_value
--- moved), and the period of a changed interaction's possible predecessor (the transition into
--- it is counted in the predecessor's period); the trigger and ticket periods of every
--- follow-up whose ledger row, ticket or customer changed. A changed seed or var (configuration hash) puts every period in scope.
-{%- set consumers = ['int_scorecard_day_aggregates', 'touchpoint_scorecard', 'touchpoint_scorecard_wide', 'touchpoint_transitions'] %}
+-- What an incremental scorecard run recomputes (scorecard.md, "Incremental builds"): rows of
+-- (grain, period) plus either a cell (touchpoint and segment) or neither (the whole period).
+-- - Cells: the cell of every fact row changed since the last scorecard build, in segment
+--   `all` and in its own segment, and the cell each such row held before (logged by the
+--   facts' pre-hook in intermediate.cx_fact_cells): a segment change or a late answer on an
+--   old ticket recomputes its few cells, not its whole days.
+-- - Whole periods: of every fact row deleted since, of the follow-ups whose ledger row,
+--   ticket or customer's triggers changed (trigger and ticket creation periods), and of the
+--   look-back window on event time; every period when a seed or var changed (configuration
+--   hash) or a fact was rebuilt whole.
+-- - Each such period's successor, cell for cell (its prior_value moved).
+-- - Transitions only (`transitions_only`): the period up to the transition window before a
+--   changed or deleted interaction (the transition into it is counted in its predecessor's
+--   period); touchpoint_transitions rebuilds every period of the scope, whole.
+{%- set consumers = scorecard_scope_consumers() %}
 with state as (
 
     -- what every consumer of this scope already reflects (the least of them); a consumer
@@ -43,13 +50,45 @@ since as (
 
 interactions as (
 
-    select started_at, customer_id, _changed_at from {{ ref('fct_interactions') }}
+    select interaction_id, started_at, touchpoint_id, segment, customer_id, _changed_at
+    from {{ ref('fct_interactions') }}
+
+),
+
+responses as (
+
+    select response_id, submitted_at, touchpoint_id, segment, customer_id, _changed_at
+    from {{ ref('fct_survey_responses') }}
+
+),
+
+logged_cells as (
+
+    -- what rows rewritten since held before (a row without key: a fact rebuilt whole)
+    select model, key, event_at, touchpoint_id, segment
+    from {{ source('build_state', 'cx_fact_cells') }}
+    where logged_at > (select changed_after from since)
+
+),
+
+everything as (
+
+    select
+        (select config_changed from since)
+        or exists (select 1 from logged_cells where key is null) as in_scope
 
 ),
 
 interactions_changed as (
 
-    select customer_id from interactions
+    select * from interactions
+    where _changed_at > (select changed_after from since)
+
+),
+
+responses_changed as (
+
+    select * from responses
     where _changed_at > (select changed_after from since)
 
 ),
@@ -66,8 +105,7 @@ followup_customers as (
     -- cooldown chain runs over all of a customer's triggers)
     select customer_id from interactions_changed
     union
-    select customer_id from {{ ref('fct_survey_responses') }}
-    where _changed_at > (select changed_after from since)
+    select customer_id from responses_changed
     union
     select customer_id from followups
     where _source_batch_id > (select batch_after from since)
@@ -87,43 +125,49 @@ changed_followups as (
 
 ),
 
-changed_events as (
+cell_events as (
 
-    select started_at as event_at
-    from interactions
-    where _changed_at > (select changed_after from since) or (select config_changed from since)
-
-    union all
-
-    -- the transition into a changed interaction belongs to the period of the interaction
-    -- before it, up to the transition window earlier
-    select started_at - interval '{{ var("recontact_window_hours") }} hours'
-    from interactions
-    where _changed_at > (select changed_after from since)
+    -- a changed fact's cell now ...
+    select started_at as event_at, touchpoint_id, segment from interactions_changed
 
     union all
 
-    select submitted_at
-    from {{ ref('fct_survey_responses') }}
-    where _changed_at > (select changed_after from since) or (select config_changed from since)
+    select submitted_at, touchpoint_id, segment from responses_changed
+
+    union all
+
+    -- ... and the cell it held before this build (or an earlier one the scorecard missed)
+    select logged_cells.event_at, logged_cells.touchpoint_id, logged_cells.segment
+    from logged_cells
+    inner join interactions_changed
+        on logged_cells.model = 'fct_interactions'
+        and logged_cells.key = interactions_changed.interaction_id
+
+    union all
+
+    select logged_cells.event_at, logged_cells.touchpoint_id, logged_cells.segment
+    from logged_cells
+    inner join responses_changed
+        on logged_cells.model = 'fct_survey_responses'
+        and logged_cells.key = responses_changed.response_id
+
+),
+
+whole_period_events as (
+
+    select started_at as event_at from interactions
+    where (select in_scope from everything)
+
+    union all
+
+    select submitted_at from responses
+    where (select in_scope from everything)
 
     union all
 
     select event_at
     from {{ source('build_state', 'cx_deleted_facts') }}
     where deleted_at > (select changed_after from since)
-
-    union all
-
-    select event_at - interval '{{ var("recontact_window_hours") }} hours'
-    from {{ source('build_state', 'cx_deleted_facts') }}
-    where deleted_at > (select changed_after from since)
-
-    union all
-
-    select event_at
-    from {{ ref('stg_meta__batch_events') }}
-    where _batch_id > (select batch_after from since)
 
     union all
 
@@ -143,6 +187,33 @@ changed_events as (
 
 ),
 
+transition_events as (
+
+    -- the transition into a changed interaction belongs to the period of the interaction
+    -- before it, up to the transition window earlier
+    select started_at - interval '{{ var("recontact_window_hours") }} hours' as event_at
+    from interactions_changed
+
+    union all
+
+    select event_at - interval '{{ var("recontact_window_hours") }} hours'
+    from {{ source('build_state', 'cx_deleted_facts') }}
+    where deleted_at > (select changed_after from since)
+
+),
+
+events as (
+
+    select event_at, touchpoint_id, segment, false as transitions_only from cell_events
+    union all
+    select event_at, touchpoint_id, 'all', false from cell_events
+    union all
+    select event_at, cast(null as text), cast(null as text), false from whole_period_events
+    union all
+    select event_at, cast(null as text), cast(null as text), true from transition_events
+
+),
+
 grains as (
 
     select 'day' as period_grain
@@ -155,18 +226,44 @@ periods as (
 
     select distinct
         grains.period_grain,
-        {{ period_start('grains.period_grain', 'changed_events.event_at') }} as period_start
-    from changed_events
+        {{ period_start('grains.period_grain', 'events.event_at') }} as period_start,
+        events.touchpoint_id,
+        events.segment,
+        events.transitions_only
+    from events
     cross join grains
-    where changed_events.event_at is not null
+    where events.event_at is not null
+
+),
+
+with_successors as (
+
+    select period_grain, period_start, touchpoint_id, segment, transitions_only from periods
+    union
+    select
+        period_grain,
+        {{ period_end('period_grain', 'period_start') }},
+        touchpoint_id,
+        segment,
+        transitions_only
+    from periods
 
 ),
 
 final as (
 
-    select period_grain, period_start from periods
-    union
-    select period_grain, {{ period_end('period_grain', 'period_start') }} from periods
+    -- a cell inside a whole period in scope is left out (the period covers it), and so is
+    -- a transitions-only row of a period in scope for all
+    select *
+    from with_successors as candidate
+    where not exists (
+        select 1 from with_successors as whole
+        where whole.touchpoint_id is null
+            and not whole.transitions_only
+            and whole.period_grain = candidate.period_grain
+            and whole.period_start = candidate.period_start
+            and (candidate.touchpoint_id is not null or candidate.transitions_only)
+    )
 
 )
 

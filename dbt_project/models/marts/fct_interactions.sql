@@ -6,7 +6,9 @@
             {'columns': ['_changed_at']},
             {'columns': ['customer_id']},
             {'columns': ['started_at']},
+            {'columns': ['touchpoint_id', 'started_at']},
         ],
+        pre_hook=["{{ log_fact_cells('interaction_id', 'started_at', 'interaction') }}"],
         post_hook=[
             "{{ delete_vanished_facts('interaction_id', 'started_at', ref('int_interactions_mapped_to_touchpoints'), 'interaction') }}",
             "{{ record_build_state(this.name, ref('stg_meta__build_marks'), upstream=['int_interactions_mapped_to_touchpoints', 'stg_crm__orders', 'stg_qualtrics__responses', 'stg_zendesk__users']) }}",

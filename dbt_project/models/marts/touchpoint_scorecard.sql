@@ -17,10 +17,11 @@
 
 -- The touchpoint balanced scorecard, long form (scorecard.md): one row per touchpoint,
 -- period grain, period, segment and metric, with target, status, owner, prior period value
--- and significance. An incremental run deletes (pre-hook) and rebuilds only the periods in
--- int_scorecard_periods_in_scope; their metric values and prior values are recomputed from
--- the facts, so each rebuilt period is exactly what a full refresh gives. Constant period
--- bounds (read from the scope at run time) let PostgreSQL aggregate only recent periods.
+-- and significance. An incremental run deletes (pre-hook) and rebuilds only the periods and
+-- cells (touchpoint and segment of a period) in int_scorecard_periods_in_scope; their metric
+-- values and prior values are recomputed from the stored aggregates, so each rebuilt row is
+-- exactly what a full refresh gives. Constant period bounds (read from the scope at run
+-- time) let PostgreSQL aggregate only recent periods.
 with
 
 {% set period_bounds = {} %}
@@ -35,19 +36,15 @@ with
     {% endfor %}
 {% endif %}
 
-{% if is_incremental() %}
-scope as (
-
-    select period_grain, period_start from {{ ref('int_scorecard_periods_in_scope') }}
-
-),
-{% endif %}
-
+{% set scope_relation = ref('int_scorecard_periods_in_scope') %}
 metric_values as (
 
-    select * from {{ ref('int_scorecard_metric_values') }}
+    -- incremental: the rows in scope and the row before each (its prior value)
+    select * from {{ ref('int_scorecard_metric_values') }} as m
     {% if is_incremental() %}
-    where
+    where ({{ in_scorecard_scope(scope_relation, 'm.period_grain', 'm.period_start', 'm.touchpoint_id', 'm.segment') }}
+        or {{ in_scorecard_scope(scope_relation, 'm.period_grain', period_end('m.period_grain', 'm.period_start'), 'm.touchpoint_id', 'm.segment') }})
+    and (
         {% for grain in ['day', 'week', 'month'] %}
         {% if grain in period_bounds %}
         (period_grain = '{{ grain }}' and period_start >= cast('{{ period_bounds[grain] }}' as date))
@@ -56,6 +53,7 @@ metric_values as (
         {% endif %}
         {% if not loop.last %} or {% endif %}
         {% endfor %}
+    )
     {% endif %}
 
 ),
@@ -69,7 +67,8 @@ targets as (
 lagged as (
 
     -- the previous row of the same touchpoint, grain, segment and metric; it is the prior
-    -- period only when it starts exactly one period earlier
+    -- period only when it starts exactly one period earlier (incremental: every row in
+    -- scope has its prior period's row, if there is one, among metric_values)
     select
         metric_values.*,
         lag(period_start) over same_series as previous_start,
@@ -93,11 +92,7 @@ with_prior as (
             then previous_standard_error end as prior_standard_error
     from lagged
     {% if is_incremental() %}
-    where exists (
-        select 1 from scope
-        where scope.period_grain = lagged.period_grain
-            and scope.period_start = lagged.period_start
-    )
+    where {{ in_scorecard_scope(scope_relation, 'lagged.period_grain', 'lagged.period_start', 'lagged.touchpoint_id', 'lagged.segment') }}
     {% endif %}
 
 ),

@@ -18,7 +18,7 @@
 -- The scorecard for dashboards (scorecard.md): one row per touchpoint, grain, period and
 -- segment, one column per metric value, the status of each perspective (the worst of its
 -- metrics' green/amber/red, else no_data) and the overall status (the worst perspective).
--- Incremental like the long table: only the periods in int_scorecard_periods_in_scope.
+-- Incremental like the long table: only the periods and cells in int_scorecard_periods_in_scope.
 -- The metric columns, in the contract's order (_marts__models.yml):
 {%- set metrics = [
     'interactions',
@@ -50,10 +50,7 @@ with scorecard as (
 
     select * from {{ ref('touchpoint_scorecard') }} as s
     {% if is_incremental() %}
-    where exists (
-        select 1 from {{ ref('int_scorecard_periods_in_scope') }} as scope
-        where scope.period_grain = s.period_grain and scope.period_start = s.period_start
-    )
+    where {{ in_scorecard_scope(ref('int_scorecard_periods_in_scope'), 's.period_grain', 's.period_start', 's.touchpoint_id', 's.segment') }}
     {% endif %}
 
 ),

@@ -5,7 +5,7 @@
         on_schema_change='fail',
         contract={'enforced': true},
         indexes=[{'columns': ['period_grain', 'period_start', 'from_touchpoint_id', 'to_touchpoint_id'], 'unique': True}],
-        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope')) }}"],
+        pre_hook=["{{ delete_scorecard_scope(ref('int_scorecard_periods_in_scope'), cells=false) }}"],
         post_hook=["{{ record_build_state(this.name, ref('int_scorecard_build_marks')) }}"],
     )
 }}
