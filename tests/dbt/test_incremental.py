@@ -180,6 +180,28 @@ def test_incremental_runs_equal_full_refresh(
                     published["written"]["fct_interactions"]
                     < published["relations"]["fct_interactions"]
                 )
+            if batch == 3:
+                # U2's February call moved from silver to gold: the scope names its cells
+                # (the one it left among them, logged before fct_interactions rewrote it),
+                # not its whole day (the transitions rebuild the day whole: an interaction
+                # changed within the transition window after it)
+                assert query(
+                    url,
+                    "select touchpoint_id, segment, transitions_only"
+                    " from intermediate.int_scorecard_periods_in_scope"
+                    " where period_grain = 'day' and period_start = '2026-02-20'"
+                    " order by 1, 2",
+                ) == [
+                    ("phone_billing", "all", False),
+                    ("phone_billing", "gold", False),
+                    ("phone_billing", "silver", False),
+                    (None, None, True),
+                ]
+                assert query(
+                    url,
+                    "select touchpoint_id, segment from intermediate.cx_fact_cells"
+                    " where model = 'fct_interactions' and key = 'connect:C10'",
+                ) == [("phone_billing", "silver")]
             if batch == 1:
                 [(january_built,)] = query(
                     url,
@@ -257,6 +279,17 @@ def test_incremental_runs_equal_full_refresh(
         assert world.marts_snapshot(url) == incremental
         published = publish_and_compare(url)
         assert [published["written"][f] for f in FACTS] == [0, 0, 0]
+        # the logged cells every scorecard consumer reflects are gone (on-run-start)
+        assert query(
+            url,
+            "select count(*) from intermediate.cx_fact_cells where logged_at <= (select"
+            " min(last_changed_at) from intermediate.cx_build_state where model in"
+            " ('int_scorecard_day_aggregates', 'touchpoint_scorecard',"
+            " 'touchpoint_scorecard_wide', 'touchpoint_transitions'))",
+        ) == [(0,)]
+        assert query(url, "select count(*) from intermediate.cx_fact_cells where key is null") == [
+            (0,)
+        ]
 
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
