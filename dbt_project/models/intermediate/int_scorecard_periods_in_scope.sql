@@ -48,14 +48,16 @@ since as (
 
 ),
 
-interactions as (
+-- NOT MATERIALIZED (PostgreSQL 12+): each reference reads through its own index
+-- (_changed_at, started_at) instead of a copy of the whole fact
+interactions as not materialized (
 
     select interaction_id, started_at, touchpoint_id, segment, customer_id, _changed_at
     from {{ ref('fct_interactions') }}
 
 ),
 
-responses as (
+responses as not materialized (
 
     select response_id, submitted_at, touchpoint_id, segment, customer_id, _changed_at
     from {{ ref('fct_survey_responses') }}
@@ -222,17 +224,32 @@ grains as (
 
 ),
 
+event_days as (
+
+    select distinct
+        {{ period_start("'day'", 'event_at') }} as event_day,
+        touchpoint_id,
+        segment,
+        transitions_only
+    from events
+    where event_at is not null
+
+),
+
 periods as (
 
     select distinct
         grains.period_grain,
-        {{ period_start('grains.period_grain', 'events.event_at') }} as period_start,
-        events.touchpoint_id,
-        events.segment,
-        events.transitions_only
-    from events
+        case grains.period_grain
+            when 'day' then event_days.event_day
+            when 'week' then cast({{ dbt.date_trunc('week', 'event_days.event_day') }} as date)
+            when 'month' then cast({{ dbt.date_trunc('month', 'event_days.event_day') }} as date)
+        end as period_start,
+        event_days.touchpoint_id,
+        event_days.segment,
+        event_days.transitions_only
+    from event_days
     cross join grains
-    where events.event_at is not null
 
 ),
 
