@@ -90,6 +90,24 @@ def world(pg_server_url: str) -> Iterator[dict[str, Any]]:
         rows[150 - 101] = ticket(150, b, created=NOW + timedelta(days=1))
         rows += [ticket(198, b), ticket(199, b)]  # 198 twice with the same updated_at
         insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, rows)
+        # metric sets G: 45 of 50 belong to a loaded ticket (tickets A), 5 to unknown ones
+        g = ids["metric_sets_g"] = new_batch(url, "zendesk", "ticket_metric_sets")
+        insert(
+            url,
+            "raw.zendesk__ticket_metric_sets",
+            ["id", "ticket_id", "created_at", "updated_at", "payload", "_batch_id"],
+            [
+                (
+                    5000 + i,
+                    i if i <= 45 else 99000 + i,
+                    NOW - timedelta(hours=2),
+                    NOW - timedelta(hours=1),
+                    json.dumps({"reply_time_in_minutes": {"calendar": 30}, "reopens": 0}),
+                    g,
+                )
+                for i in range(1, 51)
+            ],
+        )
         # survey responses C: 5 of 50 csat '9' (out of 1..5), 10 of 50 link to unknown tickets
         c = ids["survey_c"] = new_batch(url, "qualtrics", "responses")
         responses = []
@@ -235,7 +253,7 @@ def test_batches_checked_are_the_new_ones(world: dict[str, Any]) -> None:
     assert outcome.batches["crm__orders"] == [world["orders_d"]]
     assert outcome.batches["zendesk__users"] == [world["users_f"]]
     assert outcome.batches["amazon_connect__contact_records"] == [world["calls_e"]]
-    assert outcome.batches["zendesk__ticket_metric_sets"] == []
+    assert outcome.batches["zendesk__ticket_metric_sets"] == [world["metric_sets_g"]]
 
 
 def test_clean_batches_pass(world: dict[str, Any]) -> None:
@@ -335,6 +353,18 @@ def test_orphan_survey_links_fail_warning(world: dict[str, Any]) -> None:
         "10 carry a link to an unknown ticket or contact"
     )
     assert result.threshold == ">= 0.9 of scored responses in the batch link to a known interaction"
+
+
+def test_metric_sets_of_unknown_tickets_fail_warning(world: dict[str, Any]) -> None:
+    result = find(
+        world["outcome"],
+        "zendesk__ticket_metric_sets",
+        "metric_set_links_ticket",
+        "ticket_id",
+        world["metric_sets_g"],
+    )
+    assert (result.success, result.severity) == (False, "warning")
+    assert result.observed_value == "45 of 50 metric sets belong to a loaded ticket (90.00%)"
 
 
 def test_missing_day_and_weekday_volume_drop_fail_warning(world: dict[str, Any]) -> None:
