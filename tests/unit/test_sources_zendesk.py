@@ -157,6 +157,51 @@ def test_client_gives_up_after_max_retries_and_names_credentials(stub_factory: A
         ZendeskClient(ZendeskSettings(base_url=good.base_url))
 
 
+def test_pages_ahead_are_the_same_requests_and_errors_come_at_their_page(
+    stub_factory: Any,
+) -> None:
+    from cxscore.sources.zendesk import next_cursor_params
+
+    stub = stub_factory()
+    client = client_for(stub, [], per_page=1)
+    first = client.params("tickets", cursor=None, start_time=0)
+    # one after another, as before: 3 pages of 1 ticket, the last one says end_of_stream
+    expected, params = [], first
+    while True:
+        body = client.get(client.url("tickets"), params)
+        expected.append((params, body))
+        following = next_cursor_params(client, "tickets", 0)(params, body)
+        if following is None:
+            break
+        params = following
+    assert [(len(b["tickets"]), b["end_of_stream"]) for _, b in expected] == [
+        (1, False),
+        (1, False),
+        (1, True),
+    ]
+    sequential = stub.requests_seen
+
+    pages = client.pages(client.url("tickets"), first, next_cursor_params(client, "tickets", 0))
+    assert list(pages) == expected
+    assert stub.requests_seen == 2 * sequential  # the same requests, none more
+
+    # an error getting a page is raised when that page is asked for, not before
+    def to_a_bad_cursor(params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        return {"cursor": "not-a-cursor"}
+
+    pages = client.pages(client.url("tickets"), first, to_a_bad_cursor)
+    assert next(pages) == expected[0]
+    with pytest.raises(ZendeskError, match="HTTP 400"):
+        next(pages)
+
+    # closed after its first page: at most the one page ahead was requested
+    before = stub.requests_seen
+    pages = client.pages(client.url("tickets"), first, next_cursor_params(client, "tickets", 0))
+    assert next(pages) == expected[0]
+    pages.close()
+    assert 1 <= stub.requests_seen - before <= 2
+
+
 def test_metric_set_numbers_staging_casts_are_validated() -> None:
     def metric_set(i: int, **extra: Any) -> dict[str, Any]:
         return {

@@ -6,11 +6,13 @@ ONE transaction, ``COPY`` its rows into raw (``_source_cursor`` = the cursor tha
 the page), its rejected items into raw.rejected_rows, and store the page's
 ``after_cursor``. A run killed between pages resumes at the last committed page; a page
 is never stored twice. When ``end_of_stream`` is true the stored ``after_cursor`` is where
-the next run starts.
+the next run starts. The next page is fetched while a page is loaded
+(:meth:`~cxscore.sources.zendesk.ZendeskClient.pages`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
@@ -186,46 +188,47 @@ def _extract_stream(
     start = zendesk.start_time_epoch(settings.sources.zendesk.start_time)
     first_reasons: list[str] = []
     read = rejected = 0
-    while True:
-        params = client.params(stream, cursor=cursor, start_time=start)
-        source_cursor = f"cursor={cursor}" if cursor else f"start_time={start}"
-        body = client.get(client.url(stream), params)
-        page = zendesk.parse_page(stream, body)
-        next_cursor = page.after_cursor or cursor
-        _store_page(
-            conn,
-            stream,
-            page,
-            batches=batches,
-            source_cursor=source_cursor,
-            next_cursor=next_cursor,
-        )
-        summary["pages"] += 1
-        for table_key in STREAM_TABLES[stream]:
-            counts[table_key]["pages"] += 1
-            n = len(page.rows.get(table_key) or [])
-            counts[table_key]["rows_loaded"] += n
-            counts[table_key]["rows_read"] += n
-            summary["rows_loaded"] += n
-            summary["rows_read"] += n
-            reporter.rows(zendesk.SOURCE, n)
-        n_rej = len(page.rejections)
-        counts[stream]["rows_rejected"] += n_rej
-        counts[stream]["rows_read"] += n_rej
-        summary["rows_rejected"] += n_rej
-        summary["rows_read"] += n_rej
-        read += page.items
-        rejected += n_rej
-        first_reasons.extend(f"{source_cursor} item {r.line}: {r.reason}" for r in page.rejections)
-        reporter.step(
-            zendesk.SOURCE,
-            "pages",
-            summary["pages"],
-            f"{stream} page {counts[stream]['pages']}: {page.items} items, {n_rej} rejected",
-        )
-        if page.end_of_stream:
-            break
-        if next_cursor == cursor and page.items == 0:
-            break  # no progress possible: the server returned an empty page without a cursor
-        cursor = next_cursor
+    pages = client.pages(
+        client.url(stream),
+        client.params(stream, cursor=cursor, start_time=start),
+        zendesk.next_cursor_params(client, stream, start),
+    )
+    with contextlib.closing(pages):
+        for params, body in pages:
+            cursor = params.get("cursor")
+            source_cursor = f"cursor={cursor}" if cursor else f"start_time={start}"
+            page = zendesk.parse_page(stream, body)
+            _store_page(
+                conn,
+                stream,
+                page,
+                batches=batches,
+                source_cursor=source_cursor,
+                next_cursor=page.after_cursor or cursor,
+            )
+            summary["pages"] += 1
+            for table_key in STREAM_TABLES[stream]:
+                counts[table_key]["pages"] += 1
+                n = len(page.rows.get(table_key) or [])
+                counts[table_key]["rows_loaded"] += n
+                counts[table_key]["rows_read"] += n
+                summary["rows_loaded"] += n
+                summary["rows_read"] += n
+                reporter.rows(zendesk.SOURCE, n)
+            n_rej = len(page.rejections)
+            counts[stream]["rows_rejected"] += n_rej
+            counts[stream]["rows_read"] += n_rej
+            summary["rows_rejected"] += n_rej
+            summary["rows_read"] += n_rej
+            read += page.items
+            rejected += n_rej
+            first_reasons.extend(
+                f"{source_cursor} item {r.line}: {r.reason}" for r in page.rejections
+            )
+            reporter.step(
+                zendesk.SOURCE,
+                "pages",
+                summary["pages"],
+                f"{stream} page {counts[stream]['pages']}: {page.items} items, {n_rej} rejected",
+            )
     return over_reject_limit(settings, f"zendesk {stream}", "items", read, rejected, first_reasons)

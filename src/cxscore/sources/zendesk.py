@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import requests
@@ -222,6 +224,27 @@ def _raw(item: Any) -> str:
 # --------------------------------------------------------------------------- HTTP
 
 
+def next_cursor_params(
+    client: ZendeskClient, stream: str, start_time: int
+) -> Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]:
+    """For :meth:`ZendeskClient.pages` over a cursor export: the next page's parameters
+    from a page's ``after_cursor``; None after a page with ``end_of_stream`` (absent:
+    true), or an empty page that gives no new cursor (no progress is possible)."""
+
+    def following(params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | None:
+        if bool(body.get("end_of_stream", True)):
+            return None
+        cursor = params.get("cursor")
+        after = body.get("after_cursor") or cursor
+        if after == cursor and not any(
+            isinstance(body.get(key), list) and body[key] for key, _, _ in STREAM_ITEMS[stream]
+        ):
+            return None
+        return client.params(stream, cursor=after, start_time=start_time)
+
+    return following
+
+
 def start_time_epoch(start: datetime) -> int:
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
@@ -284,6 +307,63 @@ class ZendeskClient:
             params["start_time"] = start_time
         return params
 
+    def pages(
+        self,
+        url: str,
+        params: dict[str, Any],
+        next_params: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None],
+    ) -> Generator[tuple[dict[str, Any], dict[str, Any]], None, None]:
+        """``(params, body)`` of each page from ``params`` on; ``next_params(params, body)``
+        gives the next page's parameters (None after the last page). The next page is
+        requested while the caller loads this one: a thread stays one page ahead, so the
+        API's time to answer overlaps with the caller's parsing and ``COPY`` (the first
+        load of a Zendesk account is thousands of pages). Nothing else changes: the same
+        requests in the same order, each with its retries; an error getting a page is
+        raised when the caller asks for that page; closing the generator stops the
+        fetching (a page fetched ahead and not asked for is dropped: GETs change
+        nothing)."""
+        ahead: queue.Queue[object] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def hand_over(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    ahead.put(item, timeout=0.1)
+                except queue.Full:
+                    continue
+                return True
+            return False
+
+        def fetch() -> None:
+            current: dict[str, Any] | None = params
+            while current is not None and not stop.is_set():
+                try:
+                    body = self.get(url, current)
+                    following = next_params(current, body)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+                    hand_over(_Failed(exc))
+                    return
+                if not hand_over((current, body)):
+                    return
+                current = following
+            hand_over(_END)
+
+        thread = threading.Thread(target=fetch, name="zendesk-page-ahead", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = ahead.get()
+                if item is _END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.exc
+                yield cast(tuple[dict[str, Any], dict[str, Any]], item)
+        finally:
+            stop.set()
+            # at the end the thread has finished; after an error here it may be waiting for
+            # an answer or a Retry-After: it stops at its next hand-over, nothing waits on it
+            thread.join(timeout=0.5)
+
     def get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """One page as decoded JSON, after retries; ZendeskError when it cannot be had."""
         cfg = self.settings
@@ -323,6 +403,14 @@ class ZendeskClient:
             wait = budget.wait(problem, wait)
             self.retries += 1
             self._sleep(wait)
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
 
 
 class RetryBudget:

@@ -51,7 +51,7 @@ class EventsPage:
     max_created_at: str | None = None
 
 
-def _end_of_stream(body: dict[str, Any]) -> bool:
+def end_of_stream(body: dict[str, Any]) -> bool:
     """``end_of_stream`` as the page says; pages recorded before Zendesk added it (2019,
     tests/unit/test_sources_zendesk_real.py) end the stream only when they are not full: a
     page holds at most 1,000 events, and ``count`` = 1000 means more may follow."""
@@ -88,7 +88,7 @@ def parse_events_page(body: dict[str, Any], *, seen: set[int] | None = None) -> 
     page = EventsPage(
         end_time=end_time if type(end_time) is int else None,
         next_page=body.get("next_page") or None,
-        end_of_stream=_end_of_stream(body),
+        end_of_stream=end_of_stream(body),
     )
     events = body.get("ticket_events") or []
     if not isinstance(events, list):
