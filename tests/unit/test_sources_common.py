@@ -90,6 +90,7 @@ def test_copy_text_escaping() -> None:
 
 def test_prefetched_keeps_order_reraises_and_stops_early() -> None:
     import threading
+    import time
 
     from cxscore.load.copy import prefetched
 
@@ -114,6 +115,8 @@ def test_prefetched_keeps_order_reraises_and_stops_early() -> None:
     before = threading.active_count()
     stream = prefetched(endless(), depth=2)
     assert next(stream) == b"x"
+    time.sleep(0.2)
+    assert 1 <= len(produced) <= 3  # the one taken and at most 2 ahead
     stream.close()  # the producer thread stops instead of running on
     assert threading.active_count() == before
     assert len(produced) < 10

@@ -53,55 +53,13 @@ cell_days as (
 
 interactions as (
 
-    {% if is_incremental() %}
-    select * from {{ ref('fct_interactions') }}
-    where {% if since is none %}false{% else %}started_at >= {{ since }}
-        and {{ period_start("'day'", 'started_at') }} in (select period_start from whole_days){% endif %}
-
-    union all
-
-    select facts.*
-    from cell_days
-    cross join lateral (
-        -- one range of the (touchpoint_id, started_at) index per touchpoint-day
-        select * from {{ ref('fct_interactions') }} as f
-        where f.touchpoint_id = cell_days.touchpoint_id
-            and f.started_at >= cell_days.starts_at
-            and f.started_at < cell_days.ends_at
-        offset 0  -- kept a subquery: PostgreSQL would flatten it into a hash join
-    ) as facts
-    {% else %}
-    select * from {{ ref('fct_interactions') }}
-    where started_at is not null
-    {% endif %}
+    {{ scoped_day_facts(ref('fct_interactions'), 'started_at', since) }}
 
 ),
 
 responses as (
 
-    {% if is_incremental() %}
-    select * from {{ ref('fct_survey_responses') }}
-    where is_scored
-        and {% if since is none %}false{% else %}submitted_at >= {{ since }}
-        and {{ period_start("'day'", 'submitted_at') }} in (select period_start from whole_days){% endif %}
-
-    union all
-
-    select facts.*
-    from cell_days
-    cross join lateral (
-        -- one range of the (touchpoint_id, submitted_at) index per touchpoint-day
-        select * from {{ ref('fct_survey_responses') }} as f
-        where f.touchpoint_id = cell_days.touchpoint_id
-            and f.submitted_at >= cell_days.starts_at
-            and f.submitted_at < cell_days.ends_at
-        offset 0  -- kept a subquery: PostgreSQL would flatten it into a hash join
-    ) as facts
-    where facts.is_scored
-    {% else %}
-    select * from {{ ref('fct_survey_responses') }}
-    where is_scored and submitted_at is not null
-    {% endif %}
+    {{ scoped_day_facts(ref('fct_survey_responses'), 'submitted_at', since, only='is_scored') }}
 
 ),
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Generator, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 CHUNK_BYTES = 1 << 18  # rows are handed to libpq in chunks of about this size
 
@@ -111,46 +113,52 @@ class _Failure:
 _DONE = object()
 
 
-def prefetched(chunks: Iterable[bytes], depth: int = 8) -> Generator[bytes, None, None]:
-    """The chunks, produced by a background thread ``depth`` chunks ahead, so that parsing
-    the next rows overlaps with sending the previous ones (libpq releases the GIL while it
-    waits for the server). Errors in the producer are re-raised here; closing this
-    generator stops the producer."""
-    pipe: queue.Queue[object] = queue.Queue(maxsize=depth)
+def prefetched(
+    items: Iterable[T], depth: int = 8, *, join_timeout: float | None = None
+) -> Generator[T, None, None]:
+    """The items, produced by a background thread at most ``depth`` items ahead of the
+    consumer (counting the one being produced), so that producing the next ones overlaps
+    with using the previous ones: parsing rows while libpq sends the chunks before them
+    (it releases the GIL while it waits for the server), fetching the next page of an API
+    while a page is stored. Errors in the producer are re-raised here when their turn
+    comes; closing this generator stops the producer at its next item (``join_timeout``:
+    how long to wait for it then; None: until it stops)."""
+    pipe: queue.SimpleQueue[object] = queue.SimpleQueue()
+    slots = threading.Semaphore(depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                pipe.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def produce() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
+        source = iter(items)
+        while True:
+            while not slots.acquire(timeout=0.05):
+                if stop.is_set():
                     return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
-            put(_Failure(exc))
-            return
-        put(_DONE)
+            if stop.is_set():
+                return
+            try:
+                item = next(source)
+            except StopIteration:
+                pipe.put(_DONE)
+                return
+            except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+                pipe.put(_Failure(exc))
+                return
+            pipe.put(item)
 
-    worker = threading.Thread(target=produce, name="cxscore-copy-producer", daemon=True)
+    worker = threading.Thread(target=produce, name="cxscore-prefetch", daemon=True)
     worker.start()
     try:
         while True:
-            item = pipe.get()
-            if item is _DONE:
+            got = pipe.get()
+            if got is _DONE:
                 return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
+            if isinstance(got, _Failure):
+                raise got.exc
+            slots.release()  # the producer may make one more
+            yield cast(T, got)
     finally:
         stop.set()
-        worker.join()
+        worker.join(join_timeout)
 
 
 def copy_rows(

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import queue
-import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import requests
@@ -322,47 +320,19 @@ class ZendeskClient:
         raised when the caller asks for that page; closing the generator stops the
         fetching (a page fetched ahead and not asked for is dropped: GETs change
         nothing)."""
-        ahead: queue.Queue[object] = queue.Queue(maxsize=1)
-        stop = threading.Event()
+        from cxscore.load.copy import prefetched
 
-        def hand_over(item: object) -> bool:
-            while not stop.is_set():
-                try:
-                    ahead.put(item, timeout=0.1)
-                except queue.Full:
-                    continue
-                return True
-            return False
-
-        def fetch() -> None:
+        def one_by_one() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
             current: dict[str, Any] | None = params
-            while current is not None and not stop.is_set():
-                try:
-                    body = self.get(url, current)
-                    following = next_params(current, body)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
-                    hand_over(_Failed(exc))
-                    return
-                if not hand_over((current, body)):
-                    return
+            while current is not None:
+                body = self.get(url, current)
+                following = next_params(current, body)
+                yield current, body
                 current = following
-            hand_over(_END)
 
-        thread = threading.Thread(target=fetch, name="zendesk-page-ahead", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = ahead.get()
-                if item is _END:
-                    return
-                if isinstance(item, _Failed):
-                    raise item.exc
-                yield cast(tuple[dict[str, Any], dict[str, Any]], item)
-        finally:
-            stop.set()
-            # at the end the thread has finished; after an error here it may be waiting for
-            # an answer or a Retry-After: it stops at its next hand-over, nothing waits on it
-            thread.join(timeout=0.5)
+        # after an error in the caller the thread may be waiting for an answer or a
+        # Retry-After: it stops at its next page, nothing waits for it
+        return prefetched(one_by_one(), depth=1, join_timeout=0.5)
 
     def get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """One page as decoded JSON, after retries; ZendeskError when it cannot be had."""
@@ -403,14 +373,6 @@ class ZendeskClient:
             wait = budget.wait(problem, wait)
             self.retries += 1
             self._sleep(wait)
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_END = object()
 
 
 class RetryBudget:
