@@ -8,13 +8,14 @@ critical expectations failed, :func:`publish_marts` copies every relation of
 never a build that failed its checks. A failed check leaves ``marts`` as it was.
 
 The copy keeps each table's definition (columns, types, NOT NULL, indexes, comments:
-``CREATE TABLE .. (LIKE .. INCLUDING ALL)``); a view of the build is published as a table
-(a snapshot of the checked build, not a live query on the unchecked schema). Cost: one
-``INSERT .. SELECT`` per mart (docs/performance.md, "Publish"), except for the incremental
-facts: a published table with ``_changed_at``, a one-column unique key and the same
-definition as its build gets only the rows changed since it was published (and loses the
-keys the build no longer has), checked by row count (:func:`_publish_changes`). This step
-is PostgreSQL SQL; on a warehouse with zero-copy clones the same contract is a clone + swap.
+``CREATE TABLE .. (LIKE .. INCLUDING ALL)``, the indexes made after the rows are in); a
+view of the build is published as a table (a snapshot of the checked build, not a live
+query on the unchecked schema). Cost: one ``INSERT .. SELECT`` per mart
+(docs/performance.md, "Publish"), except for the incremental facts: a published table with
+``_changed_at``, a one-column unique key and the same definition as its build gets only the
+rows changed since it was published (and loses the keys the build no longer has), checked
+by row count (:func:`_publish_changes`). This step is PostgreSQL SQL; on a warehouse with
+zero-copy clones the same contract is a clone + swap.
 """
 
 from __future__ import annotations
@@ -118,6 +119,31 @@ def _changes_key(cur: Any, name: str) -> str | None:
         cur.execute(_DEFINITION, {"rel": f'"{schema}"."{name}"'})
         definitions.append(cur.fetchall())
     return str(row[0]) if definitions[0] == definitions[1] else None
+
+
+def _indexes_to_build(cur: Any, name: str) -> list[tuple[bool, str]] | None:
+    """The build table's indexes, to create on its published copy after the rows are in:
+    one sort per index instead of every inserted row updating every index (a first
+    publish of 1.56 M rows at 100,000 customers x 90 days: 15.1 -> 5.2 s). Each as
+    (unique, the ``USING ...`` part of its definition). None when an index backs a
+    constraint (primary key, unique, exclusion): such a table is copied with its indexes,
+    as ``LIKE .. INCLUDING ALL`` makes them."""
+    cur.execute(
+        """
+        select i.indisunique, pg_get_indexdef(i.indexrelid),
+               exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)
+        from pg_index i
+        where i.indrelid = to_regclass(quote_ident(%s) || '.' || quote_ident(%s))
+        order by i.indexrelid
+        """,
+        (BUILD_SCHEMA, name),
+    )
+    indexes: list[tuple[bool, str]] = []
+    for unique, definition, backs_constraint in cur.fetchall():
+        if backs_constraint or " USING " not in definition:
+            return None
+        indexes.append((bool(unique), str(definition).split(" USING ", 1)[1]))
+    return indexes
 
 
 def _publish_changes(cur: Any, name: str, key: str) -> tuple[int, int] | None:
@@ -254,9 +280,20 @@ def publish_marts(url: str, *, run_id: str | None = None) -> dict[str, Any]:
                         f"it ({str(exc).strip().splitlines()[-1]}); build views on the marts "
                         "in another schema, or as dbt models"
                     ) from exc
-            cur.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
+            indexes = _indexes_to_build(cur, name)
+            cur.execute(
+                sql.SQL("create table {} (like {} including all{})").format(
+                    target, source, sql.SQL("" if indexes is None else " excluding indexes")
+                )
+            )
             cur.execute(sql.SQL("insert into {} select * from {}").format(target, source))
             published[name] = changed[name] = int(cur.rowcount)
+            for unique, method_and_keys in indexes or []:
+                cur.execute(
+                    sql.SQL("create {}index on {} using {}").format(
+                        sql.SQL("unique " if unique else ""), target, sql.SQL(method_and_keys)
+                    )
+                )
             modes[name] = "copy"
             cur.execute(
                 "select obj_description(to_regclass(%s), 'pg_class')", (f"{BUILD_SCHEMA}.{name}",)

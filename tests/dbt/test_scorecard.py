@@ -342,6 +342,19 @@ def test_bi_reader_sees_every_mart_and_nothing_else(built_world: str) -> None:
     check_scorecard(load_settings(environ={}), url=built_world, run_id="t-bi")
     published = publish_marts(built_world, run_id="t-bi")
     assert sorted(published["relations"]) == sorted(marts)
+    assert set(published["modes"].values()) == {"copy"}  # a first publish copies whole
+    indexes = (
+        "select c.relname, i.indisunique, split_part(pg_get_indexdef(i.indexrelid), ' USING ', 2) "
+        "from pg_index i join pg_class c on c.oid = i.indrelid "
+        "join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s"
+    )
+    with contextlib.closing(psycopg2.connect(built_world)) as conn, conn.cursor() as cur:
+        cur.execute(indexes, ("marts_build",))
+        built = sorted(cur.fetchall())
+        cur.execute(indexes, ("marts",))
+        # the published tables have the build's indexes (made after their rows are in)
+        assert sorted(cur.fetchall()) == built
+    assert ("fct_interactions", True, "btree (interaction_id)") in built
     with contextlib.closing(psycopg2.connect(built_world)) as conn:
         conn.autocommit = True
         with conn.cursor() as cur:
