@@ -85,16 +85,7 @@ interaction_periods as (
 
 interaction_segments as (
 
-    select * from (
-        select interaction_periods.*, 'all' as segment_key
-        from interaction_periods
-        union all
-        select interaction_periods.*, interaction_periods.segment as segment_key
-        from interaction_periods
-    ) as expanded
-    {% if is_incremental() %}
-    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
-    {% endif %}
+    {{ day_segments_in_scope('interaction_periods', scope_relation) }}
 
 ),
 
@@ -152,16 +143,7 @@ response_periods as (
 
 response_segments as (
 
-    select * from (
-        select response_periods.*, 'all' as segment_key
-        from response_periods
-        union all
-        select response_periods.*, response_periods.segment as segment_key
-        from response_periods
-    ) as expanded
-    {% if is_incremental() %}
-    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
-    {% endif %}
+    {{ day_segments_in_scope('response_periods', scope_relation) }}
 
 ),
 
