@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -444,32 +445,54 @@ def parse_project(settings: Settings) -> Path:
         "CX_DBT_DBNAME": "cxscore",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    target = PROJECT_DIR / "target"
-    command = [
-        "parse",
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(folder),
-        "--vars",
-        json.dumps(dbt_vars(settings)),
-        "--target-path",
-        str(target),
-    ]
-    with _DBT_LOCK, patched_environ(env):
-        result = dbtRunner().invoke(command)
-    if not result.success:
-        raise TransformError(f"dbt parse failed: {result.exception or 'see the dbt log'}")
-    return target / "manifest.json"
+    with manifest_written_whole(PROJECT_DIR) as target:
+        command = [
+            "parse",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(folder),
+            "--vars",
+            json.dumps(dbt_vars(settings)),
+            "--target-path",
+            str(target),
+        ]
+        with _DBT_LOCK, patched_environ(env):
+            result = dbtRunner().invoke(command)
+        if not result.success:
+            raise TransformError(f"dbt parse failed: {result.exception or 'see the dbt log'}")
+    return PROJECT_DIR / "target" / "manifest.json"
+
+
+@contextlib.contextmanager
+def manifest_written_whole(project: Path) -> Iterator[Path]:
+    """A private target directory for ``dbt parse``; on success its manifest.json replaces
+    ``<project>/target/manifest.json`` in one rename. dbt writes a manifest in place, and
+    Airflow (Cosmos) reads that file whenever it parses cx_scorecard: a reader must never
+    see it half written (an empty file failed the DAG's import)."""
+    final = project / "target" / "manifest.json"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=".parse-", dir=final.parent))
+    try:
+        yield private
+        written = private / "manifest.json"
+        if written.exists():
+            os.replace(written, final)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def generate_docs(settings: Settings, *, url: str | None = None) -> dict[str, Any]:
-    """``dbt docs generate``: writes dbt_project/target/{index.html,catalog.json,...}."""
+    """``dbt docs generate``: writes ``<state_dir>/dbt/docs/{index.html,catalog.json,
+    manifest.json,...}``. Not dbt_project/target: the manifest there is what Airflow renders
+    cx_scorecard from, and dbt rewrites a manifest in place (a DAG parsed meanwhile read an
+    empty file)."""
     started = time.monotonic()
-    result = run_dbt(settings, ["docs", "generate"], url=url, artifacts_dir=PROJECT_DIR / "target")
+    target = Path(settings.state_dir) / "dbt" / "docs"
+    result = run_dbt(settings, ["docs", "generate"], url=url, artifacts_dir=target)
     if not result.success:
         raise TransformError(f"dbt docs generate failed: {result.exception or 'see the dbt log'}")
     return {
-        "path": str(PROJECT_DIR / "target" / "index.html"),
+        "path": str(target / "index.html"),
         "seconds": round(time.monotonic() - started, 1),
     }

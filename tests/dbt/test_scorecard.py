@@ -386,10 +386,17 @@ def test_docs_generate_describes_every_mart_column(built_world: str, tmp_path: P
     from cxscore.transform import PROJECT_DIR, generate_docs
     from tests.dbt.world import make_settings
 
+    cosmos_manifest = PROJECT_DIR / "target" / "manifest.json"
+    before = cosmos_manifest.stat().st_mtime_ns if cosmos_manifest.exists() else None
     result = generate_docs(make_settings(tmp_path), url=built_world)
+    docs = Path(result["path"]).parent
+    assert docs == tmp_path / "dbt" / "docs"
     assert Path(result["path"]).is_file()
-    catalog = json.loads((PROJECT_DIR / "target" / "catalog.json").read_text())
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    # the manifest Airflow renders cx_scorecard from is left alone (a DAG parsed while
+    # dbt rewrote it read an empty file)
+    assert (cosmos_manifest.stat().st_mtime_ns if cosmos_manifest.exists() else None) == before
+    catalog = json.loads((docs / "catalog.json").read_text())
+    manifest = json.loads((docs / "manifest.json").read_text())
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["schema"] != "marts":
             continue

@@ -255,7 +255,7 @@ def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
 
     from cxscore.dbt_profile import write_profile_to
     from cxscore.settings import Settings
-    from cxscore.transform import dbt_vars
+    from cxscore.transform import dbt_vars, manifest_written_whole
 
     # cxscore's own profile (cxscore.dbt_profile) with placeholder connection
     # fields: `dbt parse` needs a profile but never connects; the vars are the settings'
@@ -267,29 +267,33 @@ def ensure_dbt_manifest(project_dir: Path | None = None) -> Path:
         "CX_DBT_USER": "parse",
         "CX_DBT_DBNAME": "parse",
     }
-    proc = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(profiles),
-            "--vars",
-            json.dumps(dbt_vars(Settings())),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=project,
-        env={**os.environ, **placeholders},
-    )
-    if proc.returncode != 0 or not manifest.exists():
-        from cxscore.errors import CxError
-
-        raise CxError(
-            f"`dbt parse` failed in {project} (exit {proc.returncode}):\n"
-            f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+    with manifest_written_whole(project) as target:
+        proc = subprocess.run(
+            [
+                dbt_executable(),
+                "parse",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(profiles),
+                "--vars",
+                json.dumps(dbt_vars(Settings())),
+                "--target-path",
+                str(target),
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=project,
+            env={**os.environ, **placeholders},
         )
+        failed = proc.returncode != 0 or not (target / "manifest.json").exists()
+        if failed:  # raised inside: the manifest in place is kept
+            from cxscore.errors import CxError
+
+            raise CxError(
+                f"`dbt parse` failed in {project} (exit {proc.returncode}):\n"
+                f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
     return manifest
