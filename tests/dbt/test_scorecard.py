@@ -386,15 +386,12 @@ def test_docs_generate_describes_every_mart_column(built_world: str, tmp_path: P
     from cxscore.transform import PROJECT_DIR, generate_docs
     from tests.dbt.world import make_settings
 
-    cosmos_manifest = PROJECT_DIR / "target" / "manifest.json"
-    before = cosmos_manifest.stat().st_mtime_ns if cosmos_manifest.exists() else None
     result = generate_docs(make_settings(tmp_path), url=built_world)
     docs = Path(result["path"]).parent
-    assert docs == tmp_path / "dbt" / "docs"
+    # not dbt_project/target, whose manifest Airflow renders cx_scorecard from (a DAG
+    # parsed while dbt rewrote it read an empty file)
+    assert docs == tmp_path / "dbt" / "docs" != PROJECT_DIR / "target"
     assert Path(result["path"]).is_file()
-    # the manifest Airflow renders cx_scorecard from is left alone (a DAG parsed while
-    # dbt rewrote it read an empty file)
-    assert (cosmos_manifest.stat().st_mtime_ns if cosmos_manifest.exists() else None) == before
     catalog = json.loads((docs / "catalog.json").read_text())
     manifest = json.loads((docs / "manifest.json").read_text())
     for node in manifest["nodes"].values():
