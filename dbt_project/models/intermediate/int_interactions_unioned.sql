@@ -2,13 +2,16 @@
 -- contacts in one shape, for the interactions of this build's scope
 -- (int_interactions_to_remap: all of them on a full build, the touched ones on an
 -- incremental one). Customer and touchpoint are resolved downstream.
-with scope as (
+-- The scope and the filtered imports are NOT MATERIALIZED (PostgreSQL 12+): each is read
+-- twice, and a materialised CTE hides its size and key from the planner (an estimate of 200
+-- rows: a full build then probed the staging indexes 687,570 times instead of hashing).
+with scope as not materialized (
 
     select interaction_id from {{ ref('int_interactions_to_remap') }}
 
 ),
 
-tickets as (
+tickets as not materialized (
 
     select * from {{ ref('stg_zendesk__tickets') }}
     where not is_deleted and interaction_id in (select interaction_id from scope)
@@ -24,7 +27,7 @@ metric_sets as (
 
 ),
 
-contacts as (
+contacts as not materialized (
 
     select * from {{ ref('stg_amazon_connect__contact_records') }}
     where interaction_id in (select interaction_id from scope)
