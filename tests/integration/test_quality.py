@@ -485,3 +485,80 @@ def test_unreachable_warehouse_is_a_clear_error(world: dict[str, Any]) -> None:
             url="postgresql://postgres@127.0.0.1:1/nowhere",
             alert=False,
         )
+
+
+def test_derived_columns_of_large_compressed_records(world: dict[str, Any]) -> None:
+    """The Connect suite reads each CTR decompressed once per row (decompress_payload) and
+    computes each derived column once (a fenced batch query): the same verdicts as reading
+    the stored record, here on CTRs large enough to be stored compressed."""
+    url = world["url"]
+    batch = new_batch(url, "amazon_connect", "contact_records")
+    start = NOW - timedelta(hours=3)
+    calls = []
+    for i in range(1, 21):
+        queue: dict[str, Any] = {"Name": "Support", "Duration": 12}
+        if i == 1:
+            queue["Duration"] = -5  # a number out of range
+        if i == 2:
+            queue["Duration"] = "12"  # not a JSON number: no derived value
+        ctr = {
+            "ContactId": f"Z{i}",
+            "CustomerEndpoint": {"Address": f"+1555010{i:04d}", "Type": "TELEPHONE_NUMBER"},
+            "Queue": queue,
+            "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": -1 if i < 4 else 0},
+            "Attributes": {"note": "padding of a long contact flow attribute " * 120},
+        }
+        calls.append(
+            (
+                f"Z{i}",
+                "VOICE",
+                "INBOUND",
+                start,
+                start + timedelta(minutes=5),
+                start + timedelta(minutes=6),
+                json.dumps(ctr),
+                batch,
+                "large-ctrs.jsonl",
+                i,
+            )
+        )
+    insert(
+        url,
+        "raw.amazon_connect__contact_records",
+        [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
+        calls,
+    )
+    stored, text = query(
+        url,
+        "select sum(pg_column_size(payload)), sum(octet_length(payload::text)) "
+        "from raw.amazon_connect__contact_records where _batch_id = %s",
+        (batch,),
+    )[0]
+    assert stored < text / 4  # compressed in storage
+    outcome = run_checks(
+        check_settings(),
+        suites=["amazon_connect__contact_records"],
+        url=url,
+        run_id="t-run-large",
+        alert=False,
+    )
+    assert outcome.batches["amazon_connect__contact_records"] == [batch]
+
+    def between(column: str) -> CheckResult:
+        return find(
+            outcome,
+            "amazon_connect__contact_records",
+            "expect_column_values_to_be_between",
+            column,
+            batch,
+        )
+
+    queue_check = between("queue_duration")  # -5 out of range, "12" not a number (skipped)
+    assert (queue_check.success, queue_check.observed_value) == (
+        False,
+        "94.74% as expected (1 of 19 rows not)",
+    )
+    hold = between("customer_hold_duration")
+    assert (hold.success, hold.observed_value) == (False, "85.00% as expected (3 of 20 rows not)")
+    assert between("agent_interaction_duration").success
+    assert between("contact_seconds").success

@@ -224,3 +224,21 @@ def test_day_count_templates_take_scope_table_as_days_and_need_a_batch_column(
         load_suite(
             write(tmp_path, no_batches + "  - {query_template: freshness, column: a}\n"), values
         )
+
+
+def test_decompress_payload_is_a_flag_of_batch_suites(
+    tmp_path: Path, suites: dict[str, Suite]
+) -> None:
+    assert suites["amazon_connect__contact_records"].decompress_payload
+    assert not suites["qualtrics__responses"].decompress_payload
+    values = template_values(load_settings(environ={}), NOW)
+    body = "  - {type: expect_column_to_exist, column: a}\n"
+    path = write(
+        tmp_path, BASE.replace("stage: raw", "stage: raw\ndecompress_payload: yes please") + body
+    )
+    with pytest.raises(ConfigError, match="'decompress_payload' must be true or false"):
+        load_suite(path, values)
+    no_batches = BASE.replace("batch_column: _batch_id\n", "decompress_payload: true\n")
+    path = write(tmp_path, no_batches + body)
+    with pytest.raises(ConfigError, match="'decompress_payload' needs a 'batch_column'"):
+        load_suite(path, values)

@@ -295,13 +295,48 @@ class _Validator:
     def _validate_batch(
         self, suite: Suite, specs: list[ExpectationSpec], batch_id: int
     ) -> list[CheckResult]:
+        name = f"{suite.name}__batch_{batch_id}"
+        batch = self._query_batch(name, self._batch_query(suite, batch_id))
+        sql_batch = None
+        if any(spec.is_sql for spec in specs) and (suite.derived or suite.decompress_payload):
+            sql_batch = self._query_batch(
+                f"{name}__sql", self._batch_query(suite, batch_id, sql=True)
+            )
+        return self._validate(suite, batch, specs, batch_id, sql_batch=sql_batch)
+
+    def _batch_query(self, suite: Suite, batch_id: int, *, sql: bool = False) -> str:
+        """The rows of one load batch with the suite's derived columns.
+
+        For GX's column expectations, ``OFFSET 0`` keeps PostgreSQL from inlining this query
+        into each metric query, so a derived column is computed once per row, not once for
+        every metric that reads it (a null check and a range check each do); and with
+        ``decompress_payload`` the jsonb record is read from an in-memory copy made once per
+        row, not decompressed again for every field read. The SQL checks (``sql=True``)
+        read the plain query: they use few columns, and a fenced subquery cannot be scanned
+        in parallel (docs/quality.md, "Per-batch validation")."""
         derived = "".join(f", ({expr}) as {name}" for name, expr in suite.derived.items())
-        query = (
-            f"SELECT t.*{derived} FROM {suite.qualified_table} AS t "
-            f"WHERE t.{suite.batch_column} = {int(batch_id)}"
+        rows = f"{suite.qualified_table} AS t WHERE t.{suite.batch_column} = {int(batch_id)}"
+        if sql or not (suite.derived or suite.decompress_payload):
+            return f"SELECT t.*{derived} FROM {rows}"
+        if suite.decompress_payload:
+            columns = ", ".join(
+                "(case when jsonb_typeof(t.payload) = 'object' "
+                "then t.payload || '{}'::jsonb else t.payload end) AS payload"
+                if name == "payload"
+                else f"t.{_quoted(name)}"
+                for name in self._columns(suite)
+            )
+            rows = f"(SELECT {columns} FROM {rows} OFFSET 0) AS t"
+        return f"SELECT t.*{derived} FROM {rows} OFFSET 0"
+
+    def _columns(self, suite: Suite) -> list[str]:
+        """The table's column names in order."""
+        found = self._fetch(
+            "select attname from pg_attribute where attrelid = to_regclass(%s) "
+            "and attnum > 0 and not attisdropped order by attnum",
+            (suite.qualified_table,),
         )
-        batch = self._query_batch(f"{suite.name}__batch_{batch_id}", query)
-        return self._validate(suite, batch, specs, batch_id)
+        return [str(row[0]) for row in found]
 
     def _query_batch(self, name: str, query: str) -> Any:
         """A GX batch over the rows of ``query`` (a query asset, replaced if it exists; its
@@ -413,9 +448,15 @@ class _Validator:
         return None
 
     def _validate(
-        self, suite: Suite, batch: Any, specs: list[ExpectationSpec], batch_id: int | None
+        self,
+        suite: Suite,
+        batch: Any,
+        specs: list[ExpectationSpec],
+        batch_id: int | None,
+        *,
+        sql_batch: Any = None,
     ) -> list[CheckResult]:
-        """Validate specs on one GX batch.
+        """Validate specs on one GX batch (the SQL expectations on ``sql_batch`` if given).
 
         Column expectations first run in BASIC format without example values: a query for
         examples (LIMIT n) scans the whole batch when there are none, i.e. whenever the
@@ -438,7 +479,7 @@ class _Validator:
                 listed = result.details.get("partial_unexpected_list")
                 if listed is not None:
                     found[index].details["partial_unexpected_list"] = listed
-        found.update(self._run(suite, batch, sql_specs, "COMPLETE", batch_id))
+        found.update(self._run(suite, sql_batch or batch, sql_specs, "COMPLETE", batch_id))
         return [found[i] for i in sorted(found)]
 
     def _run(
@@ -474,3 +515,7 @@ class _Validator:
             return cls(**spec.kwargs, meta={"cx_index": index, "cx_name": spec.name})
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{spec.where}: invalid arguments for {spec.type}: {exc}") from exc
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

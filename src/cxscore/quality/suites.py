@@ -48,6 +48,7 @@ SUITE_KEYS = frozenset(
         "batch_column",
         "fields",
         "derived",
+        "decompress_payload",
         "pii",
         "expectations",
     }
@@ -94,6 +95,9 @@ class Suite:
     # columns (or `fields` names) holding personal data: their values never reach
     # quality.check_results or an alert (cxscore.quality.pii)
     pii: frozenset[str] = frozenset()
+    # the batch query reads the table's jsonb `payload` decompressed once per row (a
+    # large, compressed record read field by field: docs/quality.md, "Per-batch validation")
+    decompress_payload: bool = False
 
     @property
     def checked_schema(self) -> str:
@@ -221,6 +225,11 @@ def load_suite(path: Path, values: dict[str, Any]) -> Suite:
             raise ConfigError(f"{path}: derived.{column}: not a valid column name")
     if derived and batch_column is None:
         raise ConfigError(f"{path}: 'derived' columns need a 'batch_column' (batch queries)")
+    decompress_payload = data.get("decompress_payload", False)
+    if not isinstance(decompress_payload, bool):
+        raise ConfigError(f"{path}: key 'decompress_payload' must be true or false")
+    if decompress_payload and batch_column is None:
+        raise ConfigError(f"{path}: 'decompress_payload' needs a 'batch_column' (batch queries)")
     pii = data.get("pii") or []
     if not isinstance(pii, list) or not all(isinstance(c, str) and c for c in pii):
         raise ConfigError(f"{path}: key 'pii' must be a list of column names")
@@ -251,6 +260,7 @@ def load_suite(path: Path, values: dict[str, Any]) -> Suite:
         expectations=specs,
         description=data.get("description"),
         pii=frozenset(pii),
+        decompress_payload=decompress_payload,
     )
 
 
