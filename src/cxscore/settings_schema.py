@@ -283,6 +283,12 @@ class QualitySettings(_Section):
     expectations_dir: str | None = Field(
         default=None, description="folder of GX suite files; default: the shipped expectations/"
     )
+    parallel_suites: int = Field(
+        default=2,
+        ge=1,
+        description="how many suites a check run validates at once (threads, each with its own "
+        "GX context and connection; the work is the warehouse's): the largest tables first",
+    )
 
 
 class ScorecardSettings(_Section):

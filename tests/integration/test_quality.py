@@ -77,154 +77,160 @@ def check_settings() -> Settings:
 @pytest.fixture(scope="module")
 def world(pg_server_url: str) -> Iterator[dict[str, Any]]:
     with _database(pg_server_url) as url:
-        ids: dict[str, Any] = {"url": url}
-        # tickets A: clean
-        a = ids["tickets_a"] = new_batch(url, "zendesk", "tickets")
-        insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, [ticket(i, a) for i in range(1, 101)])
-        # tickets B: 3 null requester_id (3% > 2%), a duplicate (id, updated_at), a future
-        # created_at
-        b = ids["tickets_b"] = new_batch(url, "zendesk", "tickets")
-        rows = [ticket(i, b) for i in range(101, 199)]
-        for i in (101, 102, 103):
-            rows[i - 101] = ticket(i, b, requester=None)
-        rows[150 - 101] = ticket(150, b, created=NOW + timedelta(days=1))
-        rows += [ticket(198, b), ticket(199, b)]  # 198 twice with the same updated_at
-        insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, rows)
-        # metric sets G: 45 of 50 belong to a loaded ticket (tickets A), 5 to unknown ones
-        g = ids["metric_sets_g"] = new_batch(url, "zendesk", "ticket_metric_sets")
-        insert(
-            url,
-            "raw.zendesk__ticket_metric_sets",
-            ["id", "ticket_id", "created_at", "updated_at", "payload", "_batch_id"],
-            [
-                (
-                    5000 + i,
-                    i if i <= 45 else 99000 + i,
-                    NOW - timedelta(hours=2),
-                    NOW - timedelta(hours=1),
-                    json.dumps({"reply_time_in_minutes": {"calendar": 30}, "reopens": 0}),
-                    g,
-                )
-                for i in range(1, 51)
-            ],
-        )
-        # survey responses C: 5 of 50 csat '9' (out of 1..5), 10 of 50 link to unknown tickets
-        c = ids["survey_c"] = new_batch(url, "qualtrics", "responses")
-        responses = []
-        for i in range(1, 51):
-            payload = {
-                "csat": "9" if i <= 5 else "4",
-                "nps": "8",
-                "ces": "5",
-                "ticket_id": str(i) if i <= 40 else str(99000 + i),
-                "layout": "current",
-            }
-            responses.append(
-                (f"R_{i}", NOW - timedelta(hours=1), "1", "0", json.dumps(payload), c, "a.csv", i)
-            )
-        insert(
-            url,
-            "raw.qualtrics__responses",
-            [
-                "response_id",
-                "end_date",
-                "finished",
-                "status",
-                "payload",
-                "_batch_id",
-                "_source_file",
-                "_line",
-            ],
-            responses,
-        )
-        # orders D: 40 days up to yesterday, 20 a day; 3 days before yesterday: none;
-        # 5 days before: 5 (a drop against the same weekday of the previous 4 weeks)
-        d = ids["orders_d"] = new_batch(url, "orders", "orders")
-        newest = NOW.date() - timedelta(days=1)
-        ids["missing_day"] = newest - timedelta(days=3)
-        ids["drop_day"] = newest - timedelta(days=5)
-        orders = []
-        line = 0
-        for k in range(40):
-            day = newest - timedelta(days=k)
-            count = 0 if k == 3 else 5 if k == 5 else 20
-            for j in range(count):
-                line += 1
-                ordered = datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
-                orders.append(
-                    (
-                        f"O{line}",
-                        f"c{j}@example.com",
-                        ordered + timedelta(minutes=j),
-                        "10.00",
-                        "USD",
-                        "placed",
-                        NOW - timedelta(hours=1),
-                        json.dumps({"order_id": f"O{line}"}),
-                        d,
-                        "orders.csv",
-                        line,
-                    )
-                )
-        insert(
-            url,
-            "raw.crm__orders",
-            [*orders_source.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
-            orders,
-        )
-        # users F and calls E: 18 of 20 inbound calls come from a known phone (90% >= 80%)
-        f = ids["users_f"] = new_batch(url, "zendesk", "users")
-        users = [
-            (
-                i,
-                NOW - timedelta(days=10),
-                NOW - timedelta(hours=1),
-                json.dumps({"id": i, "phone": f"+1 555 010 {i:04d}", "email": f"u{i}@x.com"}),
-                f,
-            )
-            for i in range(1, 19)
-        ]
-        insert(
-            url,
-            "raw.zendesk__users",
-            ["id", "created_at", "updated_at", "payload", "_batch_id"],
-            users,
-        )
-        e = ids["calls_e"] = new_batch(url, "amazon_connect", "contact_records")
-        calls = []
-        for i in range(1, 21):
-            address = f"+1555010{i:04d}" if i <= 18 else f"+1999888{i:04d}"
-            start = NOW - timedelta(hours=3)
-            ctr = {
-                "ContactId": f"C{i}",
-                "CustomerEndpoint": {"Address": address, "Type": "TELEPHONE_NUMBER"},
-                "Queue": {"Name": "Support", "Duration": 12},
-                "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": 0},
-            }
-            calls.append(
-                (
-                    f"C{i}",
-                    "VOICE",
-                    "INBOUND",
-                    start,
-                    start + timedelta(minutes=5),
-                    start + timedelta(minutes=6),
-                    json.dumps(ctr),
-                    e,
-                    "ctr.jsonl",
-                    i,
-                )
-            )
-        insert(
-            url,
-            "raw.amazon_connect__contact_records",
-            [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
-            calls,
-        )
+        ids = load_world(url)
         ids["outcome"] = run_checks(
             check_settings(), stage="raw", url=url, run_id="t-run-1", alert=False
         )
         yield ids
+
+
+def load_world(url: str) -> dict[str, Any]:
+    """The raw rows of the module docstring, in load batches; returns their batch ids."""
+    ids: dict[str, Any] = {"url": url}
+    # tickets A: clean
+    a = ids["tickets_a"] = new_batch(url, "zendesk", "tickets")
+    insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, [ticket(i, a) for i in range(1, 101)])
+    # tickets B: 3 null requester_id (3% > 2%), a duplicate (id, updated_at), a future
+    # created_at
+    b = ids["tickets_b"] = new_batch(url, "zendesk", "tickets")
+    rows = [ticket(i, b) for i in range(101, 199)]
+    for i in (101, 102, 103):
+        rows[i - 101] = ticket(i, b, requester=None)
+    rows[150 - 101] = ticket(150, b, created=NOW + timedelta(days=1))
+    rows += [ticket(198, b), ticket(199, b)]  # 198 twice with the same updated_at
+    insert(url, "raw.zendesk__tickets", TICKET_COLUMNS, rows)
+    # metric sets G: 45 of 50 belong to a loaded ticket (tickets A), 5 to unknown ones
+    g = ids["metric_sets_g"] = new_batch(url, "zendesk", "ticket_metric_sets")
+    insert(
+        url,
+        "raw.zendesk__ticket_metric_sets",
+        ["id", "ticket_id", "created_at", "updated_at", "payload", "_batch_id"],
+        [
+            (
+                5000 + i,
+                i if i <= 45 else 99000 + i,
+                NOW - timedelta(hours=2),
+                NOW - timedelta(hours=1),
+                json.dumps({"reply_time_in_minutes": {"calendar": 30}, "reopens": 0}),
+                g,
+            )
+            for i in range(1, 51)
+        ],
+    )
+    # survey responses C: 5 of 50 csat '9' (out of 1..5), 10 of 50 link to unknown tickets
+    c = ids["survey_c"] = new_batch(url, "qualtrics", "responses")
+    responses = []
+    for i in range(1, 51):
+        payload = {
+            "csat": "9" if i <= 5 else "4",
+            "nps": "8",
+            "ces": "5",
+            "ticket_id": str(i) if i <= 40 else str(99000 + i),
+            "layout": "current",
+        }
+        responses.append(
+            (f"R_{i}", NOW - timedelta(hours=1), "1", "0", json.dumps(payload), c, "a.csv", i)
+        )
+    insert(
+        url,
+        "raw.qualtrics__responses",
+        [
+            "response_id",
+            "end_date",
+            "finished",
+            "status",
+            "payload",
+            "_batch_id",
+            "_source_file",
+            "_line",
+        ],
+        responses,
+    )
+    # orders D: 40 days up to yesterday, 20 a day; 3 days before yesterday: none;
+    # 5 days before: 5 (a drop against the same weekday of the previous 4 weeks)
+    d = ids["orders_d"] = new_batch(url, "orders", "orders")
+    newest = NOW.date() - timedelta(days=1)
+    ids["missing_day"] = newest - timedelta(days=3)
+    ids["drop_day"] = newest - timedelta(days=5)
+    orders = []
+    line = 0
+    for k in range(40):
+        day = newest - timedelta(days=k)
+        count = 0 if k == 3 else 5 if k == 5 else 20
+        for j in range(count):
+            line += 1
+            ordered = datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+            orders.append(
+                (
+                    f"O{line}",
+                    f"c{j}@example.com",
+                    ordered + timedelta(minutes=j),
+                    "10.00",
+                    "USD",
+                    "placed",
+                    NOW - timedelta(hours=1),
+                    json.dumps({"order_id": f"O{line}"}),
+                    d,
+                    "orders.csv",
+                    line,
+                )
+            )
+    insert(
+        url,
+        "raw.crm__orders",
+        [*orders_source.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
+        orders,
+    )
+    # users F and calls E: 18 of 20 inbound calls come from a known phone (90% >= 80%)
+    f = ids["users_f"] = new_batch(url, "zendesk", "users")
+    users = [
+        (
+            i,
+            NOW - timedelta(days=10),
+            NOW - timedelta(hours=1),
+            json.dumps({"id": i, "phone": f"+1 555 010 {i:04d}", "email": f"u{i}@x.com"}),
+            f,
+        )
+        for i in range(1, 19)
+    ]
+    insert(
+        url,
+        "raw.zendesk__users",
+        ["id", "created_at", "updated_at", "payload", "_batch_id"],
+        users,
+    )
+    e = ids["calls_e"] = new_batch(url, "amazon_connect", "contact_records")
+    calls = []
+    for i in range(1, 21):
+        address = f"+1555010{i:04d}" if i <= 18 else f"+1999888{i:04d}"
+        start = NOW - timedelta(hours=3)
+        ctr = {
+            "ContactId": f"C{i}",
+            "CustomerEndpoint": {"Address": address, "Type": "TELEPHONE_NUMBER"},
+            "Queue": {"Name": "Support", "Duration": 12},
+            "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": 0},
+        }
+        calls.append(
+            (
+                f"C{i}",
+                "VOICE",
+                "INBOUND",
+                start,
+                start + timedelta(minutes=5),
+                start + timedelta(minutes=6),
+                json.dumps(ctr),
+                e,
+                "ctr.jsonl",
+                i,
+            )
+        )
+    insert(
+        url,
+        "raw.amazon_connect__contact_records",
+        [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
+        calls,
+    )
+    return ids
 
 
 def find(
@@ -562,3 +568,32 @@ def test_derived_columns_of_large_compressed_records(world: dict[str, Any]) -> N
     assert (hold.success, hold.observed_value) == (False, "85.00% as expected (3 of 20 rows not)")
     assert between("agent_interaction_duration").success
     assert between("contact_seconds").success
+
+
+def test_suites_one_at_a_time_give_the_same_results(
+    pg_server_url: str, world: dict[str, Any]
+) -> None:
+    """The world's checks ran two suites at a time (the default quality.parallel_suites);
+    one at a time, on the same rows in another database, every result is the same and
+    comes in the same order (suite by suite, as the suites are listed)."""
+    with scratch_database(pg_server_url, "cxtest_quality_one") as url:
+        load_world(url)
+        settings = load_settings(
+            environ={
+                "CX_QUALITY__MIN_TIMESTAMP": (NOW - timedelta(days=400)).isoformat(),
+                "CX_QUALITY__PARALLEL_SUITES": "1",
+            }
+        )
+        one = run_checks(settings, stage="raw", url=url, run_id="t-one", alert=False)
+
+    def seen(outcome: CheckOutcome) -> list[tuple[Any, ...]]:
+        return [
+            (r.suite, r.expectation, r.column_name, r.batch_id, r.success, r.observed_value)
+            for r in outcome.results
+        ]
+
+    two: CheckOutcome = world["outcome"]
+    assert check_settings().quality.parallel_suites == 2
+    assert len(seen(two)) > 60
+    assert seen(one) == seen(two)
+    assert [r.suite for r in two.results] == sorted(r.suite for r in two.results)
