@@ -68,6 +68,27 @@ def ticket(
     )
 
 
+CALL_COLUMNS = [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"]
+
+
+def call_row(
+    ctr: dict[str, Any], start: datetime, batch: int, file: str, line: int
+) -> tuple[Any, ...]:
+    """A raw inbound voice CTR row (5 minutes long, updated a minute later)."""
+    return (
+        ctr["ContactId"],
+        "VOICE",
+        "INBOUND",
+        start,
+        start + timedelta(minutes=5),
+        start + timedelta(minutes=6),
+        json.dumps(ctr),
+        batch,
+        file,
+        line,
+    )
+
+
 def check_settings() -> Settings:
     return load_settings(
         environ={"CX_QUALITY__MIN_TIMESTAMP": (NOW - timedelta(days=400)).isoformat()}
@@ -210,26 +231,8 @@ def load_world(url: str) -> dict[str, Any]:
             "Queue": {"Name": "Support", "Duration": 12},
             "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": 0},
         }
-        calls.append(
-            (
-                f"C{i}",
-                "VOICE",
-                "INBOUND",
-                start,
-                start + timedelta(minutes=5),
-                start + timedelta(minutes=6),
-                json.dumps(ctr),
-                e,
-                "ctr.jsonl",
-                i,
-            )
-        )
-    insert(
-        url,
-        "raw.amazon_connect__contact_records",
-        [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
-        calls,
-    )
+        calls.append(call_row(ctr, start, e, "ctr.jsonl", i))
+    insert(url, "raw.amazon_connect__contact_records", CALL_COLUMNS, calls)
     return ids
 
 
@@ -514,26 +517,8 @@ def test_derived_columns_of_large_compressed_records(world: dict[str, Any]) -> N
             "Agent": {"AgentInteractionDuration": 200, "CustomerHoldDuration": -1 if i < 4 else 0},
             "Attributes": {"note": "padding of a long contact flow attribute " * 120},
         }
-        calls.append(
-            (
-                f"Z{i}",
-                "VOICE",
-                "INBOUND",
-                start,
-                start + timedelta(minutes=5),
-                start + timedelta(minutes=6),
-                json.dumps(ctr),
-                batch,
-                "large-ctrs.jsonl",
-                i,
-            )
-        )
-    insert(
-        url,
-        "raw.amazon_connect__contact_records",
-        [*amazon_connect.COLUMNS[:-1], "_batch_id", "_source_file", "_line"],
-        calls,
-    )
+        calls.append(call_row(ctr, start, batch, "large-ctrs.jsonl", i))
+    insert(url, "raw.amazon_connect__contact_records", CALL_COLUMNS, calls)
     stored, text = query(
         url,
         "select sum(pg_column_size(payload)), sum(octet_length(payload::text)) "
