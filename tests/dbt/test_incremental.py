@@ -274,9 +274,23 @@ def test_incremental_runs_equal_full_refresh(
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(0,)]  # fmt: skip
         incremental = world.marts_snapshot(url)
+        analysed = (
+            "select c.relname, pg_stat_get_last_analyze_time(c.oid) from pg_class c join"
+            " pg_namespace n on n.oid = c.relnamespace where n.nspname = 'staging' and"
+            " c.relname in ('stg_zendesk__tickets', 'stg_zendesk__ticket_metric_sets',"
+            " 'stg_zendesk__users', 'stg_amazon_connect__contact_records',"
+            " 'stg_qualtrics__responses', 'stg_crm__orders', 'stg_meta__build_marks')"
+            " order by 1"
+        )
+        before = dict(query(url, analysed))
         # a run with nothing new changes nothing, and its publish writes no fact row
         build_models(settings, url=url)
         assert world.marts_snapshot(url) == incremental
+        # ... nor analyses the staging tables it wrote no row to (post-hook
+        # refresh_statistics); the build marks, a table rebuilt by every build, are analysed
+        after = dict(query(url, analysed))
+        assert after.pop("stg_meta__build_marks") > before.pop("stg_meta__build_marks")
+        assert after == before and len(after) == 6 and None not in after.values()
         published = publish_and_compare(url)
         assert [published["written"][f] for f in FACTS] == [0, 0, 0]
         # the logged cells every scorecard consumer reflects are gone (on-run-start)
