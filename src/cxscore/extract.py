@@ -322,7 +322,7 @@ def _extract(
         if written:  # a run with nothing new analyses nothing
             from cxscore.warehouse import refresh_statistics
 
-            refresh_statistics(control, written)
+            refresh_statistics(control, written, target=settings.warehouse.statistics_target)
     summary["seconds"] = round(time.monotonic() - started, 2)
     reporter.finish(source, summary)
     return summary

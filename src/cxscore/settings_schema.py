@@ -66,6 +66,13 @@ class WarehouseSettings(_Section):
         pattern=r"^([0-9]+(kB|MB|GB))?$",
         description="work_mem of the dbt build's sessions ('' in the file: the server's)",
     )
+    statistics_target: int = Field(
+        default=30,
+        ge=0,
+        le=10000,
+        description="default_statistics_target of the ANALYZE after each load and model "
+        "(0: the server's)",
+    )
 
 
 class ZendeskSettings(_Section):

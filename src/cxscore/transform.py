@@ -150,6 +150,10 @@ def dbt_env(settings: Settings, url: str) -> dict[str, str]:
     options = f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC"
     if settings.warehouse.build_work_mem:  # sorts and hashes of months of facts in memory
         options += f" -c work_mem={settings.warehouse.build_work_mem}"
+    if (
+        settings.warehouse.statistics_target
+    ):  # the post-hook ANALYZE's sample (macro refresh_statistics)
+        options += f" -c default_statistics_target={settings.warehouse.statistics_target}"
     options = session_options(options)
     return {
         "CX_DBT_HOST": str(parts["host"]),

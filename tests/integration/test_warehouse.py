@@ -207,3 +207,37 @@ def test_cxscore_sessions_run_without_jit_unless_the_url_says_otherwise(pg_url: 
                 assert tuple(row or ()) == expected, url
         finally:
             engine.dispose()
+
+
+def test_statistics_after_a_load_sample_at_the_configured_target(fresh_db: str) -> None:
+    """refresh_statistics analyses with warehouse.statistics_target: a column of 1,000
+    distinct values gets target + 1 histogram bounds (31 at 30; 101 at PostgreSQL's default
+    100), and the session's own default is restored afterwards."""
+    from cxscore.warehouse import connect, refresh_statistics
+
+    init_warehouse(fresh_db)
+    conn = connect(fresh_db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "create table raw.stats_probe as select g as n from generate_series(1, 1000) g"
+            )
+            cur.execute("show default_statistics_target")
+            [(server,)] = cur.fetchall()  # 100 unless the server is configured otherwise
+        refresh_statistics(conn, ["raw.stats_probe"], target=30)
+        bounds = (
+            "select array_length(histogram_bounds::text::int[], 1) from pg_stats "
+            "where schemaname = 'raw' and tablename = 'stats_probe' and attname = 'n'"
+        )
+        with conn.cursor() as cur:
+            cur.execute(bounds)
+            assert cur.fetchone() == (31,)
+            cur.execute("show default_statistics_target")
+            assert cur.fetchone() == (server,)
+        refresh_statistics(conn, ["raw.stats_probe"])  # 0: the server's target
+        with conn.cursor() as cur:
+            cur.execute(bounds)
+            assert cur.fetchone() == (min(int(server), 999) + 1,)
+    finally:
+        conn.close()

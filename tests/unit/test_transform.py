@@ -70,6 +70,8 @@ def test_macro_reads_the_pads_from_pgoptions(pg_url: str, tmp_path: Path) -> Non
         assert cur.fetchone() == ("off",)
         cur.execute("show work_mem")  # warehouse.build_work_mem
         assert cur.fetchone() == ("64MB",)
+        cur.execute("show default_statistics_target")  # warehouse.statistics_target
+        assert cur.fetchone() == ("30",)
     assert digest == hmac.new(b"s3cret", b"b@x.com", hashlib.sha256).hexdigest()
     assert tz == "UTC"
 
@@ -225,3 +227,17 @@ def test_the_builds_work_mem_is_a_setting(tmp_path: Path) -> None:
     assert "work_mem" not in transform.dbt_env(settings, url)["PGOPTIONS"]
     with pytest.raises(ConfigError, match="build_work_mem"):
         load_settings(environ={"CX_WAREHOUSE__BUILD_WORK_MEM": "lots"})
+
+
+def test_the_statistics_target_is_a_setting() -> None:
+    """warehouse.statistics_target reaches the dbt sessions' PGOPTIONS (their post-hook
+    ANALYZE); 0 leaves the server's default_statistics_target; out of range is refused."""
+    url = "postgresql://u@h/db"
+    settings = load_settings(environ={"CX_IDENTITY__HASH_KEY": "k"})
+    assert " -c default_statistics_target=30" in transform.dbt_env(settings, url)["PGOPTIONS"]
+    settings = load_settings(
+        environ={"CX_IDENTITY__HASH_KEY": "k", "CX_WAREHOUSE__STATISTICS_TARGET": "0"}
+    )
+    assert "default_statistics_target" not in transform.dbt_env(settings, url)["PGOPTIONS"]
+    with pytest.raises(ConfigError, match="statistics_target"):
+        load_settings(environ={"CX_WAREHOUSE__STATISTICS_TARGET": "-1"})

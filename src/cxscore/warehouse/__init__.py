@@ -115,15 +115,23 @@ def transaction(url: str) -> Iterator[psycopg2.extensions.connection]:
         conn.close()
 
 
-def refresh_statistics(conn: psycopg2.extensions.connection, tables: list[str]) -> None:
+def refresh_statistics(
+    conn: psycopg2.extensions.connection, tables: list[str], *, target: int = 0
+) -> None:
     """``ANALYZE`` the tables a load just wrote (``conn`` in autocommit). The incremental
     build's queries select a day's batches out of months of history (``_batch_id > N``):
     without fresh statistics PostgreSQL estimates a third of the table or more and sorts it
-    whole (autovacuum analyses only after 10 % of a table changed, and may be off). Sampling
-    costs 0.1-0.5 s per large table; docs/performance.md, "Statistics after a load"."""
+    whole (autovacuum analyses only after 10 % of a table changed, and may be off).
+    ``target``: the ``default_statistics_target`` of the sample (``warehouse.statistics_target``;
+    0 keeps the server's): 30 samples 9,000 rows instead of 30,000, 0.2 s instead of 0.7-0.9 s
+    for 2.4 M survey responses. docs/performance.md, "Statistics after a load"."""
     with conn.cursor() as cur:
+        if target:
+            cur.execute("set default_statistics_target = %s", (int(target),))
         for table in tables:
             cur.execute(f"analyze {table}")
+        if target:
+            cur.execute("reset default_statistics_target")
 
 
 def url_components(url: str) -> dict[str, Any]:
