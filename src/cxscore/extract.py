@@ -380,7 +380,7 @@ def _extract_files(
     from cxscore.load.batches import close_batch, open_batch
     from cxscore.load.file_groups import FileGroup
     from cxscore.load.files import ProgressHook, load_file
-    from cxscore.load.landing import discover, file_sources, known_files
+    from cxscore.load.landing import discover, file_sources, known_files, unchanged
     from cxscore.warehouse import connect
 
     source = file_sources(settings)[key or name]
@@ -396,6 +396,11 @@ def _extract_files(
                 cur.execute("set time zone 'UTC'")
             conn.commit()
             known = known_files(conn, source.name)
+            # unchanged files are skipped here, not one by one: a tree of 167,000 Contact
+            # Lens files, 1,800 of them new, took 2.5 s to walk through load_file
+            listed = len(files)
+            files = [f for f in files if not unchanged(f, known.get(f.path))]
+            summary["files_skipped"] += listed - len(files)
             hook: ProgressHook = lambda _event, n: reporter.rows(name, n)  # noqa: E731
             group = FileGroup(
                 conn,

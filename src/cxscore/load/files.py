@@ -33,7 +33,7 @@ import psycopg2.extensions
 
 from cxscore.errors import CxError
 from cxscore.load.copy import REJECTED_COLUMNS, copy_rows, encode_field, encode_rows, escape_text
-from cxscore.load.landing import FileSource, LandingFile, Loaded, known_files
+from cxscore.load.landing import FileSource, LandingFile, Loaded, known_files, unchanged
 from cxscore.quality.day_counts import forget_file_counts
 from cxscore.redaction import redact_text
 from cxscore.sources.common import UNREADABLE, Rejection, Row
@@ -264,13 +264,7 @@ def load_file(
             if path == landing.path
         }
     previous = known.get(landing.path)
-    if (
-        previous is not None
-        and previous.complete
-        and landing.version is not None
-        and previous.version == landing.version
-        and previous.size == landing.size
-    ):
+    if unchanged(landing, previous):
         return FileResult(landing.path, "skipped")
     spool = RejectionSpool(source.name, source.stream, batch_id, landing.path)
     counted: CountedRows | None = None

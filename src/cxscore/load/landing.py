@@ -120,6 +120,18 @@ def _version(info: dict[str, Any]) -> str | None:
     return None
 
 
+def unchanged(landing: LandingFile, previous: Loaded | None) -> bool:
+    """Whether a listed file is the one loaded before, without reading it: recorded as
+    completely loaded with the size and listed version (ETag or mtime) the listing shows."""
+    return (
+        previous is not None
+        and previous.complete
+        and landing.version is not None
+        and previous.version == landing.version
+        and previous.size == landing.size
+    )
+
+
 def known_files(conn: psycopg2.extensions.connection, source: str) -> dict[str, Loaded]:
     """meta.loaded_files of a source, by path (one query per run, not one per file)."""
     with conn.cursor() as cur:
@@ -215,7 +227,7 @@ def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
                 url,
                 source.path.rstrip("/") + "/" + rel,
                 int(info.get("size") or 0),
-                _version(info),
+                f"mtime={info['mtime']}" if local else _version(info),  # what _version says
             )
         )
     return files
