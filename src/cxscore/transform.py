@@ -231,6 +231,11 @@ def run_dbt(
         str(artifacts_dir or folder / "target"),
         "--log-path",
         str(folder / "logs"),
+        # dbt's own log file at info: its debug level writes every statement of every node
+        # (about 18,000 lines a build), about 1.3 core-seconds of a build with nothing new
+        # at 100,000 x 90 (docs/performance.md); DBT_LOG_LEVEL_FILE=debug brings them back
+        "--log-level-file",
+        os.environ.get("DBT_LOG_LEVEL_FILE") or "info",
     ]
     for noisy in ("dbt", "dbt.adapters", "dbt.events"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
