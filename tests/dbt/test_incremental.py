@@ -13,12 +13,14 @@ relation was copied whole or brought up to date by its changed rows.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 
 from tests.dbt import world
@@ -142,6 +144,62 @@ def publish_and_compare(url: str) -> dict[str, Any]:
         )
         assert differ == [(0, 0)], name
     return result
+
+
+def staging_test_filter(state_dir: Path, test_name: str) -> str:
+    """The rows a compiled staging data test reads: its `where` subquery (the config's
+    placeholder replaced by the macro since_last_scorecard, dbt_project/macros)."""
+    [path] = (Path(state_dir) / "dbt" / "target" / "compiled").rglob(f"{test_name}.sql")
+    sql = path.read_text(encoding="utf-8")
+    return sql[sql.index("(select * from ") + 1 : sql.index(") dbt_subquery")]
+
+
+def assert_staging_tests_read_rows_since_last_scorecard(url: str, state_dir: str) -> None:
+    """The staging tests' rows after builds that reached the scorecard, in states made in
+    one transaction that is rolled back: nothing new (the last build's watermark M: a build
+    without a new batch may rewrite rows with it), one new batch (only its rows), a build
+    stamped after the last one that reached the scorecard (its rows again), no such build."""
+    table = "staging.stg_amazon_connect__contact_records"
+    rows = staging_test_filter(
+        Path(state_dir), "not_null_stg_amazon_connect__contact_records_contact_id"
+    )
+    count = f"select count(*) from ({rows}) tested"
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+
+        def one(sql: str) -> Any:
+            cur.execute(sql)
+            row = cur.fetchone()
+            assert row is not None
+            return row[0]
+
+        mark = one("select max_batch_id from staging.stg_meta__build_marks")
+        assert (
+            one(
+                "select last_batch_id from intermediate.cx_build_state"
+                " where model = 'touchpoint_scorecard'"
+            )
+            == mark
+        )
+        total = one(f"select count(*) from {table}")
+        at_mark = one(f"select count(*) from {table} where _changed_batch_id = {mark}")
+        assert (total, at_mark) == (9, 2)
+        assert one(count) == at_mark  # nothing new: the rows of the last build
+        c1_before = one(f"select _changed_batch_id from {table} where contact_id = 'C1'")
+        assert c1_before == 1  # loaded in the first batch, not restaged since
+        # a new batch restaged contact C1: only that row (the scorecard's build passed the rest)
+        cur.execute(
+            f"update staging.stg_meta__build_marks set max_batch_id = {mark + 1};"
+            f" update {table} set _changed_batch_id = {mark + 1} where contact_id = 'C1'"
+        )
+        assert one(count) == 1
+        # a build stamped after the one that reached the scorecard (failed, or a partial
+        # --select) may have rewritten rows with the same watermark: they are read again
+        cur.execute("insert into meta.dbt_builds (invocation_id, command) values ('t', 'build')")
+        assert one(count) == at_mark + 1 == 3
+        # no build has reached the scorecard: every row
+        cur.execute("delete from intermediate.cx_build_state where model = 'touchpoint_scorecard'")
+        assert one(count) == total
+        conn.rollback()
 
 
 FACTS = ("fct_interactions", "fct_orders", "fct_survey_responses")
@@ -304,6 +362,7 @@ def test_incremental_runs_equal_full_refresh(
         assert query(url, "select count(*) from intermediate.cx_fact_cells where key is null") == [
             (0,)
         ]
+        assert_staging_tests_read_rows_since_last_scorecard(url, settings.state_dir)
 
     with world.scratch_database(pg_server_url) as url:
         world.insert_world(url, data=data)
