@@ -57,6 +57,10 @@ create table if not exists meta.loaded_files (
 -- be read to its end (e.g. a truncated .gz); it is read again on every run until it can.
 alter table meta.loaded_files add column if not exists listed_version text;
 alter table meta.loaded_files add column if not exists complete boolean not null default true;
+-- The files of the load batches after a watermark (the staging models' check for files
+-- loaded again, the gate): read through this index, not by scanning one row per file ever
+-- loaded (167,000 at 100,000 customers x 90 days: 40-300 ms per staging model).
+create index if not exists loaded_files_batch on meta.loaded_files (batch_id);
 
 -- ---------------------------------------------------------------- raw
 create table if not exists raw.zendesk__tickets (
