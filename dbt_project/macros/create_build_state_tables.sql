@@ -1,8 +1,9 @@
 {% macro create_build_state_tables() -%}
     {#- on-run-start: the small bookkeeping tables of the incremental build (idempotent).
         cx_build_state: per incremental consumer, what it has already reflected (load batch
-        id, fact change time, configuration hash). cx_deleted_facts: event times of fact rows
-        removed by an incremental run, so that their scorecard periods are recomputed.
+        id, fact change time, configuration hash). cx_deleted_facts: keys and event times of
+        fact rows removed by an incremental run, so that their scorecard periods are
+        recomputed and a publish removes them from the published copy.
         cx_removed_records: keys an incremental staging or canonical model removed (a record
         of a replaced file, a deleted ticket), with the build's batch watermark, so that the
         next layer removes them too without comparing whole tables. cx_fact_cells: the
@@ -30,6 +31,11 @@
         event_at    timestamptz,
         deleted_at  timestamptz not null default now()
     );
+    -- the removed row's key: a publish removes those keys from the published copy
+    -- (cxscore.publish) instead of comparing the whole copy with the build
+    alter table intermediate.cx_deleted_facts add column if not exists key text;
+    create index if not exists cx_deleted_facts_model
+        on intermediate.cx_deleted_facts (model, deleted_at);
     create table if not exists intermediate.cx_fact_cells (
         model         text        not null,
         key           text,

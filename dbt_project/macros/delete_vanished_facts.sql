@@ -1,7 +1,7 @@
 {% macro delete_vanished_facts(key, event_column, current_keys, scope_entity) -%}
     {#- Post-hook of an incremental fact: remove rows whose key no longer exists upstream (a
-        ticket deleted in Zendesk, a record of a replaced file, ...) and log their event time
-        in intermediate.cx_deleted_facts for the scorecard scope. Incremental runs look only
+        ticket deleted in Zendesk, a record of a replaced file, ...) and log their key and
+        event time in intermediate.cx_deleted_facts (the scorecard scope; the publish). Incremental runs look only
         at the keys of int_facts_in_scope (`scope_entity`), which lists every touched key. -#}
     {%- if is_incremental() -%}
     {%- set state = incremental_state([this.name], ref('stg_meta__build_marks')) -%}
@@ -14,10 +14,10 @@
                 where s.entity = '{{ scope_entity }}'
             )
         {%- endif %}
-        returning t.{{ event_column }} as event_at
+        returning t.{{ key }} as key, t.{{ event_column }} as event_at
     )
-    insert into {{ source('build_state', 'cx_deleted_facts') }} (model, event_at, deleted_at)
-    select '{{ this.identifier }}', event_at, now() from gone
+    insert into {{ source('build_state', 'cx_deleted_facts') }} (model, key, event_at, deleted_at)
+    select '{{ this.identifier }}', cast(key as {{ dbt.type_string() }}), event_at, now() from gone
     {%- else -%}
     select 1
     {%- endif -%}

@@ -35,6 +35,9 @@ BI_ROLE = "cx_bi_reader"
 # deleting and inserting nearly all of it
 COPY_WHOLE_SHARE = 0.5
 
+# where incremental facts log the keys they removed (dbt macro delete_vanished_facts)
+DELETION_LOG = ("intermediate", "cx_deleted_facts")
+
 # dbt's own scratch relations (an interrupted build can leave them behind)
 _SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
 
@@ -188,16 +191,38 @@ def _publish_changes(cur: Any, name: str, key: str) -> tuple[int, int] | None:
     written = int(cur.rowcount)
     cur.execute(sql.SQL("select count(*) from {}").format(published))
     if cur.fetchone()[0] != total:
+        # the keys the build removed since (its deletion log, dbt macro delete_vanished_facts),
+        # unless the build has them again; then, if the counts still differ, every key the
+        # build no longer has (a whole-table comparison: 0.6 s for 640,000 interactions)
+        cur.execute(
+            "select format_type(atttypid, atttypmod) from pg_attribute"
+            " where attrelid = to_regclass(%s) and attname = %s",
+            (f'"{BUILD_SCHEMA}"."{name}"', key),
+        )
+        key_type = sql.SQL(cur.fetchone()[0])  # a type name from the catalog
         cur.execute(
             sql.SQL(
-                "delete from {p} as p where not exists (select 1 from {b} as b where b.{k} = p.{k})"
-            ).format(p=published, b=build, k=column)
+                "delete from {p} as p where p.{k} in (select cast(d.key as {t}) from {log} as d"
+                " where d.model = %s and d.deleted_at >= %s)"
+                " and not exists (select 1 from {b} as b where b.{k} = p.{k})"
+            ).format(p=published, b=build, k=column, t=key_type, log=sql.Identifier(*DELETION_LOG)),
+            (name, watermark),
         )
         written += int(cur.rowcount)
         cur.execute(sql.SQL("select count(*) from {}").format(published))
         if cur.fetchone()[0] != total:
-            log.warning("publish %s by its changes did not add up; copying it whole", name)
-            return None
+            cur.execute(
+                sql.SQL(
+                    "delete from {p} as p where not exists"
+                    " (select 1 from {b} as b where b.{k} = p.{k})"
+                ).format(p=published, b=build, k=column)
+            )
+            written += int(cur.rowcount)
+            log.info("publish %s: keys the build no longer has found by comparison", name)
+            cur.execute(sql.SQL("select count(*) from {}").format(published))
+            if cur.fetchone()[0] != total:
+                log.warning("publish %s by its changes did not add up; copying it whole", name)
+                return None
     return int(total), written
 
 
