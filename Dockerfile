@@ -32,7 +32,11 @@ COPY src ./src
 COPY dags ./dags
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations
+# The project is installed editable (src/), which UV_COMPILE_BYTECODE leaves out, and the
+# airflow user cannot write src/__pycache__: compiled here, or every task process would
+# compile cxscore's modules from source (docs/performance.md, "Bytecode").
 RUN uv sync --locked --no-dev \
+ && python -m compileall -q src dags \
  && mkdir -p /opt/airflow/logs /opt/airflow/cxscore-state /opt/cxscore/landing \
  && chown -R "${AIRFLOW_UID}:0" /opt/airflow /opt/cxscore/dbt_project \
  && chmod -R g+rwX /opt/airflow /opt/cxscore/dbt_project

@@ -35,6 +35,11 @@ $(VENV)/.installed: pyproject.toml uv.lock Makefile | $(UV)
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install the locked dependency set (idempotent)
+	@# cxscore itself is installed editable (src/), which --compile-bytecode leaves out: where
+	@# PYTHONDONTWRITEBYTECODE is set, every process (each extract worker, each task) compiled
+	@# its modules from source, about 1 s of a run's fixed cost (docs/performance.md,
+	@# "Bytecode"); a no-op when the .pyc files are current
+	@$(BIN)/python -m compileall -q src dags
 
 demo: setup ## Run the whole pipeline on an embedded warehouse and a synthetic world
 	$(BIN)/cxscore demo
