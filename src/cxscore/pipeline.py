@@ -21,6 +21,7 @@ from cxscore.runs import new_run_id
 from cxscore.settings import Settings
 
 if TYPE_CHECKING:
+    from cxscore.dbt_process import DbtProcess
     from cxscore.quality.results import CheckOutcome
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,12 @@ def build_scorecard(
     full_refresh: bool = False,
     select: str | None = None,
     stages: StageTimes | None = None,
+    dbt_process: DbtProcess | None = None,
 ) -> dict[str, Any]:
     """gate -> dbt build -> scorecard checks -> publish (``cxscore build``), holding the
     warehouse build lock throughout (one writer of marts_build and marts at a time); then
-    the owner alerts on the published build."""
+    the owner alerts on the published build. ``dbt_process``: dbt started ahead
+    (:mod:`cxscore.dbt_process`), else dbt runs in this process."""
     from cxscore.locks import BUILD_LOCK, held
     from cxscore.quality.gate import enforce_gate
     from cxscore.transform import build_models
@@ -115,7 +118,12 @@ def build_scorecard(
             enforce_gate(settings, url=url, run_id=run_id)
         with stages.stage("dbt build"):
             built = build_models(
-                settings, url=url, run_id=run_id, full_refresh=full_refresh, select=select
+                settings,
+                url=url,
+                run_id=run_id,
+                full_refresh=full_refresh,
+                select=select,
+                dbt_process=dbt_process,
             )
         with stages.stage("scorecard checks"):
             marts = check_scorecard(settings, url=url, run_id=run_id)
@@ -197,19 +205,30 @@ def run_pipeline(
     stages = stages or StageTimes()
     url = ensure_warehouse(settings)
     started = time.monotonic()
+    dbt_process = None
     if settings.load.parallel_sources > 1:
         # the sources load in processes of their own: meanwhile this one imports Great
-        # Expectations for the raw checks (3-5 s of every run)
+        # Expectations for the raw checks (3-5 s of every run), and dbt is imported in the
+        # process that will build (1.5-4 core-seconds of every run; cxscore.dbt_process)
+        from cxscore.dbt_process import DbtProcess
+
         threading.Thread(target=_import_gx_quietly, name="import-gx", daemon=True).start()
-    with stages.stage("extract"):
-        extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
-    with stages.stage("raw checks"):
-        raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
-    failed_note = "".join(f"\nextract of {s} failed: {e}" for s, e in sorted(failed.items()))
+        dbt_process = DbtProcess()
     try:
-        built = build_scorecard(settings, url=url, run_id=run_id, stages=stages)
-    except QualityGateFailed as exc:
-        raise QualityGateFailed(f"{exc}{failed_note}") from exc
+        with stages.stage("extract"):
+            extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
+        with stages.stage("raw checks"):
+            raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
+        failed_note = "".join(f"\nextract of {s} failed: {e}" for s, e in sorted(failed.items()))
+        try:
+            built = build_scorecard(
+                settings, url=url, run_id=run_id, stages=stages, dbt_process=dbt_process
+            )
+        except QualityGateFailed as exc:
+            raise QualityGateFailed(f"{exc}{failed_note}") from exc
+    finally:
+        if dbt_process is not None:
+            dbt_process.close()  # a run that stopped before its build
     summary = {
         "run_id": run_id,
         "seconds": round(time.monotonic() - started, 1),

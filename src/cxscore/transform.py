@@ -27,12 +27,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cxscore.dbt_profile import PROFILE_THREADS, write_profile_to
 from cxscore.errors import CxError
 from cxscore.paths import dbt_project_dir
 from cxscore.settings import Settings
+
+if TYPE_CHECKING:
+    from cxscore.dbt_process import DbtProcess
 
 log = logging.getLogger(__name__)
 
@@ -195,27 +198,17 @@ def patched_environ(extra: dict[str, str]) -> Iterator[None]:
 # --------------------------------------------------------------------------- running dbt
 
 
-def run_dbt(
+def dbt_command(
     settings: Settings,
     args: list[str],
     *,
-    url: str | None = None,
+    url: str,
     project_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
     artifacts_dir: Path | None = None,
-) -> Any:
-    """Invoke dbt in-process with our profile, vars and environment; return the
-    ``dbtRunnerResult``. Raises TransformError when dbt itself cannot run.
-
-    Artifacts (compiled SQL, run_results, partial-parse state) and logs go to
-    ``artifacts_dir`` (default ``<state_dir>/dbt/target``), so that concurrent builds on
-    different warehouses never share files; docs and parse write dbt_project/target."""
-    from dbt.cli.main import dbtRunner
-
-    from cxscore.warehouse import ensure_warehouse
-
-    if url is None:
-        url = ensure_warehouse(settings)
+) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line (our profile, vars, target and log paths) and the environment
+    it runs with (:func:`dbt_env`), for ``args`` on the warehouse at ``url``."""
     folder = write_profile(settings)
     variables = {**dbt_vars(settings), **(extra_vars or {})}
     project = project_dir or PROJECT_DIR
@@ -237,12 +230,44 @@ def run_dbt(
         "--log-level-file",
         os.environ.get("DBT_LOG_LEVEL_FILE") or "info",
     ]
+    return command, dbt_env(settings, url)
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    *,
+    url: str | None = None,
+    project_dir: Path | None = None,
+    extra_vars: dict[str, Any] | None = None,
+    artifacts_dir: Path | None = None,
+) -> Any:
+    """Invoke dbt in-process with our profile, vars and environment; return the
+    ``dbtRunnerResult``. Raises TransformError when dbt itself cannot run.
+
+    Artifacts (compiled SQL, run_results, partial-parse state) and logs go to
+    ``artifacts_dir`` (default ``<state_dir>/dbt/target``), so that concurrent builds on
+    different warehouses never share files; docs and parse write dbt_project/target."""
+    from dbt.cli.main import dbtRunner
+
+    from cxscore.warehouse import ensure_warehouse
+
+    if url is None:
+        url = ensure_warehouse(settings)
+    command, env = dbt_command(
+        settings,
+        args,
+        url=url,
+        project_dir=project_dir,
+        extra_vars=extra_vars,
+        artifacts_dir=artifacts_dir,
+    )
     for noisy in ("dbt", "dbt.adapters", "dbt.events"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # dbt prints its log to stdout; ours is the command's result (`--json` must be JSON only)
     with (
         _DBT_LOCK,
-        patched_environ(dbt_env(settings, url)),
+        patched_environ(env),
         contextlib.redirect_stdout(sys.stderr),
     ):
         try:
@@ -352,6 +377,13 @@ def _summarise_items(items: list[dict[str, Any]], success: bool, seconds: float)
     }
 
 
+class _Outcome:
+    """What :func:`_raise_on_failure` reads of a dbt result that ran in another process."""
+
+    def __init__(self, exception: str | None) -> None:
+        self.exception = exception
+
+
 def _raise_on_failure(summary: dict[str, Any], result: Any, what: str) -> None:
     if summary["success"]:
         return
@@ -377,8 +409,10 @@ def build_models(
     select: str | None = None,
     run_id: str | None = None,
     alert: bool = True,
+    dbt_process: DbtProcess | None = None,
 ) -> dict[str, Any]:
-    """``dbt build`` (seeds, models, data tests; never unit tests) on the warehouse.
+    """``dbt build`` (seeds, models, data tests; never unit tests) on the warehouse; in
+    ``dbt_process`` when given (started ahead, :mod:`cxscore.dbt_process`), else here.
 
     dbt tests that start failing (or recover) are alerted through
     :func:`cxscore.quality.alerts.alert_dbt_test_failures` (same start/recover rule as the quality
@@ -394,8 +428,24 @@ def build_models(
     if select:
         args += ["--select", select]
     started = time.monotonic()
-    result = run_dbt(settings, args, url=url)
-    summary = _summarise(result, time.monotonic() - started)
+    answer = None
+    if dbt_process is not None:
+        from cxscore.warehouse import ensure_warehouse
+
+        url = url or ensure_warehouse(settings)
+        command, env = dbt_command(settings, args, url=url)
+        answer = dbt_process.invoke(command, env)
+        if answer is None:
+            log.warning("the dbt process was gone before the build; running dbt here")
+    if answer is not None:
+        if answer["summary"] is None:
+            raise TransformError(f"dbt build could not run: {answer['exception']}")
+        summary = answer["summary"]
+        summary["seconds"] = round(time.monotonic() - started, 1)
+        result: Any = _Outcome(answer["exception"])
+    else:
+        result = run_dbt(settings, args, url=url)
+        summary = _summarise(result, time.monotonic() - started)
     if alert and summary["tested"]:
         alert_test_failures(settings, summary, url=url, run_id=run_id)
     _raise_on_failure(summary, result, "dbt build")

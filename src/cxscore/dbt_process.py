@@ -1,0 +1,128 @@
+"""dbt in a process of its own, started ahead of the build (``cxscore run``).
+
+Importing dbt costs 1.5-4 core-seconds in every run (its artifact classes compile their
+serialisers at import), and a run's build waits for it after the extract and the raw checks.
+:func:`cxscore.pipeline.run_pipeline` starts this process when the run starts: it imports
+dbt while the sources load (their lanes leave cores idle while they wait for the API and
+the warehouse), then waits for one request on stdin: the ``dbt`` command line and its
+environment (connection fields, HMAC pads: on a pipe, never on a command line). It runs
+that one command with ``dbtRunner`` exactly as :func:`cxscore.transform.run_dbt` would in
+the caller's process, prints dbt's own output to the shared stderr, and answers with one
+JSON line on stdout: the build summary (:func:`cxscore.transform._summarise`) and dbt's
+exception, if any. Then it exits.
+
+If the process is gone before it receives the request (it failed to start or to import
+dbt), the caller runs dbt in its own process instead (:meth:`DbtProcess.invoke` returns
+None); if it dies during the build, that is a :class:`~cxscore.errors.TransformError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from cxscore.transform import TransformError
+
+
+class DbtProcess:
+    """The parent's handle on a ``python -m cxscore.dbt_process`` child."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", "cxscore.dbt_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def invoke(self, command: list[str], env: dict[str, str]) -> dict[str, Any] | None:
+        """Run ``dbt <command>`` in the child with ``env`` added to its environment; returns
+        {"summary": ..., "exception": str | None}, or None when the child was gone before it
+        got the request (run dbt elsewhere). One request per process."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            return None
+        self._proc = None
+        request = json.dumps({"command": command, "env": env}).encode() + b"\n"
+        try:
+            proc.stdin.write(request)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            proc.wait()
+            return None
+        answer = proc.stdout.read()
+        code = proc.wait()
+        if not answer.strip():
+            if code != 0 and _exited_before_request(code):
+                return None
+            raise TransformError(
+                f"the dbt process exited with code {code} during `dbt {' '.join(command[:1])}`"
+                " without a result (see the log above)"
+            )
+        result: dict[str, Any] = json.loads(answer)
+        return result
+
+    def close(self) -> None:
+        """Stop a child that was never asked to build (the run stopped before its build)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()  # the child reads end-of-file and exits
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# exit code of a child that could not import dbt (it never reads the request)
+_IMPORT_FAILED = 3
+
+
+def _exited_before_request(code: int) -> bool:
+    return code == _IMPORT_FAILED
+
+
+def main() -> int:
+    """The child: import dbt, wait for one request, run it, answer on stdout."""
+    import logging
+    import os
+
+    try:
+        from dbt.cli.main import dbtRunner
+    except Exception as exc:  # noqa: BLE001 - the parent runs dbt itself and says why
+        print(f"cxscore: the dbt process could not import dbt: {exc}", file=sys.stderr)
+        return _IMPORT_FAILED
+    line = sys.stdin.readline()
+    if not line.strip():  # the parent closed: no build in this run
+        return 0
+    request = json.loads(line)
+    os.environ.update(request["env"])
+    from cxscore.transform import _summarise
+
+    for noisy in ("dbt", "dbt.adapters", "dbt.events"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    out = sys.stdout
+    started = time.monotonic()
+    with contextlib.redirect_stdout(sys.stderr):  # dbt's console output: the log, not the answer
+        try:
+            result = dbtRunner().invoke(request["command"])
+        except Exception as exc:  # noqa: BLE001 - dbt raises many types: the parent names it
+            answer: dict[str, Any] = {"summary": None, "exception": f"{type(exc).__name__}: {exc}"}
+        else:
+            answer = {
+                "summary": _summarise(result, time.monotonic() - started),
+                "exception": None if result.exception is None else str(result.exception),
+            }
+    out.write(json.dumps(answer, default=str) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
