@@ -121,6 +121,10 @@ def _run(environ: dict[str, str], url: str) -> None:
             peak = own_peak_rss_mb()
             if name == "extract":  # the parallel sources run in child processes
                 peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+            if name == "dbt build":  # dbt runs in a child process (cxscore.dbt_process)
+                from cxscore import dbt_process
+
+                peak = max(peak, dbt_process.last_peak_rss_mb or 0.0)
             self.peak_mb[name] = round(peak)
             self.cpu[name] = _cpu_split(self._cpu_begin, _cpu_now())
 

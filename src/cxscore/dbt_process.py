@@ -8,8 +8,8 @@ the warehouse), then waits for one request on stdin: the ``dbt`` command line an
 environment (connection fields, HMAC pads: on a pipe, never on a command line). It runs
 that one command with ``dbtRunner`` exactly as :func:`cxscore.transform.run_dbt` would in
 the caller's process, prints dbt's own output to the shared stderr, and answers with one
-JSON line on stdout: the build summary (:func:`cxscore.transform._summarise`) and dbt's
-exception, if any. Then it exits.
+JSON line on stdout: the build summary (:func:`cxscore.transform._summarise`), dbt's
+exception, if any, and its peak resident memory. Then it exits.
 
 If the process is gone before it receives the request (it failed to start or to import
 dbt), the caller runs dbt in its own process instead (:meth:`DbtProcess.invoke` returns
@@ -26,6 +26,10 @@ import time
 from typing import Any
 
 from cxscore.transform import TransformError
+
+# peak resident memory (MB) of the last dbt process that answered (benchmarks read it: the
+# build's memory is that process's, not the caller's)
+last_peak_rss_mb: float | None = None
 
 
 class DbtProcess:
@@ -63,6 +67,8 @@ class DbtProcess:
                 " without a result (see the log above)"
             )
         result: dict[str, Any] = json.loads(answer)
+        global last_peak_rss_mb
+        last_peak_rss_mb = result.get("peak_rss_mb")
         return result
 
     def close(self) -> None:
@@ -119,6 +125,9 @@ def main() -> int:
                 "summary": _summarise(result, time.monotonic() - started),
                 "exception": None if result.exception is None else str(result.exception),
             }
+    import resource
+
+    answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out.write(json.dumps(answer, default=str) + "\n")
     out.flush()
     return 0

@@ -82,6 +82,8 @@ def test_a_build_in_the_dbt_process_reports_each_node(fresh_db: str, tmp_path: P
     [failure] = summary["failures"]
     assert failure["node"] == "model.probe.bad"
     assert "division by zero" in failure["message"]
+    # the process's own peak memory: dbt imported and a build run (about 150 MB and more)
+    assert 50 < answer["peak_rss_mb"] < 2000
     # the caller raises exactly as for a build in its own process
     with pytest.raises(TransformError, match=r"dbt build failed: 1 node\(s\):\n  model.probe.bad"):
         _raise_on_failure(summary, _Outcome(answer["exception"]), "dbt build")
