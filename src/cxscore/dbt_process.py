@@ -13,7 +13,9 @@ exception, if any, and its peak resident memory. Then it exits.
 
 If the process is gone before it receives the request (it failed to start or to import
 dbt), the caller runs dbt in its own process instead (:meth:`DbtProcess.invoke` returns
-None); if it dies during the build, that is a :class:`~cxscore.errors.TransformError`.
+None); if it dies during the build, that is a :class:`~cxscore.transform.TransformError`.
+No build outlives its run: an interrupted caller kills the process, and the process exits
+when its parent is gone (checked every second).
 """
 
 from __future__ import annotations
@@ -57,8 +59,13 @@ class DbtProcess:
         except (BrokenPipeError, OSError):
             proc.wait()
             return None
-        answer = proc.stdout.read()
-        code = proc.wait()
+        try:
+            answer = proc.stdout.read()
+            code = proc.wait()
+        except BaseException:  # interrupted: no dbt build may outlive the run (and its lock)
+            proc.kill()
+            proc.wait()
+            raise
         if not answer.strip():
             if code != 0 and _exited_before_request(code):
                 return None
@@ -98,6 +105,17 @@ def main() -> int:
     """The child: import dbt, wait for one request, run it, answer on stdout."""
     import logging
     import os
+    import threading
+
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the run is gone (killed): so is its build
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=orphaned, name="watch-parent", daemon=True).start()
 
     try:
         from dbt.cli.main import dbtRunner

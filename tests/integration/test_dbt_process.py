@@ -3,8 +3,14 @@ failures as the caller sees them in-process, and the fallbacks. Real dbt, real P
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from cxscore.dbt_process import DbtProcess
@@ -113,3 +119,65 @@ def test_the_dbt_process_answers_a_command_without_nodes() -> None:
     assert answer["exception"] is None
     summary = answer["summary"]
     assert (summary["success"], summary["models"], summary["failures"]) == (True, 0, [])
+
+
+def test_a_dbt_process_exits_when_its_run_is_killed(fresh_db: str, tmp_path: Path) -> None:
+    """A run killed outright (SIGKILL: no cleanup) while its dbt process works leaves no dbt
+    process working on: here during a query of 120 s, gone within seconds."""
+    project = _project(tmp_path / "probe")
+    command = [
+        "show",
+        "--inline",
+        "select pg_sleep(120)",
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(tmp_path / "target"),
+        "--log-path",
+        str(tmp_path / "logs"),
+    ]
+    script = (
+        "import json, sys; from cxscore.dbt_process import DbtProcess; p = DbtProcess();"
+        " print(p._proc.pid, flush=True); p.invoke(*json.loads(sys.argv[1]))"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps([command, _env(fresh_db)])],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    # wait until the query runs, then kill the run
+    deadline = time.monotonic() + 120
+    while not _sleeping_queries(fresh_db) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _sleeping_queries(fresh_db) == 1 and _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # gone well before the query's 120 s (its transaction never commits: PostgreSQL rolls it
+    # back when the statement ends and finds the client gone)
+    assert not _alive(child)
+
+
+def _sleeping_queries(url: str) -> int:
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from pg_stat_activity where query like %s and pid <> pg_backend_pid()",
+            ("%pg_sleep(120)%",),
+        )
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, reaped by init soon, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            return not any(line.startswith("State:\tZ") for line in fh)
+    except FileNotFoundError:
+        return False
