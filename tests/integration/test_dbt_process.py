@@ -66,19 +66,15 @@ def _env(url: str) -> dict[str, str]:
     }
 
 
-def test_a_build_in_the_dbt_process_reports_each_node(fresh_db: str, tmp_path: Path) -> None:
+def _command(tmp_path: Path, *args: str) -> list[str]:
+    """``dbt <args>`` on the probe project (written to ``tmp_path``)."""
     project = _project(tmp_path / "probe")
-    command = [
-        "build",
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--target-path",
-        str(tmp_path / "target"),
-        "--log-path",
-        str(tmp_path / "logs"),
-    ]
+    paths = ("--project-dir", str(project), "--profiles-dir", str(project))
+    return [*args, *paths, "--target-path", str(tmp_path / "t"), "--log-path", str(tmp_path)]
+
+
+def test_a_build_in_the_dbt_process_reports_each_node(fresh_db: str, tmp_path: Path) -> None:
+    command = _command(tmp_path, "build")
     answer = DbtProcess().invoke(command, _env(fresh_db))
     assert answer is not None
     summary = answer["summary"]
@@ -124,20 +120,7 @@ def test_the_dbt_process_answers_a_command_without_nodes() -> None:
 def test_a_dbt_process_exits_when_its_run_is_killed(fresh_db: str, tmp_path: Path) -> None:
     """A run killed outright (SIGKILL: no cleanup) while its dbt process works leaves no dbt
     process working on: here during a query of 120 s, gone within seconds."""
-    project = _project(tmp_path / "probe")
-    command = [
-        "show",
-        "--inline",
-        "select pg_sleep(120)",
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--target-path",
-        str(tmp_path / "target"),
-        "--log-path",
-        str(tmp_path / "logs"),
-    ]
+    command = _command(tmp_path, "show", "--inline", "select pg_sleep(120)")
     script = (
         "import json, sys; from cxscore.dbt_process import DbtProcess; p = DbtProcess();"
         " print(p._proc.pid, flush=True); p.invoke(*json.loads(sys.argv[1]))"
