@@ -113,9 +113,12 @@ ORDERS = 12  # orders in each hand-made file
 
 
 def _orders_file(gate: Gate, name: str, *, emails: bool, prefix: str) -> Path:
-    """ORDERS orders copied from the delivered files under new ids; without customer_email
-    (a required field, critical at 98 %) unless ``emails``."""
-    originals = sorted((gate.landing / "crm" / "orders").rglob("orders_*.csv"))
+    """ORDERS orders copied from the world's order files under new ids; without
+    customer_email (a required field, critical at 98 %) unless ``emails``. The whole world's
+    files (21-34 orders), not only the first delivery's: the world starts 14 days before
+    today, and on a Friday to Sunday start its first week holds only 6-10 orders."""
+    world = gate.world / "landing"
+    originals = sorted((world / "crm" / "orders").rglob("orders_*.csv"))
     rows: list[list[str]] = []
     for src in originals:
         reader = csv.reader(io.StringIO(src.read_text(encoding="utf-8")))
@@ -134,7 +137,8 @@ def _orders_file(gate: Gate, name: str, *, emails: bool, prefix: str) -> Path:
         row[email] = f"buyer{len(seen)}@example.com" if emails else ""
         writer.writerow(row)
     assert len(seen) == ORDERS
-    path = originals[0].with_name(name)
+    path = gate.landing / originals[0].relative_to(world).with_name(name)  # beside a delivered file
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path
 
