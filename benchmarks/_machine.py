@@ -76,29 +76,22 @@ def postgres_seconds(url: str) -> float:
     """Wall seconds of the fixed PostgreSQL workload in a scratch table of ``url``'s
     database (dropped afterwards)."""
     buffer = _copy_buffer()
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("drop table if exists public.cxbench_reference")
-            conn.commit()
-            started = time.perf_counter()
-            cur.execute(
-                "create table public.cxbench_reference (id bigint primary key, payload jsonb)"
-            )
-            cur.copy_expert("copy public.cxbench_reference (id, payload) from stdin", buffer)
-            conn.commit()
-            cur.execute(
-                "select payload->>'queue', count(*), sum((payload->>'seconds')::int)"
-                " from public.cxbench_reference group by 1"
-            )
-            cur.fetchall()
-            seconds = time.perf_counter() - started
-            cur.execute("drop table public.cxbench_reference")
-            conn.commit()
-            return seconds
-    finally:
-        with contextlib.suppress(Exception):
-            conn.close()
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute("drop table if exists public.cxbench_reference")
+        conn.commit()
+        started = time.perf_counter()
+        cur.execute("create table public.cxbench_reference (id bigint primary key, payload jsonb)")
+        cur.copy_expert("copy public.cxbench_reference (id, payload) from stdin", buffer)
+        conn.commit()
+        cur.execute(
+            "select payload->>'queue', count(*), sum((payload->>'seconds')::int)"
+            " from public.cxbench_reference group by 1"
+        )
+        cur.fetchall()
+        seconds = time.perf_counter() - started
+        cur.execute("drop table public.cxbench_reference")
+        conn.commit()
+        return seconds
 
 
 def reference(url: str) -> dict[str, float]:

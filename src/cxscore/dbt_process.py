@@ -103,7 +103,6 @@ def _exited_before_request(code: int) -> bool:
 
 def main() -> int:
     """The child: import dbt, wait for one request, run it, answer on stdout."""
-    import logging
     import os
     import threading
 
@@ -127,10 +126,9 @@ def main() -> int:
         return 0
     request = json.loads(line)
     os.environ.update(request["env"])
-    from cxscore.transform import _summarise
+    from cxscore.transform import _summarise, quiet_dbt_loggers
 
-    for noisy in ("dbt", "dbt.adapters", "dbt.events"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_dbt_loggers()
     out = sys.stdout
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # dbt's console output: the log, not the answer

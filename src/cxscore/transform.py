@@ -233,6 +233,12 @@ def dbt_command(
     return command, dbt_env(settings, url)
 
 
+def quiet_dbt_loggers() -> None:
+    """dbt's Python loggers at WARNING: its own output is its event log (stdout, dbt.log)."""
+    for noisy in ("dbt", "dbt.adapters", "dbt.events"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def run_dbt(
     settings: Settings,
     args: list[str],
@@ -262,8 +268,7 @@ def run_dbt(
         extra_vars=extra_vars,
         artifacts_dir=artifacts_dir,
     )
-    for noisy in ("dbt", "dbt.adapters", "dbt.events"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_dbt_loggers()
     # dbt prints its log to stdout; ours is the command's result (`--json` must be JSON only)
     with (
         _DBT_LOCK,
