@@ -138,15 +138,26 @@ def load_world(url: str) -> dict[str, Any]:
             for i in range(1, 51)
         ],
     )
-    # survey responses C: 5 of 50 csat '9' (out of 1..5), 10 of 50 link to unknown tickets
+    # survey responses C: 5 of 50 csat '9' (out of 1..5); links: 1-40 to loaded tickets
+    # (1 also to a loaded contact: counted once), 41-43 to a loaded contact beside an
+    # unknown or non-numeric ticket id, 44 to an unknown contact, 45 to nothing, 46-50 to
+    # unknown tickets: 43 linked, 6 orphans
     c = ids["survey_c"] = new_batch(url, "qualtrics", "responses")
+    links: dict[int, dict[str, str]] = {
+        1: {"ticket_id": "1", "contact_id": "C1"},
+        41: {"ticket_id": "99041", "contact_id": "C2"},
+        42: {"ticket_id": "99042", "contact_id": "C3"},
+        43: {"ticket_id": "T-43", "contact_id": "C4"},
+        44: {"contact_id": "C999"},
+        45: {},
+    }
     responses = []
     for i in range(1, 51):
         payload = {
             "csat": "9" if i <= 5 else "4",
             "nps": "8",
             "ces": "5",
-            "ticket_id": str(i) if i <= 40 else str(99000 + i),
+            **links.get(i, {"ticket_id": str(i) if i <= 40 else str(99000 + i)}),
             "layout": "current",
         }
         responses.append(
@@ -358,8 +369,8 @@ def test_orphan_survey_links_fail_warning(world: dict[str, Any]) -> None:
     )
     assert (result.success, result.severity) == (False, "warning")
     assert result.observed_value == (
-        "40 of 50 scored responses link to a known interaction (80.00%); "
-        "10 carry a link to an unknown ticket or contact"
+        "43 of 50 scored responses link to a known interaction (86.00%); "
+        "6 carry a link to an unknown ticket or contact"
     )
     assert result.threshold == ">= 0.9 of scored responses in the batch link to a known interaction"
 

@@ -141,7 +141,7 @@ def _validate_suites(
     if workers == 1:
         validator = _Validator(url, timezone=timezone)
         try:
-            return {suite.name: validator.run_suite(suite) for suite in suites}
+            return {suite.name: _run_suite(validator, suite) for suite in suites}
         finally:
             validator.close()
     pending = queue.SimpleQueue[Suite]()
@@ -155,7 +155,7 @@ def _validate_suites(
                 suite = pending.get_nowait()
             except queue.Empty:
                 return
-            done[suite.name] = validator.run_suite(suite)
+            done[suite.name] = _run_suite(validator, suite)
 
     validators: list[_Validator] = []
     try:
@@ -168,6 +168,19 @@ def _validate_suites(
         for validator in validators:
             validator.close()
     return done
+
+
+def _run_suite(validator: _Validator, suite: Suite) -> tuple[list[CheckResult], list[int]]:
+    started = time.monotonic()
+    results, batches = validator.run_suite(suite)
+    log.info(
+        "suite %s: %d result(s), %d batch(es) in %.1f s",
+        suite.name,
+        len(results),
+        len(batches),
+        time.monotonic() - started,
+    )
+    return results, batches
 
 
 def _largest_first(url: str, suites: list[Suite]) -> list[Suite]:
