@@ -368,7 +368,9 @@ class _Validator:
         name = f"{suite.name}__batch_{batch_id}"
         batch = self._query_batch(name, self._batch_query(suite, batch_id))
         sql_batch = None
-        if any(spec.is_sql for spec in specs) and (suite.derived or suite.decompress_payload):
+        if any(spec.reads_plain_rows for spec in specs) and (
+            suite.derived or suite.decompress_payload
+        ):
             sql_batch = self._query_batch(
                 f"{name}__sql", self._batch_query(suite, batch_id, sql=True)
             )
@@ -381,9 +383,11 @@ class _Validator:
         into each metric query, so a derived column is computed once per row, not once for
         every metric that reads it (a null check and a range check each do); and with
         ``decompress_payload`` the jsonb record is read from an in-memory copy made once per
-        row, not decompressed again for every field read. The SQL checks (``sql=True``)
-        read the plain query: they use few columns, and a fenced subquery cannot be scanned
-        in parallel (docs/quality.md, "Per-batch validation")."""
+        row, not decompressed again for every field read. The SQL checks and the uniqueness
+        expectations (``sql=True``) read the plain query: they use few columns, a fenced
+        subquery cannot be scanned in parallel, and GX's uniqueness query reads the batch
+        twice (rows joined with their grouped keys), which computed every derived column
+        of every row twice (docs/quality.md, "Per-batch validation")."""
         derived = "".join(f", ({expr}) as {name}" for name, expr in suite.derived.items())
         rows = f"{suite.qualified_table} AS t WHERE t.{suite.batch_column} = {int(batch_id)}"
         if sql or not (suite.derived or suite.decompress_payload):
@@ -526,7 +530,8 @@ class _Validator:
         *,
         sql_batch: Any = None,
     ) -> list[CheckResult]:
-        """Validate specs on one GX batch (the SQL expectations on ``sql_batch`` if given).
+        """Validate specs on one GX batch (the SQL and uniqueness expectations on
+        ``sql_batch`` if given: ``ExpectationSpec.reads_plain_rows``).
 
         Column expectations first run in BASIC format without example values: a query for
         examples (LIMIT n) scans the whole batch when there are none, i.e. whenever the
@@ -534,22 +539,27 @@ class _Validator:
         SQL expectations run in COMPLETE format: their few returned rows carry the
         observed values."""
         found: dict[int, CheckResult] = {}
-        column_specs = [(i, s) for i, s in enumerate(specs) if not s.is_sql]
-        sql_specs = [(i, s) for i, s in enumerate(specs) if s.is_sql]
+        plain = sql_batch or batch
         lean = {"result_format": "BASIC", "partial_unexpected_count": 0}
-        found.update(self._run(suite, batch, column_specs, lean, batch_id))
-        failed = [
-            (i, s)
-            for i, s in column_specs
-            if not found[i].success and "unexpected_count" in found[i].details
-        ]
-        if failed:
-            examples = {"result_format": "BASIC", "partial_unexpected_count": MAX_DETAIL_ROWS}
-            for index, result in self._run(suite, batch, failed, examples, batch_id).items():
+        examples = {"result_format": "BASIC", "partial_unexpected_count": MAX_DETAIL_ROWS}
+        for rows, reads_plain in ((batch, False), (plain, True)):
+            column_specs = [
+                (i, s)
+                for i, s in enumerate(specs)
+                if not s.is_sql and s.reads_plain_rows == reads_plain
+            ]
+            found.update(self._run(suite, rows, column_specs, lean, batch_id))
+            failed = [
+                (i, s)
+                for i, s in column_specs
+                if not found[i].success and "unexpected_count" in found[i].details
+            ]
+            for index, result in self._run(suite, rows, failed, examples, batch_id).items():
                 listed = result.details.get("partial_unexpected_list")
                 if listed is not None:
                     found[index].details["partial_unexpected_list"] = listed
-        found.update(self._run(suite, sql_batch or batch, sql_specs, "COMPLETE", batch_id))
+        sql_specs = [(i, s) for i, s in enumerate(specs) if s.is_sql]
+        found.update(self._run(suite, plain, sql_specs, "COMPLETE", batch_id))
         return [found[i] for i in sorted(found)]
 
     def _run(

@@ -35,6 +35,11 @@ SCHEMA_TYPES = frozenset(
     }
 )
 SQL_TYPE = "unexpected_rows_expectation"
+# Expectations that compare rows with each other (GX joins the batch with its own grouped
+# keys): they read the batch's plain rows, like the SQL checks (cxscore.quality.runner).
+UNIQUENESS_TYPES = frozenset(
+    {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+)
 # Keys of an expectation entry that belong to cxscore; every other key goes to GX.
 OWN_KEYS = frozenset(
     {"type", "name", "severity", "scope", "params", "threshold", "description", "query_template"}
@@ -74,6 +79,12 @@ class ExpectationSpec:
     @property
     def is_sql(self) -> bool:
         return self.type == SQL_TYPE
+
+    @property
+    def reads_plain_rows(self) -> bool:
+        """Validated on the batch's plain query rather than its fenced one: the SQL checks
+        and the uniqueness expectations, which read a few key columns."""
+        return self.is_sql or self.type in UNIQUENESS_TYPES
 
     @property
     def gx_class_name(self) -> str:
