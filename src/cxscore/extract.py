@@ -17,7 +17,7 @@ import selectors
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError
@@ -154,18 +154,25 @@ def extract_sources(
 
 
 def extract_each(
-    settings: Settings, names: list[str], *, url: str, run_id: str, progress: bool = False
+    settings: Settings,
+    names: list[str],
+    *,
+    url: str,
+    run_id: str,
+    progress: bool = False,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Extract each named source; a source that fails (any exception) gets a failed summary
     and never stops the others. Up to ``load.parallel_sources`` sources at once, each in a
     process of its own (:mod:`cxscore.extract_worker`; they write different tables and
     take different locks); with 1, or a single source, one after another in this
-    process."""
+    process. ``on_done(name)`` is called in this thread as each source ends, loaded or
+    failed."""
     reporter = Reporter(progress)
     try:
         workers = min(settings.load.parallel_sources, len(names))
         if workers > 1:
-            return _in_processes(settings, names, url, run_id, reporter, workers)
+            return _in_processes(settings, names, url, run_id, reporter, workers, on_done)
         per_source: dict[str, dict[str, Any]] = {}
         for name in names:
             try:
@@ -175,6 +182,8 @@ def extract_each(
             except Exception as exc:  # one bad source never stops the rest
                 log.exception("%s: extract failed", name)
                 per_source[name] = _failed_summary(name, exc)
+            if on_done is not None:
+                on_done(name)
         return per_source
     finally:
         reporter.close()
@@ -187,6 +196,7 @@ def _in_processes(
     run_id: str,
     reporter: Reporter,
     workers: int,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Extract the sources in up to ``workers`` processes at once; their progress is shown
     by ``reporter`` as it comes. Each process runs ``python -m cxscore.extract_worker``
@@ -223,6 +233,8 @@ def _in_processes(
                         name,
                         CxError(f"its extract process ended without a result (exit code {code})"),
                     )
+                if on_done is not None:
+                    on_done(name)
     finally:
         for process in running.values():  # interrupted: stop the others
             process.kill()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError, QualityGateFailed
@@ -155,16 +154,24 @@ def notify_owners_after_publish(settings: Settings, *, url: str, run_id: str) ->
 
 
 def extract_all(
-    settings: Settings, *, url: str, run_id: str, progress: bool = False
+    settings: Settings,
+    *,
+    url: str,
+    run_id: str,
+    progress: bool = False,
+    on_done: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Extract every configured source; a source that fails (any exception) is recorded and
-    the others still run. Returns (totals, {source: error})."""
+    the others still run (``on_done(source)`` as each ends). Returns (totals, {source:
+    error})."""
     from cxscore.extract import configured_sources, extract_each
 
     totals: dict[str, Any] = {"rows_loaded": 0, "rows_rejected": 0, "sources": {}}
     failed: dict[str, str] = {}
     names = configured_sources(settings)
-    per_source = extract_each(settings, names, url=url, run_id=run_id, progress=progress)
+    per_source = extract_each(
+        settings, names, url=url, run_id=run_id, progress=progress, on_done=on_done
+    )
     for source, summary in per_source.items():
         if summary["error"]:  # one source never stops the others
             log.error("extract of %s failed; the other sources go on: %s", source, summary["error"])
@@ -177,16 +184,6 @@ def extract_all(
         totals["rows_loaded"] += int(summary.get("rows_loaded") or 0)
         totals["rows_rejected"] += int(summary.get("rows_rejected") or 0)
     return totals, failed
-
-
-def _import_gx_quietly() -> None:
-    """Import GX ahead of the raw checks; a failure is left for the checks to report."""
-    from cxscore.quality.runner import import_gx
-
-    try:
-        import_gx()
-    except Exception:  # the raw checks import it again and say why
-        log.debug("importing Great Expectations ahead of the checks failed", exc_info=True)
 
 
 def run_pipeline(
@@ -206,19 +203,34 @@ def run_pipeline(
     url = ensure_warehouse(settings)
     started = time.monotonic()
     dbt_process = None
-    if settings.load.parallel_sources > 1:
-        # the sources load in processes of their own: meanwhile this one imports Great
-        # Expectations for the raw checks (3-5 s of every run), and dbt is imported in the
-        # process that will build (1.5-4 core-seconds of every run; cxscore.dbt_process)
-        from cxscore.dbt_process import DbtProcess
-
-        threading.Thread(target=_import_gx_quietly, name="import-gx", daemon=True).start()
-        dbt_process = DbtProcess()
+    early = None
     try:
+        if settings.load.parallel_sources > 1:
+            # the sources load in processes of their own: meanwhile a thread of this one
+            # imports Great Expectations (3-5 s of every run), then checks the sources that
+            # have ended (EarlyRawChecks), and dbt is imported in the process that will build
+            # (1.5-4 core-seconds of every run; cxscore.dbt_process)
+            from cxscore.dbt_process import DbtProcess
+            from cxscore.extract import configured_sources
+            from cxscore.quality.gate import EarlyRawChecks
+
+            early = EarlyRawChecks(
+                settings, url=url, run_id=run_id, sources=configured_sources(settings)
+            )
+            dbt_process = DbtProcess()
         with stages.stage("extract"):
-            extracted, failed = extract_all(settings, url=url, run_id=run_id, progress=progress)
+            extracted, failed = extract_all(
+                settings,
+                url=url,
+                run_id=run_id,
+                progress=progress,
+                on_done=early.source_done if early is not None else None,
+            )
         with stages.stage("raw checks"):
-            raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
+            if early is not None:
+                raw, _ = early.finish()
+            else:
+                raw, _ = run_raw_checks(settings, url=url, run_id=run_id)
         failed_note = "".join(f"\nextract of {s} failed: {e}" for s, e in sorted(failed.items()))
         try:
             built = build_scorecard(
@@ -227,6 +239,8 @@ def run_pipeline(
         except QualityGateFailed as exc:
             raise QualityGateFailed(f"{exc}{failed_note}") from exc
     finally:
+        if early is not None:
+            early.close()  # a run that stopped during its extract
         if dbt_process is not None:
             dbt_process.close()  # a run that stopped before its build
     summary = {

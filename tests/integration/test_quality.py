@@ -593,3 +593,55 @@ def test_suites_one_at_a_time_give_the_same_results(
     assert len(seen(two)) > 60
     assert seen(one) == seen(two)
     assert [r.suite for r in two.results] == sorted(r.suite for r in two.results)
+
+
+def test_raw_checks_started_as_sources_end_give_the_same_results(
+    pg_server_url: str, world: dict[str, Any]
+) -> None:
+    """``cxscore run`` checks a source's suites as soon as the sources they read have ended
+    (EarlyRawChecks): a suite waits for every source whose table it reads (the survey link
+    check reads tickets and contacts; three sources write the sentiment scores), and the
+    results are those of checking everything at the end."""
+    from cxscore.quality.gate import EarlyRawChecks, raw_tables_read
+    from cxscore.quality.suites import load_suites
+
+    suites = load_suites(check_settings(), NOW)
+    assert raw_tables_read(suites["qualtrics__responses"]) == {
+        "qualtrics__responses",
+        "zendesk__tickets",
+        "amazon_connect__contact_records",
+    }
+    assert raw_tables_read(suites["amazon_connect__contact_records"]) == {
+        "amazon_connect__contact_records",
+        "zendesk__users",  # calls matched to a customer
+    }
+    assert raw_tables_read(suites["crm__orders"]) == {"crm__orders"}
+    with scratch_database(pg_server_url, "cxtest_quality_early") as url:
+        load_world(url)
+        early = EarlyRawChecks(
+            check_settings(),
+            url=url,
+            run_id="t-early",
+            sources=["zendesk", "amazon_connect", "qualtrics", "orders"],
+        )
+        started = []
+        for source in ("orders", "qualtrics", "amazon_connect", "zendesk"):
+            early.source_done(source)
+            started.append(sorted(early.started))
+        outcome, state = early.finish()
+    assert started == [
+        ["crm__orders"],
+        ["crm__orders"],  # the survey suite reads tickets and contacts; the scores, three
+        ["amazon_connect__contact_lens", "crm__orders"],  # the calls read the users
+        sorted(s for s in suites if suites[s].stage == "raw"),
+    ]
+
+    def seen(outcome: CheckOutcome) -> list[tuple[Any, ...]]:
+        return sorted(
+            (r.suite, r.expectation, r.column_name, r.batch_id, r.success, r.observed_value)
+            for r in outcome.results
+        )
+
+    assert seen(outcome) == seen(world["outcome"])
+    assert outcome.batches == world["outcome"].batches
+    assert list(state.quarantined) == [world["tickets_b"]]

@@ -20,8 +20,9 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cxscore.errors import CxError, QualityGateFailed
@@ -29,6 +30,7 @@ from cxscore.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from cxscore.quality.results import CheckOutcome
+    from cxscore.quality.suites import Suite
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +156,6 @@ def gate_state(url: str) -> GateState:
 
 def raw_suites_of(settings: Settings, sources: list[str]) -> list[str]:
     """The raw-stage suites whose table one of these sources loads."""
-    from datetime import UTC
-
     from cxscore.quality.suites import load_suites
     from cxscore.registry import RAW_TABLES
 
@@ -190,6 +190,126 @@ def run_raw_checks(
     outcome.alerts_sent += sent
     outcome.alert_errors += errors
     return outcome, state
+
+
+def _import_gx_quietly() -> None:
+    """Import GX ahead of the checks; a failure is left for the checks to report."""
+    from cxscore.quality.runner import import_gx
+
+    try:
+        import_gx()
+    except Exception:  # the checks import it again and say why
+        log.debug("importing Great Expectations ahead of the checks failed", exc_info=True)
+
+
+_RAW_REFERENCE = re.compile(r"\braw\.([a-z0-9_]+)")
+
+
+def raw_tables_read(suite: Suite) -> set[str]:
+    """The raw tables a suite reads: its own and every ``raw.<table>`` its file names (a
+    cross-source SQL check reads other sources' tables; a name in a comment only delays
+    the suite)."""
+    text = suite.path.read_text(encoding="utf-8") if suite.path.is_file() else ""
+    return {suite.table, *_RAW_REFERENCE.findall(text)}
+
+
+class EarlyRawChecks:
+    """The raw checks of ``cxscore run``, started while the sources still load.
+
+    When a source's extract ends (:meth:`source_done`), every raw suite whose tables are
+    all final (each configured source that loads one of them has ended) is validated in a
+    background thread, one group at a time, while the other sources load: the first load's
+    longest source (Zendesk, pages one after another) left one of 2 cores idle for its last
+    half minute. A suite that reads another source's table (the survey link check reads
+    tickets and contacts) waits for that source; the sentiment scores, which three sources
+    write, for all three. :meth:`finish` waits for them, validates the rest and returns the
+    run's outcome and the gate: the same suites on the same batches as checking them all
+    after the extract (the per-source ``check`` tasks of cx_ingest do the same)."""
+
+    def __init__(self, settings: Settings, *, url: str, run_id: str, sources: list[str]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from cxscore.quality.suites import load_suites
+        from cxscore.registry import RAW_TABLES
+
+        self.settings, self.url, self.run_id = settings, url, run_id
+        suites = load_suites(settings, datetime.now(UTC))
+        self._reads = {
+            name: raw_tables_read(suite)
+            for name, suite in suites.items()
+            if suite.stage == "raw" and suite.schema == "raw"
+        }
+        self._pending = list(self._reads)
+        self._loaders = {
+            table: {s for s in sources if table in RAW_TABLES.get(s, ())}
+            for tables in self._reads.values()
+            for table in tables
+        }
+        self._ended: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cx-early-checks")
+        # its first job imports GX (3-5 s), so no suite waits for it and no two threads
+        # import it at once
+        self._pool.submit(_import_gx_quietly)
+        self._jobs: list[Any] = []
+        self.started: list[str] = []  # the suites handed to the background thread
+
+    def source_done(self, source: str) -> None:
+        """``source`` has ended (loaded or failed): start the suites it was the last wait
+        of."""
+        from cxscore.quality.runner import run_checks
+
+        self._ended.add(source)
+        ready = [
+            name
+            for name in self._pending
+            if all(self._loaders.get(t, set()) <= self._ended for t in self._reads[name])
+        ]
+        if not ready:
+            return
+        self._pending = [name for name in self._pending if name not in ready]
+        self.started += ready
+        log.info("raw checks while the other sources load: %s", ", ".join(ready))
+        self._jobs.append(
+            self._pool.submit(
+                run_checks, self.settings, suites=ready, stage="raw", url=self.url,
+                run_id=self.run_id,
+            )
+        )  # fmt: skip
+
+    def finish(self) -> tuple[CheckOutcome, GateState]:
+        """Wait for the early suites (the first error is raised), validate the others, then
+        the quarantine alerts (as :func:`run_raw_checks`)."""
+        from cxscore.quality.results import CheckOutcome
+        from cxscore.quality.runner import run_checks
+
+        try:
+            done = [job.result() for job in self._jobs]
+        finally:
+            self.close()
+        if self._pending:
+            done.append(
+                run_checks(
+                    self.settings, suites=self._pending, stage="raw", url=self.url,
+                    run_id=self.run_id,
+                )
+            )  # fmt: skip
+        outcome = CheckOutcome(run_id=self.run_id, stage="raw")
+        for part in done:
+            outcome.results += part.results
+            outcome.batches.update(part.batches)
+            outcome.seconds += part.seconds
+            outcome.alerts_sent += part.alerts_sent
+            outcome.alert_errors += part.alert_errors
+        state = gate_state(self.url)
+        sent, errors = sync_quarantine_alerts(self.settings, self.url, self.run_id, state)
+        outcome.alerts_sent += sent
+        outcome.alert_errors += errors
+        return outcome, state
+
+    def close(self) -> None:
+        """No new suite starts; one that is running ends on its own (a run interrupted
+        during the extract)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _empty_outcome(run_id: str) -> CheckOutcome:
