@@ -84,6 +84,9 @@ def open_landing(url: str) -> Any:
     return fsspec.open(url, "rb").open()
 
 
+DRAIN_BYTES = 1 << 18
+
+
 class HashingReader(io.RawIOBase):
     """A landing file as read by a parser: every byte is hashed (sha256) and counted once,
     even when the parser seeks back to the start to sniff the format. ``drain()`` reads what
@@ -116,24 +119,29 @@ class HashingReader(io.RawIOBase):
         data = self._fh.read(len(buffer))
         n = len(data)
         buffer[:n] = data
-        end = self._pos + n
+        self._took(data)
+        return n
+
+    def _took(self, data: bytes) -> None:
+        end = self._pos + len(data)
         if end > self._hashed:
             self.digest.update(data[self._hashed - self._pos :])
             ReadCounter.bytes += end - self._hashed
             self._hashed = end
         self._pos = end
-        return n
 
     @property
     def size(self) -> int:
         return self._hashed
 
     def drain(self) -> None:
+        """Read and hash the rest, in 256 KiB reads. Usually the parser read it all: one
+        empty read (a zeroed 1 MiB buffer a file, as before, cost about 0.5 ms of page
+        faults on each of the many small Contact Lens files)."""
         if self._pos < self._hashed:
             self.seek(self._hashed)
-        buffer = bytearray(1 << 20)
-        while self.readinto(buffer):
-            pass
+        while data := self._fh.read(DRAIN_BYTES):
+            self._took(data)
 
 
 def parse_landing(source: Any, fh: Any, path: str, buffer_size: int) -> tuple[HashingReader, Any]:
