@@ -154,17 +154,23 @@ def gate_state(url: str) -> GateState:
         return GateState([dict(zip(cols, row, strict=True)) for row in cur.fetchall()])
 
 
+def _raw_suites(settings: Settings) -> dict[str, Suite]:
+    """The raw-stage suites of the raw tables, by name."""
+    from cxscore.quality.suites import load_suites
+
+    return {
+        name: suite
+        for name, suite in load_suites(settings, datetime.now(UTC)).items()
+        if suite.stage == "raw" and suite.schema == "raw"
+    }
+
+
 def raw_suites_of(settings: Settings, sources: list[str]) -> list[str]:
     """The raw-stage suites whose table one of these sources loads."""
-    from cxscore.quality.suites import load_suites
     from cxscore.registry import RAW_TABLES
 
     tables = {t for s in sources for t in RAW_TABLES.get(s, ())}
-    return [
-        name
-        for name, suite in load_suites(settings, datetime.now(UTC)).items()
-        if suite.stage == "raw" and suite.schema == "raw" and suite.table in tables
-    ]
+    return [name for name, suite in _raw_suites(settings).items() if suite.table in tables]
 
 
 def run_raw_checks(
@@ -185,11 +191,18 @@ def run_raw_checks(
             state = gate_state(url)
             return _empty_outcome(run_id), state
     outcome = run_checks(settings, suites=suites, stage="raw", url=url, run_id=run_id)
+    return outcome, _gate_with_alerts(settings, url, run_id, outcome)
+
+
+def _gate_with_alerts(
+    settings: Settings, url: str, run_id: str, outcome: CheckOutcome
+) -> GateState:
+    """The gate after the raw checks, its quarantine alerts sent (counted in ``outcome``)."""
     state = gate_state(url)
     sent, errors = sync_quarantine_alerts(settings, url, run_id, state)
     outcome.alerts_sent += sent
     outcome.alert_errors += errors
-    return outcome, state
+    return state
 
 
 def _import_gx_quietly() -> None:
@@ -229,15 +242,11 @@ class EarlyRawChecks:
     def __init__(self, settings: Settings, *, url: str, run_id: str, sources: list[str]):
         from concurrent.futures import ThreadPoolExecutor
 
-        from cxscore.quality.suites import load_suites
         from cxscore.registry import RAW_TABLES
 
         self.settings, self.url, self.run_id = settings, url, run_id
-        suites = load_suites(settings, datetime.now(UTC))
         self._reads = {
-            name: raw_tables_read(suite)
-            for name, suite in suites.items()
-            if suite.stage == "raw" and suite.schema == "raw"
+            name: raw_tables_read(suite) for name, suite in _raw_suites(settings).items()
         }
         self._pending = list(self._reads)
         self._loaders = {
@@ -300,11 +309,7 @@ class EarlyRawChecks:
             outcome.seconds += part.seconds
             outcome.alerts_sent += part.alerts_sent
             outcome.alert_errors += part.alert_errors
-        state = gate_state(self.url)
-        sent, errors = sync_quarantine_alerts(self.settings, self.url, self.run_id, state)
-        outcome.alerts_sent += sent
-        outcome.alert_errors += errors
-        return outcome, state
+        return outcome, _gate_with_alerts(self.settings, self.url, self.run_id, outcome)
 
     def close(self) -> None:
         """No new suite starts; one that is running ends on its own (a run interrupted
