@@ -11,6 +11,14 @@ the caller's process, prints dbt's own output to the shared stderr, and answers 
 JSON line on stdout: the build summary (:func:`cxscore.transform._summarise`), dbt's
 exception, if any, and its peak resident memory. Then it exits.
 
+The parent may first send the build's command ahead (:meth:`DbtProcess.parse_ahead`, as soon
+as the run starts: the command depends on the settings alone). The process then parses the
+project while the sources load (`dbt parse`, partial parsing from the target folder: about
+1 s of a build's start at 100,000 x 90, docs/performance.md) and hands that manifest to
+the build (``dbtRunner(manifest=...)``) when the build's command and environment are the
+ones it parsed for; otherwise, or when that parse failed, the build parses as usual. The
+build therefore runs the project as it was when the run started.
+
 If the process is gone before it receives the request (it failed to start or to import
 dbt), the caller runs dbt in its own process instead (:meth:`DbtProcess.invoke` returns
 None); if it dies during the build, that is a :class:`~cxscore.transform.TransformError`.
@@ -43,6 +51,20 @@ class DbtProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+
+    def parse_ahead(self, parse: list[str], build: list[str], env: dict[str, str]) -> None:
+        """Ask the child to run ``dbt <parse>`` now, for a later ``dbt <build>`` with the
+        same ``env`` (:func:`main`). Best effort: a child that is gone gets no request, and
+        :meth:`invoke` then returns None as before."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return
+        request = {"parse": parse, "build": build, "env": env}
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
 
     def invoke(self, command: list[str], env: dict[str, str]) -> dict[str, Any] | None:
         """Run ``dbt <command>`` in the child with ``env`` added to its environment; returns
@@ -121,19 +143,31 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - the parent runs dbt itself and says why
         print(f"cxscore: the dbt process could not import dbt: {exc}", file=sys.stderr)
         return _IMPORT_FAILED
+    from cxscore.transform import _summarise, quiet_dbt_loggers
+
     line = sys.stdin.readline()
     if not line.strip():  # the parent closed: no build in this run
         return 0
     request = json.loads(line)
+    manifest = None
+    if "parse" in request:  # the build's command, sent ahead: parse for it now
+        ahead = request
+        os.environ.update(ahead["env"])
+        quiet_dbt_loggers()
+        manifest = _parse(dbtRunner, ahead["parse"])
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        request = json.loads(line)
+        if (request["command"], request["env"]) != (ahead["build"], ahead["env"]):
+            manifest = None  # not the build it was parsed for: dbt parses it itself
     os.environ.update(request["env"])
-    from cxscore.transform import _summarise, quiet_dbt_loggers
-
     quiet_dbt_loggers()
     out = sys.stdout
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # dbt's console output: the log, not the answer
         try:
-            result = dbtRunner().invoke(request["command"])
+            result = dbtRunner(manifest=manifest).invoke(request["command"])
         except Exception as exc:  # noqa: BLE001 - dbt raises many types: the parent names it
             answer: dict[str, Any] = {"summary": None, "exception": f"{type(exc).__name__}: {exc}"}
         else:
@@ -147,6 +181,17 @@ def main() -> int:
     out.write(json.dumps(answer, default=str) + "\n")
     out.flush()
     return 0
+
+
+def _parse(runner: Any, command: list[str]) -> Any:
+    """The manifest of ``dbt <command>`` (a ``parse``), or None when it failed (the build
+    then parses and reports the problem itself)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            result = runner().invoke(command)
+        except Exception:  # noqa: BLE001 - the build parses again and says what is wrong
+            return None
+    return result.result if result.success else None
 
 
 if __name__ == "__main__":

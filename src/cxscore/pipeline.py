@@ -213,11 +213,13 @@ def run_pipeline(
             from cxscore.dbt_process import DbtProcess
             from cxscore.extract import configured_sources
             from cxscore.quality.gate import EarlyRawChecks
+            from cxscore.transform import parse_ahead
 
             early = EarlyRawChecks(
                 settings, url=url, run_id=run_id, sources=configured_sources(settings)
             )
             dbt_process = DbtProcess()
+            parse_ahead(settings, dbt_process, url=url)  # the manifest, while the sources load
         with stages.stage("extract"):
             extracted, failed = extract_all(
                 settings,

@@ -406,6 +406,24 @@ def _raise_on_failure(summary: dict[str, Any], result: Any, what: str) -> None:
     raise TransformError(f"{what} failed: {result.exception or 'see the dbt log'}")
 
 
+def build_args(*, full_refresh: bool = False, select: str | None = None) -> list[str]:
+    """The ``dbt build`` arguments of :func:`build_models` (seeds, models, data tests)."""
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def parse_ahead(settings: Settings, dbt_process: DbtProcess, *, url: str) -> None:
+    """Have ``dbt_process`` parse the project now for the build :func:`build_models` will
+    ask it for later (:meth:`cxscore.dbt_process.DbtProcess.parse_ahead`)."""
+    parse, _ = dbt_command(settings, ["parse", "--quiet"], url=url)
+    build, env = dbt_command(settings, build_args(), url=url)
+    dbt_process.parse_ahead(parse, build, env)
+
+
 def build_models(
     settings: Settings,
     *,
@@ -427,11 +445,7 @@ def build_models(
     "seconds", "success"}. Raises TransformError (a CxError, exit 1) naming every failed
     node when a model, seed or error-severity test fails.
     """
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", select]
+    args = build_args(full_refresh=full_refresh, select=select)
     started = time.monotonic()
     answer = None
     if dbt_process is not None:

@@ -91,6 +91,44 @@ def test_a_build_in_the_dbt_process_reports_each_node(fresh_db: str, tmp_path: P
         _raise_on_failure(summary, _Outcome(answer["exception"]), "dbt build")
 
 
+def _parsed_then_changed(tmp_path: Path, url: str, build_env: dict[str, str]) -> int:
+    """Parse ahead for `dbt build`, change model `good` (2 -> 3 rows) once the parse has
+    written its manifest, then build with ``build_env``; the rows of `good` built."""
+    command = _command(tmp_path, "build")
+    parse = ["parse", *command[1:]]
+    process = DbtProcess()
+    process.parse_ahead(parse, command, _env(url))
+    manifest = tmp_path / "t" / "manifest.json"
+    deadline = time.monotonic() + 120
+    while not manifest.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert manifest.exists()
+    (tmp_path / "probe" / "models" / "good.sql").write_text(
+        "select 1 as id union all select 2 union all select 3", encoding="utf-8"
+    )
+    answer = process.invoke(command, build_env)
+    assert answer is not None and answer["summary"]["models"] == 1
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from probe.good")
+        row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_build_parsed_ahead_runs_the_project_as_it_was_parsed(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    # the manifest parsed ahead is the build's: the change made after it is not built
+    assert _parsed_then_changed(tmp_path, fresh_db, _env(fresh_db)) == 2
+
+
+def test_a_build_with_another_environment_than_parsed_for_parses_again(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    env = {**_env(fresh_db), "PROBE_EXTRA": "1"}
+    assert _parsed_then_changed(tmp_path, fresh_db, env) == 3
+
+
 def test_a_dbt_process_never_asked_stops_when_closed() -> None:
     process = DbtProcess()
     child = process._proc
