@@ -37,7 +37,10 @@ def test_the_local_listing_equals_fsspecs_find(tmp_path: Path) -> None:
         path: (info["size"], _version(info))
         for path, info in fs.find(root_path, detail=True).items()
     }
-    found = {path: (info["size"], _version(info)) for path, info in _find_local(root_path).items()}
+    found = {
+        path: (size, _version({"mtime": mtime}))
+        for path, (size, mtime) in _find_local(root_path).items()
+    }
     assert found == expected
     assert found[f"{root_path}/top.json"] == (2, "mtime=1700000000.25")
     assert found[f"{root_path}/link.json"][0] == len('{"chat": true}')  # the target's size

@@ -159,37 +159,44 @@ def source_root(landing_dir: str, path: str) -> str:
     return os.path.join(landing_dir, path)
 
 
-def _find_local(root: str) -> dict[str, dict[str, Any]]:
+def _find_local(root: str) -> dict[str, tuple[int, float]]:
     """What ``fsspec``'s local ``find(root, detail=True)`` lists (every entry that is not a
-    directory, recursively, with ``size`` and ``mtime``: a symbolic link's own mtime and its
-    target's size, directories behind links not followed), from ``os.scandir`` alone:
-    fsspec builds a dozen-key ``info`` per file, 4x slower on a tree of 167,000 Contact Lens
-    files (2.0 -> 0.5 s). Same values, so the versions recorded in ``meta.loaded_files``
+    directory, recursively), as {path: (size, mtime)}: a symbolic link's own mtime and its
+    target's size, directories behind links not followed. From ``os.scandir`` over an open
+    directory, so that each entry's ``stat`` is an ``fstatat`` relative to its folder rather
+    than a walk of the whole path: fsspec builds a dozen-key ``info`` per file, and a tree of
+    167,400 Contact Lens files took 2.0 s through it, 0.8 s through ``os.scandir`` on paths
+    and 0.6 s like this. Same values, so the versions recorded in ``meta.loaded_files``
     still match."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, tuple[int, float]] = {}
     pending = [root]
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     while pending:
         folder = pending.pop()
         try:
-            entries = os.scandir(folder)
+            fd = os.open(folder, flags)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        with entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
+        prefix = folder if folder.endswith("/") else folder + "/"
+        try:
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(prefix + entry.name)
+                            continue
+                        own = entry.stat(follow_symlinks=False)
+                        size = own.st_size
+                        if entry.is_symlink():
+                            try:
+                                size = entry.stat(follow_symlinks=True).st_size
+                            except OSError:
+                                size = 0
+                    except FileNotFoundError:  # gone since the listing
                         continue
-                    own = entry.stat(follow_symlinks=False)
-                    size = own.st_size
-                    if entry.is_symlink():
-                        try:
-                            size = entry.stat(follow_symlinks=True).st_size
-                        except OSError:
-                            size = 0
-                except FileNotFoundError:  # gone since the listing
-                    continue
-                found[entry.path] = {"size": size, "mtime": own.st_mtime}
+                    found[prefix + entry.name] = (size, own.st_mtime)
+        finally:
+            os.close(fd)
     return found
 
 
@@ -213,21 +220,30 @@ def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
         return []
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     local = protocol in ("file", "local")
-    found = _find_local(root_path) if local else fs.find(root_path, detail=True)
-    files = []
     base = root_path.rstrip("/")
+    prefix = source.path.rstrip("/") + "/"
+    suffixes = source.suffixes
+    files: list[LandingFile] = []
+    if local:  # the hot path: a local tree of one small file per contact
+        append = files.append
+        listed = _find_local(root_path)
+        for full in sorted(listed):
+            name = full[full.rfind("/") + 1 :]
+            if name[:1] == "." or not name.lower().endswith(suffixes):
+                continue
+            rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
+            size, mtime = listed[full]
+            append(LandingFile(full, prefix + rel, size, f"mtime={mtime}"))  # as _version says
+        return files
+    found = fs.find(root_path, detail=True)
     for full, info in sorted(found.items()):
         name = full.rsplit("/", 1)[-1]
-        if name.startswith(".") or not name.lower().endswith(source.suffixes):
+        if name.startswith(".") or not name.lower().endswith(suffixes):
             continue
         rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
-        url = full if local else fs.unstrip_protocol(full)
         files.append(
             LandingFile(
-                url,
-                source.path.rstrip("/") + "/" + rel,
-                int(info.get("size") or 0),
-                f"mtime={info['mtime']}" if local else _version(info),  # what _version says
+                fs.unstrip_protocol(full), prefix + rel, int(info.get("size") or 0), _version(info)
             )
         )
     return files
