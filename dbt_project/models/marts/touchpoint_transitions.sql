@@ -37,7 +37,9 @@ sequenced as (
         lead(started_at) over customer_timeline as next_started_at,
         lead(moment_class) over customer_timeline as next_moment_class
     from interactions
-    window customer_timeline as (partition by customer_id order by started_at, interaction_id)
+    window customer_timeline as (
+        partition by {{ bytewise('customer_id') }} order by started_at, interaction_id
+    )
 
 ),
 
