@@ -85,6 +85,11 @@ class ZendeskSettings(_Section):
     backoff_seconds: float = Field(default=1.0, ge=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
     ticket_comments: bool = True  # the ticket events export (comment text for sentiment)
+    parallel_streams: bool = Field(
+        default=True,
+        description="follow tickets, users and ticket events at the same time (a thread, a "
+        "connection and an HTTP session each); false: one after another",
+    )
 
 
 class AmazonConnectSettings(_Section):

@@ -252,3 +252,58 @@ def test_bad_credentials_fail_at_once_with_what_to_check(
         ("zendesk", "users", "failed"),
         ("orders", "orders", "succeeded"),  # the other sources still ran
     ]
+
+
+@pytest.mark.parametrize("fail_stream", [None, "users"])
+def test_the_streams_run_at_the_same_time_and_a_failing_one_stops_none(
+    fresh_db: str,
+    stub: StubServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fail_stream: str | None,
+) -> None:
+    """Tickets and users are followed at the same time: the first request of each waits
+    until the other stream has made its own (one after another, the first would wait in
+    vain and the run would fail). A stream that fails leaves the other to finish its pages;
+    the run then fails and every batch of the source is failed."""
+    import threading
+
+    from cxscore.sources import zendesk
+
+    both_started = threading.Barrier(2, timeout=30)
+    first_seen: set[str] = set()
+    real_get = zendesk.ZendeskClient.get
+
+    def get(self: zendesk.ZendeskClient, url: str, params: dict[str, Any] | None) -> Any:
+        stream = "users" if "/users/" in url else "tickets"
+        if stream not in first_seen:
+            first_seen.add(stream)
+            both_started.wait()
+            if stream == fail_stream:
+                raise zendesk.ZendeskError(f"Zendesk answered HTTP 500 for {url}")
+        return real_get(self, url, params)
+
+    monkeypatch.setattr(zendesk.ZendeskClient, "get", get)
+    settings = settings_for(stub, tmp_path)
+
+    if fail_stream is None:
+        summary = extract_source(settings, "zendesk", url=fresh_db, run_id="r1")
+        assert (summary["status"], summary["pages"], summary["rows_loaded"]) == (
+            "succeeded", 5, 5 + 5 + 3,
+        )  # fmt: skip
+        assert exactly_once(fresh_db, "raw.zendesk__users") == (3, 3)
+    else:
+        with pytest.raises(CxError, match=r"zendesk: Zendesk answered HTTP 500 for .*/users/"):
+            extract_source(settings, "zendesk", url=fresh_db, run_id="r1")
+        assert exactly_once(fresh_db, "raw.zendesk__users") == (0, 0)
+    # the tickets stream went to its end either way, its position stored with its pages
+    assert exactly_once(fresh_db, "raw.zendesk__tickets") == (5, 5)
+    assert [r[0] for r in query(fresh_db, "select stream from meta.extract_state order by 1")] == (
+        ["tickets", "users"] if fail_stream is None else ["tickets"]
+    )
+    status = "succeeded" if fail_stream is None else "failed"
+    assert query(fresh_db, "select stream, status from meta.load_batches order by 1") == [
+        ("ticket_metric_sets", status),
+        ("tickets", status),
+        ("users", status),
+    ]

@@ -132,6 +132,7 @@ def settings_for(stub: StubServer, tmp_path: Path) -> Settings:
             "CX_SOURCES__ZENDESK__API_TOKEN": TOKEN,
             "CX_SOURCES__ZENDESK__BACKOFF_SECONDS": "0",
             "CX_SOURCES__ZENDESK__START_TIME": "2025-12-01T00:00:00Z",
+            "CX_SOURCES__ZENDESK__PER_PAGE": "1",  # several pages, so several 429s
         }
     )
 
@@ -189,7 +190,8 @@ def test_comments_once_scored_without_text_and_never_rescored(
     settings = settings_for(stub, tmp_path)
     first = extract_source(settings, "zendesk", url=fresh_db, run_id="r1")
     assert first["status"] == "succeeded"
-    assert stub.requests_seen > 4  # injected 429s were waited for and retried
+    # every 2nd request to an endpoint is an injected 429: waited for and retried
+    assert stub.requests_seen == 2 * first["pages"] - 3  # 3 endpoints
     rows = query(
         fresh_db, "select count(*), count(distinct comment_id) from raw.zendesk__ticket_comments"
     )

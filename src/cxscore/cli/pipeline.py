@@ -68,10 +68,13 @@ def serve_sources(
     email: Annotated[str, typer.Option(help="Accepted basic-auth e-mail.")] = "demo@example.com",
     token: Annotated[str, typer.Option(help="Accepted API token.")] = "demo-token",
     fail_429_every: Annotated[
-        int, typer.Option(help="Answer every Nth request with 429 + Retry-After (0: never).")
+        int,
+        typer.Option(
+            help="Answer every Nth request to an endpoint with 429 + Retry-After (0: never)."
+        ),
     ] = 0,
     fail_5xx_every: Annotated[
-        int, typer.Option(help="Answer every Nth request with 503 (0: never).")
+        int, typer.Option(help="Answer every Nth request to an endpoint with 503 (0: never).")
     ] = 0,
     retry_after: Annotated[int, typer.Option(help="Retry-After seconds on injected 429s.")] = 1,
     increment: Annotated[

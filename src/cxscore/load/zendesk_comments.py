@@ -5,9 +5,9 @@ The stored position is the last page's ``end_time`` (``meta.extract_state``, sou
 ONE transaction: the comments not stored yet (the boundary second comes again: comment ids
 already in ``raw.zendesk__ticket_comments`` are skipped) are ``COPY``-ed, rejected items go
 to ``raw.rejected_rows``, and the page's ``end_time`` is stored. Scores are computed after
-the stream (``cxscore.signals.scoring``). The next page is fetched while a page is loaded
-(:meth:`~cxscore.sources.zendesk.ZendeskClient.pages`).
-"""
+all the source's streams have ended (``cxscore.signals.scoring``). The next page is fetched
+while a page is loaded (:meth:`~cxscore.sources.zendesk.ZendeskClient.pages`). The stream
+runs beside tickets and users (``cxscore.load.zendesk``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cxscore.sources import zendesk
 from cxscore.sources import zendesk_ticket_events as events
 
 if TYPE_CHECKING:
-    from cxscore.progress import Reporter
+    from cxscore.load.zendesk import Streams
 
 TABLE = "raw.zendesk__ticket_comments"
 # the API's answer (HTTP 400) to a start_time less than a minute before its clock
@@ -113,11 +113,11 @@ def extract_ticket_comments(
     *,
     batch_id: int,
     counts: dict[str, int],
-    summary: dict[str, Any],
-    reporter: Reporter,
+    shared: Streams,
 ) -> str | None:
     """Follow the ticket events export to its end; returns an error message when too many
     comments were rejected (pages are committed all the same)."""
+    summary, reporter = shared.summary, shared.reporter
     start = _stored_start(conn)
     if start is None:
         start = zendesk.start_time_epoch(settings.sources.zendesk.start_time)
@@ -126,7 +126,7 @@ def extract_ticket_comments(
     reasons: list[str] = []
     pages = client.pages(url, {"start_time": start, "include": "comment_events"}, _following)
     with contextlib.closing(pages):
-        while True:
+        while not shared.stop.is_set():
             try:
                 params, body = next(pages)
             except StopIteration:
@@ -141,14 +141,6 @@ def extract_ticket_comments(
                 break
             page = _store_events_page(conn, body, int(params["start_time"]), batch_id)
             n, n_rej = len(page.rows), len(page.rejections)
-            summary["pages"] += 1
-            summary["rows_loaded"] += n
-            summary["rows_read"] += n + n_rej
-            summary["rows_rejected"] += n_rej
-            counts["pages"] += 1
-            counts["rows_loaded"] += n
-            counts["rows_read"] += n + n_rej
-            counts["rows_rejected"] += n_rej
             read += page.items
             rejected += n_rej
             reasons.extend(
@@ -157,13 +149,22 @@ def extract_ticket_comments(
             )
             if page.end_time is not None:
                 start = page.end_time  # where the next page starts (for the log line above)
-            reporter.rows(zendesk.SOURCE, n)
-            reporter.step(
-                zendesk.SOURCE,
-                "pages",
-                summary["pages"],
-                f"ticket_events page {counts['pages']}: {n} new comments, {n_rej} rejected",
-            )
+            with shared.lock:
+                summary["pages"] += 1
+                summary["rows_loaded"] += n
+                summary["rows_read"] += n + n_rej
+                summary["rows_rejected"] += n_rej
+                counts["pages"] += 1
+                counts["rows_loaded"] += n
+                counts["rows_read"] += n + n_rej
+                counts["rows_rejected"] += n_rej
+                reporter.rows(zendesk.SOURCE, n)
+                reporter.step(
+                    zendesk.SOURCE,
+                    "pages",
+                    summary["pages"],
+                    f"ticket_events page {counts['pages']}: {n} new comments, {n_rej} rejected",
+                )
 
     what = "zendesk ticket_comments"
     return over_reject_limit(settings, what, "comments", read, rejected, reasons)

@@ -38,7 +38,9 @@ Data layout read (see ``docs/synthetic-world.md``)::
 A line in ``delivery-000k`` is a version of a ticket (or user) that exists from delivery
 ``k`` on. Serving increment ``k`` shows, for every id, its latest version among deliveries
 ``1..k``; "now" is delivery ``k``'s ``zendesk_cutoff``. Failure injection: every Nth
-request (counting all requests) answers ``429`` with ``Retry-After`` or ``503``.
+request to an endpoint answers ``429`` with ``Retry-After`` or ``503`` (each endpoint counts
+its own requests, so a client that follows several streams at once meets the same faults
+on each as one that follows them one after another).
 
 Standard library only (``http.server``); binds 127.0.0.1.
 """
@@ -91,7 +93,8 @@ class _Server(ThreadingHTTPServer):
         super().__init__(addr, _Handler)
         self.data = data
         self.config = config
-        self.requests_seen = 0
+        self.requests_seen = 0  # all requests
+        self.requests_by_path: dict[str, int] = {}  # what failure injection counts
         self.counter_lock = threading.Lock()
         self.tickets = TicketStore(data)
 
@@ -171,13 +174,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _refused(self) -> bool:
-        """Injected faults (every Nth request: 429 with Retry-After, or 503) and basic auth,
-        the same for every endpoint; True when the request was answered here."""
+        """Injected faults (every Nth request to the endpoint: 429 with Retry-After, or 503)
+        and basic auth, the same for every endpoint; True when the request was answered
+        here."""
         server = self.server
         cfg = server.config
+        path = urlsplit(self.path).path.rstrip("/").removesuffix(".json")
         with server.counter_lock:
             server.requests_seen += 1
-            n = server.requests_seen
+            n = server.requests_by_path[path] = server.requests_by_path.get(path, 0) + 1
         if cfg.fail_429_every and n % cfg.fail_429_every == 0:
             self._send(
                 HTTPStatus.TOO_MANY_REQUESTS,
