@@ -140,6 +140,12 @@ def _run(environ: dict[str, str], url: str) -> None:
                 "peak_per_stage": stages.resets,
                 "rows_loaded": summary["rows_loaded"],
                 "sources": {k: v.get("seconds") for k, v in summary["sources"].items()},
+                # the sentiment scoring pass of each source (part of its seconds above)
+                "scoring": {
+                    k: (v.get("sentiment") or {}).get("seconds")
+                    for k, v in summary["sources"].items()
+                    if v.get("sentiment")
+                },
                 "dbt": _dbt_times(settings),
             }
         )
@@ -162,7 +168,10 @@ def _run_process(environ: dict[str, str], url: str, label: str) -> tuple[float, 
     for name, stage_seconds in result["stages"].items():
         extra = f"  {result['dbt']}" if name == "dbt build" else ""
         if name == "extract":
-            extra = f"  per source (s): {result['sources']}"
+            extra = (
+                f"  per source (s): {result['sources']}, of which scoring the text (s): "
+                f"{result.get('scoring')}"
+            )
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in result["cpu"].get(name, {}).items())
         lines.append(
             f"    {label}   {name:16} {stage_seconds:7.1f} s  "
