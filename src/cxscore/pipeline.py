@@ -181,6 +181,10 @@ def extract_all(
             k: summary.get(k)
             for k in ("rows_read", "rows_loaded", "rows_rejected", "files", "seconds")
         }
+        if summary.get("sentiment"):  # the scoring pass of the source's text (part of seconds)
+            totals["sources"][source]["sentiment"] = {
+                k: summary["sentiment"].get(k) for k in ("messages", "scored", "seconds")
+            }
         totals["rows_loaded"] += int(summary.get("rows_loaded") or 0)
         totals["rows_rejected"] += int(summary.get("rows_rejected") or 0)
     return totals, failed

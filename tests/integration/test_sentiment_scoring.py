@@ -113,3 +113,20 @@ def test_a_scoring_pass_reads_the_batches_after_the_last_one_that_succeeded(
     assert [r[0] for r in query(
         fresh_db, "select record_id from raw.sentiment__message_scores order by 1"
     )] == ["R_en", "R_hu", "R_ru"]  # fmt: skip
+
+
+def test_the_run_summary_counts_each_sources_scoring_pass(fresh_db: str, tmp_path: Path) -> None:
+    from cxscore.pipeline import extract_all
+    from cxscore.warehouse import init_warehouse
+
+    init_warehouse(fresh_db)  # as cxscore run does before its extract
+    landing = tmp_path / "landing"
+    settings = load_settings(
+        environ={"CX_LANDING_DIR": str(landing), "CX_SOURCES__ENABLED": '["qualtrics"]'}
+    )
+    _write(landing / "survey" / "qualtrics" / "a.csv", list(COMMENTS))
+    totals, failed = extract_all(settings, url=fresh_db, run_id="r1")
+    assert failed == {}
+    scoring = totals["sources"]["qualtrics"]["sentiment"]
+    assert (scoring["messages"], scoring["scored"]) == (4, 3)
+    assert scoring["seconds"] >= 0
