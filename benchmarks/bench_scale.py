@@ -11,7 +11,8 @@ the process itself (its ``VmHWM``, reset between stages through ``/proc/self/cle
 for the extract, also its child processes' ``ru_maxrss``: the parallel sources), and where
 each stage's core-seconds went: cxscore's own processes, the Zendesk stand-in (a thread of
 the benchmark, doing on these cores what Zendesk's servers do in production), PostgreSQL
-and the rest of the machine's busy time, idle. Then the
+and the rest of the machine's busy time, idle (and of it the time waiting for the disk), and
+the time the hypervisor took the cores for others (steal). Then the
 one more day is delivered and ``cxscore run`` runs again; then once more with nothing new
 (what a run costs whatever arrived). Before the runs and after them it times a fixed
 reference workload that is not cxscore's (:mod:`benchmarks._machine`): the same code's
@@ -80,23 +81,30 @@ def _cpu_now() -> dict[str, float]:
     with open("/proc/stat", encoding="ascii") as fh:
         machine = [int(v) for v in fh.readline().split()[1:9]]
     idle = machine[3] + machine[4]  # idle + iowait
+    steal = machine[7]  # time the hypervisor gave this machine's cores to others
     return {
         "cxscore": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
         "stand-in": (int(parent[11]) + int(parent[12])) / tick,  # utime, stime
-        "busy": (sum(machine) - idle) / tick,
+        "busy": (sum(machine) - idle - steal) / tick,
         "idle": idle / tick,
+        "iowait": machine[4] / tick,
+        "steal": steal / tick,
     }
 
 
 def _cpu_split(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """Core-seconds of a stretch of time: cxscore, the stand-in, PostgreSQL and the rest
-    (busy minus the two), idle."""
+    (busy minus the two), idle (of which waiting for the disk), and stolen by the
+    hypervisor: a machine that slows down under the same code shows there (the reference
+    workload counts CPU time, which neither waiting nor stolen time enters)."""
     d = {k: after[k] - before[k] for k in after}
     return {
         "cxscore": round(d["cxscore"], 1),
         "stand-in": round(d["stand-in"], 1),
         "postgres+rest": round(max(d["busy"] - d["cxscore"] - d["stand-in"], 0.0), 1),
         "idle": round(d["idle"], 1),
+        "of which iowait": round(d["iowait"], 1),
+        "steal": round(d["steal"], 1),
     }
 
 
