@@ -227,14 +227,14 @@ def test_a_failing_source_does_not_stop_the_others(
         b"order_id,customer_email,ordered_at,amount,currency,status,updated_at\n"
         b"o-1,a@example.com,2026-01-05T10:00:00Z,1,EUR,placed,2026-01-05T10:00:00Z\n",
     )
-    real_discover = load_landing.discover
+    real_discover = load_landing.discover_changed
 
-    def discover(landing_dir: str, source: load_landing.FileSource) -> list[Any]:
+    def discover(landing_dir: str, source: load_landing.FileSource, loaded: Any) -> Any:
         if source.name == "amazon_connect":  # what s3fs raises for a bucket policy denial
             raise PermissionError(13, "Access Denied", "s3://bucket/ivr/amazon_connect")
-        return real_discover(landing_dir, source)
+        return real_discover(landing_dir, source, loaded)
 
-    monkeypatch.setattr(load_landing, "discover", discover)
+    monkeypatch.setattr(load_landing, "discover_changed", discover)
     with pytest.raises(CxError) as failure:
         extract_sources(  # one after another, in this process (where the patch is)
             settings_for(landing, tmp_path, CX_LOAD__PARALLEL_SOURCES="1"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import fsspec
 
-from cxscore.load.landing import _find_local, _version, discover, file_sources
+from cxscore.load.landing import _find_local, _version, discover, discover_changed, file_sources
 from cxscore.settings import load_settings
 
 
@@ -64,3 +64,29 @@ def test_discover_lists_the_sources_files_in_path_order(tmp_path: Path) -> None:
     assert [f.size for f in files] == [14, 8, 0, 14, 2]
     assert files[-1].version == "mtime=1700000000.25"
     assert files[-1].url == str(landing / "ivr" / "contact_lens" / "top.json")
+
+
+def test_unchanged_files_are_counted_and_left_out_of_the_listing(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    _tree(landing / "ivr" / "contact_lens")
+    settings = load_settings(environ={"CX_LANDING_DIR": str(landing)})
+    source = file_sources(settings)["contact_lens"]
+    files = {f.path: f for f in discover(str(landing), source)}
+    top, chat = files["ivr/contact_lens/top.json"], files["ivr/contact_lens/Analysis/Chat/c2.json"]
+    loaded = {
+        (top.path, 2, "mtime=1700000000.25"),  # loaded completely, unchanged: skipped
+        (chat.path, 13, chat.version),  # recorded with another size: listed again
+        ("ivr/contact_lens/gone.json", 5, "mtime=1.0"),  # no longer in the tree
+    }
+    listing = discover_changed(str(landing), source, loaded)
+    assert (listing.skipped, listing.listed) == (1, 5)
+    assert [f.path for f in listing.files] == [
+        "ivr/contact_lens/Analysis/Chat/c2.json",
+        "ivr/contact_lens/Analysis/Voice/Redacted/2026/11/23/"
+        "c1_analysis_redacted_2026-11-23T10:00:00Z.json",
+        "ivr/contact_lens/dangling.json",
+        "ivr/contact_lens/link.json",
+    ]
+    # another mtime is another version: listed again (the load compares the content)
+    os.utime(landing / "ivr" / "contact_lens" / "top.json", (1_700_000_001.0, 1_700_000_001.0))
+    assert discover_changed(str(landing), source, loaded).skipped == 0

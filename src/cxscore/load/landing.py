@@ -132,17 +132,46 @@ def unchanged(landing: LandingFile, previous: Loaded | None) -> bool:
     )
 
 
-def known_files(conn: psycopg2.extensions.connection, source: str) -> dict[str, Loaded]:
-    """meta.loaded_files of a source, by path (one query per run, not one per file)."""
+def known_files(
+    conn: psycopg2.extensions.connection, source: str, paths: list[str] | None = None
+) -> dict[str, Loaded]:
+    """meta.loaded_files of a source, by path (one query per run, not one per file); with
+    ``paths``, only the rows of those paths."""
     with conn.cursor() as cur:
-        cur.execute(
-            "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
-            "where source = %s",
-            (source,),
-        )
+        if paths is None:
+            cur.execute(
+                "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
+                "where source = %s",
+                (source,),
+            )
+        else:
+            cur.execute(
+                "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
+                "where source = %s and path = any(%s)",
+                (source, paths),
+            )
         rows = cur.fetchall()
     conn.commit()
     return {r[0]: Loaded(int(r[1]), r[2], r[3], bool(r[4])) for r in rows}
+
+
+def loaded_versions(
+    conn: psycopg2.extensions.connection, source: str
+) -> set[tuple[str, int, str | None]]:
+    """(path, size, listed version) of every file of a source that ``meta.loaded_files``
+    records as completely loaded: a listed file with the same three is unchanged
+    (:func:`unchanged`) and skipped before anything else is made of it (a tree of 168,000
+    Contact Lens files: docs/performance.md)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select path, size_bytes, listed_version from meta.loaded_files "
+            "where source = %s and complete and listed_version is not null",
+            (source,),
+        )
+        rows = cur.fetchall()
+    if not conn.autocommit:
+        conn.commit()
+    return set(rows)
 
 
 def _is_url(path: str) -> bool:
@@ -200,8 +229,29 @@ def _find_local(root: str) -> dict[str, tuple[int, float]]:
     return found
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The files of a source a run has to look at, and how many it skipped unread."""
+
+    files: list[LandingFile]  # new or changed, in path order
+    skipped: int  # listed, and unchanged since they were loaded completely
+
+    @property
+    def listed(self) -> int:
+        return len(self.files) + self.skipped
+
+
 def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
     """The source's files under its root, recursively, in path order (dotfiles skipped)."""
+    return discover_changed(landing_dir, source, set()).files
+
+
+def discover_changed(
+    landing_dir: str, source: FileSource, loaded: set[tuple[str, int, str | None]]
+) -> Listing:
+    """The source's files under its root, recursively, in path order (dotfiles skipped),
+    without those whose (path, size, listed version) is in ``loaded``
+    (:func:`loaded_versions`): they are counted, and nothing is made of them."""
     import fsspec
 
     from cxscore.redaction import redact_text, redact_url
@@ -217,33 +267,36 @@ def discover(landing_dir: str, source: FileSource) -> list[LandingFile]:
         ) from exc
     if not fs.exists(root_path):
         log.info("%s: %s does not exist yet: no files", source.name, shown)
-        return []
+        return Listing([], 0)
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     local = protocol in ("file", "local")
     base = root_path.rstrip("/")
     prefix = source.path.rstrip("/") + "/"
     suffixes = source.suffixes
-    files: list[LandingFile] = []
+    kept: list[tuple[str, str, int, str | None]] = []  # (url, path, size, version)
+    skipped = 0
     if local:  # the hot path: a local tree of one small file per contact
-        append = files.append
-        listed = _find_local(root_path)
-        for full in sorted(listed):
+        append = kept.append
+        for full, (size, mtime) in _find_local(root_path).items():
             name = full[full.rfind("/") + 1 :]
             if name[:1] == "." or not name.lower().endswith(suffixes):
                 continue
             rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
-            size, mtime = listed[full]
-            append(LandingFile(full, prefix + rel, size, f"mtime={mtime}"))  # as _version says
-        return files
-    found = fs.find(root_path, detail=True)
-    for full, info in sorted(found.items()):
-        name = full.rsplit("/", 1)[-1]
-        if name.startswith(".") or not name.lower().endswith(suffixes):
-            continue
-        rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
-        files.append(
-            LandingFile(
-                fs.unstrip_protocol(full), prefix + rel, int(info.get("size") or 0), _version(info)
-            )
-        )
-    return files
+            path, listed = prefix + rel, f"mtime={mtime}"  # as _version says
+            if (path, size, listed) in loaded:
+                skipped += 1
+            else:
+                append((full, path, size, listed))
+    else:
+        for full, info in fs.find(root_path, detail=True).items():
+            name = full.rsplit("/", 1)[-1]
+            if name.startswith(".") or not name.lower().endswith(suffixes):
+                continue
+            rel = full[len(base) :].lstrip("/") if full.startswith(base) else name
+            path, size, version = prefix + rel, int(info.get("size") or 0), _version(info)
+            if (path, size, version) in loaded:
+                skipped += 1
+            else:
+                kept.append((fs.unstrip_protocol(full), path, size, version))
+    kept.sort(key=lambda f: f[0])
+    return Listing([LandingFile(*f) for f in kept], skipped)
