@@ -26,20 +26,3 @@
     where {% if only %}{{ only }} and {% endif %}{{ at }} is not null
     {% endif %}
 {%- endmacro %}
-
-
-{% macro day_segments_in_scope(periods, scope_relation) -%}
-    {#- Each row of the CTE `periods` twice, with segment_key 'all' and with its own
-        segment; on an incremental run only the (day, touchpoint, segment_key) cells in
-        the scorecard's scope. -#}
-    select * from (
-        select {{ periods }}.*, 'all' as segment_key
-        from {{ periods }}
-        union all
-        select {{ periods }}.*, {{ periods }}.segment as segment_key
-        from {{ periods }}
-    ) as expanded
-    {% if is_incremental() %}
-    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
-    {% endif %}
-{%- endmacro %}
