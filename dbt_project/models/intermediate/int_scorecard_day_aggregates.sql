@@ -221,6 +221,8 @@ followup_segments as (
         union all
         select followup_events.*, followup_events.segment as segment_key
         from followup_events
+        -- as above: a customer segment named `all` is counted in `all` once
+        where followup_events.segment is distinct from 'all'
     ) as expanded
     {% if is_incremental() %}
     where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment_key') }}
