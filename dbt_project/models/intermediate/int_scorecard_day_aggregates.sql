@@ -85,55 +85,40 @@ interaction_periods as (
 
 interaction_aggregates as (
 
-    select * from (
-        select
-            touchpoint_id,
-            period_grain,
-            period_start,
-            -- each day's touchpoint once for `all` and once per segment, in one pass
-            case when grouping(segment) = 1 then 'all' else segment end as segment,
-            count(*) as n_interactions,
-            sum(case when moment_class = 'problematic' then 1 else 0 end) as n_problematic,
-            count(first_response_seconds) as n_first_response,
-            sum(first_response_seconds) as sum_first_response,
-            sum(case when was_queued and not is_short_abandon then 1 else 0 end) as n_queued,
-            -- was_abandoned already leaves short abandons out (int_interactions_unioned)
-            sum(case when was_abandoned then 1 else 0 end) as n_abandoned,
-            sum(case when channel = 'phone' then 1 else 0 end) as n_phone,
-            sum(case when channel = 'phone' and was_contained then 1 else 0 end) as n_contained,
-            count(handle_seconds) as n_handle,
-            sum(handle_seconds) as sum_handle,
-            sum(case when has_known_customer then 1 else 0 end) as n_known,
-            sum(case when has_known_customer and recontact_24h then 1 else 0 end)
-                as n_recontact_24h,
-            sum(case when is_handled and has_known_customer then 1 else 0 end) as n_handled_known,
-            sum(case when first_contact_resolved then 1 else 0 end) as n_fcr,
-            sum(case when is_handled then 1 else 0 end) as n_handled,
-            sum(case when is_handled and (was_transferred or was_escalated) then 1 else 0 end)
-                as n_escalated,
-            sum(case when has_known_customer and is_assisted_conversion then 1 else 0 end)
-                as n_converted,
-            sum(attributed_orders) as n_attributed_orders,
-            sum(attributed_refunds) as n_attributed_refunds,
-            sum(attributed_amount) as sum_attributed_amount,
-            min(attributed_currency_min) as currency_min,
-            max(attributed_currency_max) as currency_max,
-            sum(case when is_complete then 1 else 0 end) as n_complete,
-            sum(case when has_customer_message then 1 else 0 end) as n_sentiment_messaged,
-            count(customer_sentiment) as n_sentiment_scored,
-            sum(customer_sentiment) as sum_sentiment,
-            sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
-        from interaction_periods
-        group by grouping sets (
-            (touchpoint_id, period_grain, period_start, segment),
-            (touchpoint_id, period_grain, period_start)
-        )
-        -- a customer segment named `all` is counted in `all` once, not as a second `all`
-        having grouping(segment) = 1 or segment is distinct from 'all'
-    ) as aggregated
-    {% if is_incremental() %}
-    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment') }}
-    {% endif %}
+    -- each day's touchpoint once for `all` and once per segment, in one pass
+    {% call segment_day_groups('interaction_periods', scope_relation) %}
+        count(*) as n_interactions,
+        sum(case when moment_class = 'problematic' then 1 else 0 end) as n_problematic,
+        count(first_response_seconds) as n_first_response,
+        sum(first_response_seconds) as sum_first_response,
+        sum(case when was_queued and not is_short_abandon then 1 else 0 end) as n_queued,
+        -- was_abandoned already leaves short abandons out (int_interactions_unioned)
+        sum(case when was_abandoned then 1 else 0 end) as n_abandoned,
+        sum(case when channel = 'phone' then 1 else 0 end) as n_phone,
+        sum(case when channel = 'phone' and was_contained then 1 else 0 end) as n_contained,
+        count(handle_seconds) as n_handle,
+        sum(handle_seconds) as sum_handle,
+        sum(case when has_known_customer then 1 else 0 end) as n_known,
+        sum(case when has_known_customer and recontact_24h then 1 else 0 end)
+            as n_recontact_24h,
+        sum(case when is_handled and has_known_customer then 1 else 0 end) as n_handled_known,
+        sum(case when first_contact_resolved then 1 else 0 end) as n_fcr,
+        sum(case when is_handled then 1 else 0 end) as n_handled,
+        sum(case when is_handled and (was_transferred or was_escalated) then 1 else 0 end)
+            as n_escalated,
+        sum(case when has_known_customer and is_assisted_conversion then 1 else 0 end)
+            as n_converted,
+        sum(attributed_orders) as n_attributed_orders,
+        sum(attributed_refunds) as n_attributed_refunds,
+        sum(attributed_amount) as sum_attributed_amount,
+        min(attributed_currency_min) as currency_min,
+        max(attributed_currency_max) as currency_max,
+        sum(case when is_complete then 1 else 0 end) as n_complete,
+        sum(case when has_customer_message then 1 else 0 end) as n_sentiment_messaged,
+        count(customer_sentiment) as n_sentiment_scored,
+        sum(customer_sentiment) as sum_sentiment,
+        sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
+    {% endcall %}
 
 ),
 
@@ -149,37 +134,23 @@ response_periods as (
 
 response_aggregates as (
 
-    select * from (
-        select
-            touchpoint_id,
-            period_grain,
-            period_start,
-            case when grouping(segment) = 1 then 'all' else segment end as segment,
-            count(*) as n_responses,
-            sum(case when is_linked then 1 else 0 end) as n_linked,
-            count(csat) as n_csat,
-            sum(case when csat in (4, 5) then 1 else 0 end) as n_csat_satisfied,
-            count(nps) as n_nps,
-            sum(case when nps >= 9 then 1 else 0 end) as n_promoters,
-            sum(case when nps <= 6 then 1 else 0 end) as n_detractors,
-            count(ces) as n_ces,
-            sum(cast(ces as numeric)) as sum_ces,
-            sum(cast(ces as numeric) * cast(ces as numeric)) as sum_ces_squared,
-            sum(case when has_comment_message then 1 else 0 end) as n_sentiment_messaged,
-            count(comment_sentiment) as n_sentiment_scored,
-            sum(comment_sentiment) as sum_sentiment,
-            sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
-        from response_periods
-        group by grouping sets (
-            (touchpoint_id, period_grain, period_start, segment),
-            (touchpoint_id, period_grain, period_start)
-        )
-        -- a customer segment named `all` is counted in `all` once, not as a second `all`
-        having grouping(segment) = 1 or segment is distinct from 'all'
-    ) as aggregated
-    {% if is_incremental() %}
-    where {{ in_scorecard_scope(scope_relation, "'day'", 'period_start', 'touchpoint_id', 'segment') }}
-    {% endif %}
+    -- each day's touchpoint once for `all` and once per segment, in one pass
+    {% call segment_day_groups('response_periods', scope_relation) %}
+        count(*) as n_responses,
+        sum(case when is_linked then 1 else 0 end) as n_linked,
+        count(csat) as n_csat,
+        sum(case when csat in (4, 5) then 1 else 0 end) as n_csat_satisfied,
+        count(nps) as n_nps,
+        sum(case when nps >= 9 then 1 else 0 end) as n_promoters,
+        sum(case when nps <= 6 then 1 else 0 end) as n_detractors,
+        count(ces) as n_ces,
+        sum(cast(ces as numeric)) as sum_ces,
+        sum(cast(ces as numeric) * cast(ces as numeric)) as sum_ces_squared,
+        sum(case when has_comment_message then 1 else 0 end) as n_sentiment_messaged,
+        count(comment_sentiment) as n_sentiment_scored,
+        sum(comment_sentiment) as sum_sentiment,
+        sum(case when is_negative_sentiment then 1 else 0 end) as n_sentiment_negative
+    {% endcall %}
 
 ),
 
