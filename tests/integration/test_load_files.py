@@ -115,7 +115,13 @@ def test_connect_files_exact_counts_then_a_rerun_adds_nothing(
     assert statuses == [("run-1", "succeeded", 4), ("run-2", "succeeded", 0)]
 
 
-def test_a_changed_file_replaces_its_rows_and_rejections(fresh_db: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_path", [5000, 0], ids=["ledger-rows-by-path", "whole-ledger"])
+def test_a_changed_file_replaces_its_rows_and_rejections(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_path: int
+) -> None:
+    # the changed file's ledger row is what makes it replace its rows: read by path, or
+    # with the source's whole ledger when there are many files to load
+    monkeypatch.setattr("cxscore.extract.KNOWN_BY_PATH_MAX", by_path)
     landing = tmp_path / "landing"
     first = write(landing / CONNECT / "a.jsonl", jsonl(ctr(1), ctr(2)) + b"garbage\n")
     write(landing / CONNECT / "b.jsonl", jsonl(ctr(3)))

@@ -137,19 +137,15 @@ def known_files(
 ) -> dict[str, Loaded]:
     """meta.loaded_files of a source, by path (one query per run, not one per file); with
     ``paths``, only the rows of those paths."""
+    query = (
+        "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
+        "where source = %s"
+    )
     with conn.cursor() as cur:
         if paths is None:
-            cur.execute(
-                "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
-                "where source = %s",
-                (source,),
-            )
+            cur.execute(query, (source,))
         else:
-            cur.execute(
-                "select path, size_bytes, sha256, listed_version, complete from meta.loaded_files "
-                "where source = %s and path = any(%s)",
-                (source, paths),
-            )
+            cur.execute(query + " and path = any(%s)", (source, paths))
         rows = cur.fetchall()
     conn.commit()
     return {r[0]: Loaded(int(r[1]), r[2], r[3], bool(r[4])) for r in rows}
