@@ -17,7 +17,9 @@ one more day is delivered and ``cxscore run`` runs again, ``CX_BENCH_SCALE_REPEA
 (default 3) from the same 90-day state (the warehouse database copied as a template and the
 state folder copied before the first, restored before each other one): its figure is the
 median, as one such run varied by a quarter within an hour on one machine; then once more
-with nothing new (what a run costs whatever arrived). Before the runs and after them it
+with nothing new (what a run costs whatever arrived). ``CX_BENCH_SCALE_SURVEYS=distinct``
+measures a what-if instead of the world as generated: each survey record only in the first
+export that holds it (:mod:`benchmarks._survey_repeats`). Before the runs and after them it
 times a fixed reference workload that is not cxscore's (:mod:`benchmarks._machine`): the same code's
 seconds differ by 3x between machines, and two machines compare through their reference
 times. Goals: the first run under 5 minutes on 2 cores; the one
@@ -44,6 +46,7 @@ import psycopg2.errors
 
 from benchmarks import _machine, _pg
 from benchmarks._rss import own_peak_rss_mb
+from benchmarks._survey_repeats import drop_repeated_survey_records
 
 EMAIL, TOKEN = "bench@example.com", "bench-token"
 
@@ -248,6 +251,9 @@ def main() -> list[str]:
     customers = int(os.environ.get("CX_BENCH_SCALE_CUSTOMERS", "100000"))
     days = int(os.environ.get("CX_BENCH_SCALE_DAYS", "90"))
     repeat = max(1, int(os.environ.get("CX_BENCH_SCALE_REPEAT", "3")))
+    # a what-if: each survey record only in the first export holding it (_survey_repeats)
+    distinct_surveys = os.environ.get("CX_BENCH_SCALE_SURVEYS", "") == "distinct"
+    surveys_line = "survey exports as generated (each response in about 8 daily exports)"
     work = Path(tempfile.mkdtemp(prefix="cxbench-scale-"))
     try:
         started = time.perf_counter()
@@ -274,9 +280,17 @@ def main() -> list[str]:
                 }
                 for delivery in deliveries[:days]:
                     deliver(world, landing, delivery)
+                if distinct_surveys:
+                    kept, dropped = drop_repeated_survey_records(landing)
+                    surveys_line = (
+                        f"survey exports without repeats (CX_BENCH_SCALE_SURVEYS=distinct): "
+                        f"{kept:,} records kept, {dropped:,} repeats dropped"
+                    )
                 first, first_lines = _run_process(environ, url, f"{days} days".ljust(12))
                 for delivery in deliveries[days:]:
                     deliver(world, landing, delivery)
+                if distinct_surveys:
+                    drop_repeated_survey_records(landing)
                 stub.set_increment(days + 1)
                 # the one more day `repeat` times from the same 90-day state (the warehouse
                 # and the state folder restored between runs): one run of it varied by a
@@ -307,6 +321,7 @@ def main() -> list[str]:
             f"{_machine.describe(reference_before)} before the runs, "
             f"{reference_after['python_cpu_s']:.2f} and {reference_after['postgres_s']:.2f} s "
             "after",
+            surveys_line,
             *first_lines,
             f"    empty warehouse to scorecard: {first:.0f} s (goal < 300 s)",
             *more_lines,
