@@ -375,6 +375,44 @@ def test_orphan_survey_links_fail_warning(world: dict[str, Any]) -> None:
     assert result.threshold == ">= 0.9 of scored responses in the batch link to a known interaction"
 
 
+def test_survey_link_counts_are_the_same_probed_or_hashed(
+    world: dict[str, Any], tmp_path: Any
+) -> None:
+    """The link check counts by index probes under ``probe_below`` responses and by hashed
+    semi-joins above it (docs/performance.md): both give the batch's same counts."""
+    from cxscore.paths import expectations_dir
+    from cxscore.quality.suites import load_suite, template_values
+
+    text = (expectations_dir() / "qualtrics__responses.yml").read_text(encoding="utf-8")
+    assert "probe_below: 100000" in text
+    batch = (
+        "(select t.* from raw.qualtrics__responses as t "
+        f"where t._batch_id = {int(world['survey_c'])}) as subselect"
+    )
+    (tmp_path / "templates").symlink_to(expectations_dir() / "templates")
+    observed = {}
+    for probe_below in (100000, 0):  # 50 responses: probed, then hashed
+        path = tmp_path / f"qualtrics__responses_{probe_below}.yml"
+        path.write_text(text.replace("probe_below: 100000", f"probe_below: {probe_below}"))
+        suite = load_suite(path, template_values(check_settings(), NOW))
+        (link,) = [e for e in suite.expectations if e.name == "survey_links_known_interaction"]
+        sql = link.kwargs["unexpected_rows_query"].replace("{batch}", batch)
+        observed[probe_below] = query(world["url"], sql)
+    assert (
+        observed[100000]
+        == observed[0]
+        == [
+            (
+                50,
+                43,
+                6,
+                "43 of 50 scored responses link to a known interaction (86.00%); "
+                "6 carry a link to an unknown ticket or contact",
+            )
+        ]
+    )
+
+
 def test_metric_sets_of_unknown_tickets_fail_warning(world: dict[str, Any]) -> None:
     result = find(
         world["outcome"],
