@@ -53,6 +53,9 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
     r2 = copy.deepcopy(responses[1])
     r2[4]["csat"] = "4"
     responses.append(r2)
+    # batch 3: R1 comes again unchanged (overlapping exports): its staged row stays as it is
+    responses.append(copy.deepcopy(responses[0]))
+    r1_again = len(responses) - 1
     contacts = list(world.CONTACTS)
     # an old call in January, loaded once and never touched again
     c9 = copy.deepcopy(contacts[-1])
@@ -72,7 +75,10 @@ def batched_world() -> dict[str, list[tuple[Any, ...]]]:
         "metric_sets": _rebatch(world.METRIC_SETS, 1, {105: 2, 106: 3}),
         "contacts": _rebatch(contacts, 0, {"C4": 2, ("C5", 4): 2, ("C5", 5): 3, "C6": 3, "C7": 2}),
         "responses": _rebatch(
-            responses, 0, {"R1": 2, "R2": 2, ("R2", 6): 3, "R3": 3, "R4": 3, "R5": 3, "R6": 3}
+            responses,
+            0,
+            {"R1": 2, ("R1", r1_again): 3, "R2": 2, ("R2", 6): 3}
+            | {"R3": 3, "R4": 3, "R5": 3, "R6": 3},
         ),
         "orders": _rebatch(world.ORDERS, 0, {("O2", 1): 2, ("O2", 2): 3, "O3": 3, "O4": 3}),
         # R1's comment is scored with R1 (batch 2); C8's turn is a late score (batch 3), and
@@ -243,6 +249,14 @@ def test_incremental_runs_equal_full_refresh(
                     < published["relations"]["fct_interactions"]
                 )
             if batch == 3:
+                # R1's unchanged repeat in survey-3.csv left its staged row as it was: still
+                # from survey-2.csv, and not marked changed by this build
+                assert query(
+                    url,
+                    "select _source_file, _changed_batch_id < (select max_batch_id from"
+                    " staging.stg_meta__build_marks) from staging.stg_qualtrics__responses"
+                    " where response_id = 'R1'",
+                ) == [("survey-2.csv", True)]
                 # U2's February call moved from silver to gold: the scope names its cells
                 # (the one it left among them, logged before fct_interactions rewrote it),
                 # not its whole day (the transitions rebuild the day whole: an interaction
@@ -339,6 +353,13 @@ def test_incremental_runs_equal_full_refresh(
         assert query(url, "select count(*) from marts.fct_interactions where interaction_id"
                      " = 'connect:C4'") == [(0,)]  # fmt: skip
         assert query(url, r2) == [(2,)]  # its first version (survey-2.csv) is back
+        # the responses staged from survey-3.csv, unchanged in its new version, are staged
+        # again from it (not removed with its old batch); R1 stays staged from survey-2.csv
+        assert query(
+            url,
+            "select response_id, _source_file from staging.stg_qualtrics__responses"
+            " where response_id in ('R1', 'R3', 'R4', 'R5', 'R6') order by 1",
+        ) == [("R1", "survey-2.csv")] + [(r, "survey-3.csv") for r in ("R3", "R4", "R5", "R6")]
         assert query(url, "select count(*) from staging.stg_amazon_connect__contact_records"
                      " where contact_id = 'C4'") == [(0,)]  # fmt: skip
         assert query(url, "select count(*) from marts_build.fct_interactions where interaction_id"

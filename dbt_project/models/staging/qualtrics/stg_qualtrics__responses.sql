@@ -90,3 +90,5 @@ final as (
 )
 
 select * from final
+-- a repeat of the version already staged (overlapping exports) is left as it is
+where not {{ unchanged_staged_row('final', 'response_id') }}
