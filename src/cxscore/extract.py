@@ -365,7 +365,8 @@ def _contact_lens_files(settings: Settings, control: Any) -> Listing:
     from cxscore.load.landing import discover_changed, file_sources, loaded_versions
 
     source = file_sources(settings)["contact_lens"]
-    return discover_changed(settings.landing_dir, source, loaded_versions(control, source.name))
+    loaded = loaded_versions(control, source.name, source.path)
+    return discover_changed(settings.landing_dir, source, loaded)
 
 
 def _merge_summaries(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
@@ -412,7 +413,7 @@ def _extract_files(
     try:
         if listing is None:
             listing = discover_changed(
-                settings.landing_dir, source, loaded_versions(control, source.name)
+                settings.landing_dir, source, loaded_versions(control, source.name, source.path)
             )
         # unchanged files were skipped by the listing, not one by one: a tree of 168,000
         # Contact Lens files, 1,800 of them new, took 2.5 s to walk through load_file, and

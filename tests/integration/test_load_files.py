@@ -322,3 +322,42 @@ def test_cli_extract_prints_a_summary_and_exits_1_naming_a_bad_file(
     result = runner.invoke(app, ["extract", "amazon_connect"])
     assert result.exit_code == 1
     assert f"file {CONNECT}/b.jsonl: 1 of 1 records rejected" in " ".join(result.output.split())
+
+
+def test_the_ledger_of_one_folder_is_read_without_the_files_of_another(fresh_db: str) -> None:
+    """A stream reads the ledger rows of its own folder only: the CTRs' listing is compared
+    with the CTR rows, not with the 168,000 Contact Lens rows of the same source (a folder
+    whose name merely starts the same way is another folder)."""
+    import psycopg2
+
+    from cxscore.load.landing import loaded_versions
+    from cxscore.warehouse import init_warehouse
+
+    init_warehouse(fresh_db)
+    rows = [
+        ("amazon_connect", f"{CONNECT}/2026/12/01/a.json", 10, "mtime=1.0", True),
+        ("amazon_connect", "ivr/contact_lens/2026/12/01/c1.json", 20, "mtime=2.0", True),
+        ("amazon_connect", f"{CONNECT}_old/b.json", 30, "mtime=3.0", True),
+        ("amazon_connect", f"{CONNECT}/2026/12/01/torn.json.gz", 40, "mtime=4.0", False),
+        ("orders", f"{CONNECT}/elsewhere.csv", 50, "mtime=5.0", True),
+    ]
+    conn = psycopg2.connect(fresh_db)
+    try:
+        with conn.cursor() as cur:
+            for source, path, size, version, complete in rows:
+                cur.execute(
+                    "insert into meta.loaded_files (source, path, size_bytes, sha256, rows_read, "
+                    "rows_loaded, rows_rejected, batch_id, listed_version, complete) "
+                    "values (%s, %s, %s, 'x', 1, 1, 0, 1, %s, %s)",
+                    (source, path, size, version, complete),
+                )
+        conn.commit()
+        ctr = {(f"{CONNECT}/2026/12/01/a.json", 10, "mtime=1.0")}
+        assert loaded_versions(conn, "amazon_connect", CONNECT) == ctr
+        assert loaded_versions(conn, "amazon_connect", CONNECT + "/") == ctr
+        assert loaded_versions(conn, "amazon_connect", "ivr/contact_lens") == {
+            ("ivr/contact_lens/2026/12/01/c1.json", 20, "mtime=2.0")
+        }
+        assert len(loaded_versions(conn, "amazon_connect")) == 3  # the whole source
+    finally:
+        conn.close()
