@@ -66,6 +66,12 @@ class WarehouseSettings(_Section):
         pattern=r"^([0-9]+(kB|MB|GB))?$",
         description="work_mem of the dbt build's sessions ('' in the file: the server's)",
     )
+    build_random_page_cost: float = Field(
+        default=1.1,
+        ge=0,
+        le=1000,
+        description="random_page_cost of the dbt build's sessions (0: the server's)",
+    )
     statistics_target: int = Field(
         default=30,
         ge=0,

@@ -153,6 +153,8 @@ def dbt_env(settings: Settings, url: str) -> dict[str, str]:
     options = f"-c cx.hmac_ipad={ipad} -c cx.hmac_opad={opad} -c timezone=UTC"
     if settings.warehouse.build_work_mem:  # sorts and hashes of months of facts in memory
         options += f" -c work_mem={settings.warehouse.build_work_mem}"
+    if settings.warehouse.build_random_page_cost:  # index probes priced as cached reads
+        options += f" -c random_page_cost={settings.warehouse.build_random_page_cost:g}"
     if (
         settings.warehouse.statistics_target
     ):  # the post-hook ANALYZE's sample (macro refresh_statistics)

@@ -15,6 +15,7 @@ import pytest
 
 from cxscore import transform
 from cxscore.settings import ConfigError, load_settings
+from cxscore.warehouse import session_options
 
 HMAC_SQL = (
     "select encode(sha256(decode(%(opad)s, 'hex') || sha256(decode(%(ipad)s, 'hex')"
@@ -72,6 +73,8 @@ def test_macro_reads_the_pads_from_pgoptions(pg_url: str, tmp_path: Path) -> Non
         assert cur.fetchone() == ("64MB",)
         cur.execute("show default_statistics_target")  # warehouse.statistics_target
         assert cur.fetchone() == ("30",)
+        cur.execute("show random_page_cost")  # warehouse.build_random_page_cost
+        assert cur.fetchone() == ("1.1",)
     assert digest == hmac.new(b"s3cret", b"b@x.com", hashlib.sha256).hexdigest()
     assert tz == "UTC"
 
@@ -227,6 +230,23 @@ def test_the_builds_work_mem_is_a_setting(tmp_path: Path) -> None:
     assert "work_mem" not in transform.dbt_env(settings, url)["PGOPTIONS"]
     with pytest.raises(ConfigError, match="build_work_mem"):
         load_settings(environ={"CX_WAREHOUSE__BUILD_WORK_MEM": "lots"})
+
+
+def test_the_builds_random_page_cost_is_a_setting() -> None:
+    """warehouse.build_random_page_cost reaches the dbt sessions' PGOPTIONS (and no other
+    session's); 0 leaves the server's; a negative cost is refused when the settings load."""
+    url = "postgresql://u@h/db"
+    settings = load_settings(
+        environ={"CX_IDENTITY__HASH_KEY": "k", "CX_WAREHOUSE__BUILD_RANDOM_PAGE_COST": "2.5"}
+    )
+    assert " -c random_page_cost=2.5 " in transform.dbt_env(settings, url)["PGOPTIONS"]
+    settings = load_settings(
+        environ={"CX_IDENTITY__HASH_KEY": "k", "CX_WAREHOUSE__BUILD_RANDOM_PAGE_COST": "0"}
+    )
+    assert "random_page_cost" not in transform.dbt_env(settings, url)["PGOPTIONS"]
+    assert "random_page_cost" not in session_options()  # loads and checks: the server's
+    with pytest.raises(ConfigError, match="build_random_page_cost"):
+        load_settings(environ={"CX_WAREHOUSE__BUILD_RANDOM_PAGE_COST": "-1"})
 
 
 def test_the_statistics_target_is_a_setting() -> None:
