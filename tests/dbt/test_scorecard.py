@@ -417,3 +417,80 @@ def test_every_table_the_build_writes_has_planner_statistics(built_world: str) -
     )
     assert len(tables) >= 10
     assert [name for name, analysed in tables if not analysed] == []
+
+
+# keys whose uniqueness no data test checks: the table's unique index fails the build on a
+# duplicate before a test could see one (docs/scorecard.md, "Tests")
+KEYS_HELD_BY_AN_INDEX = {
+    "staging.stg_zendesk__tickets": ["ticket_id"],
+    "staging.stg_zendesk__ticket_metric_sets": ["ticket_id"],
+    "staging.stg_zendesk__users": ["user_id"],
+    "staging.stg_qualtrics__responses": ["response_id"],
+    "staging.stg_crm__orders": ["order_id"],
+    "intermediate.int_customer_identities_resolved": ["identity_type", "identity_hash"],
+    "intermediate.int_interactions_to_remap": ["interaction_id"],
+    "intermediate.int_followups_due": ["followup_key"],
+    "intermediate.int_followups_tracked": ["followup_key"],
+    "marts_build.fct_interactions": ["interaction_id"],
+    "marts_build.fct_orders": ["order_id"],
+    "marts_build.fct_survey_responses": ["response_id"],
+    "marts_build.touchpoint_scorecard": [
+        "touchpoint_id",
+        "period_grain",
+        "period_start",
+        "segment",
+        "metric",
+    ],
+    "marts_build.touchpoint_scorecard_wide": [
+        "touchpoint_id",
+        "period_grain",
+        "period_start",
+        "segment",
+    ],
+    "marts_build.touchpoint_transitions": [
+        "period_grain",
+        "period_start",
+        "from_touchpoint_id",
+        "to_touchpoint_id",
+    ],
+}
+
+
+def test_the_keys_without_a_unique_test_have_a_unique_index(built_world: str) -> None:
+    """Each key above is exactly the columns of a unique index of its built table, and a
+    duplicate of it is refused by the database."""
+    import psycopg2
+    import psycopg2.errors
+
+    rows = query(
+        built_world,
+        """
+        select n.nspname || '.' || t.relname,
+               array_agg(a.attname::text order by k.ord)
+        from pg_index i
+        join pg_class t on t.oid = i.indrelid
+        join pg_namespace n on n.oid = t.relnamespace
+        cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
+        join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum
+        where i.indisunique and i.indpred is null and i.indexprs is null
+        group by i.indexrelid, n.nspname, t.relname
+        """,
+    )
+    unique_indexes: dict[str, list[set[str]]] = {}
+    for table, columns in rows:
+        unique_indexes.setdefault(str(table), []).append(set(columns))
+    missing = {
+        table: key
+        for table, key in KEYS_HELD_BY_AN_INDEX.items()
+        if set(key) not in unique_indexes.get(table, [])
+    }
+    assert missing == {}
+    conn = psycopg2.connect(built_world)
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.UniqueViolation):
+            cur.execute(
+                "insert into marts_build.fct_orders select * from marts_build.fct_orders limit 1"
+            )
+    finally:
+        conn.rollback()
+        conn.close()
