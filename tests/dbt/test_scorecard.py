@@ -494,3 +494,89 @@ def test_the_keys_without_a_unique_test_have_a_unique_index(built_world: str) ->
     finally:
         conn.rollback()
         conn.close()
+
+
+# The marts under a model contract check their columns by constraints, which PostgreSQL
+# enforces on every row written, instead of not_null / accepted_values data tests
+CONSTRAINED_MARTS = (
+    "touchpoint_scorecard",
+    "touchpoint_scorecard_wide",
+    "touchpoint_transitions",
+    "touchpoint_pain_points",
+    "scorecard_weeks",
+)
+
+
+def _declared_constraints() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    import yaml
+
+    from cxscore.transform import PROJECT_DIR
+
+    path = Path(PROJECT_DIR) / "models" / "marts" / "_marts__models.yml"
+    models = yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
+    return {
+        m["name"]: {c["name"]: c["constraints"] for c in m["columns"] if c.get("constraints")}
+        for m in models
+        if m["name"] in CONSTRAINED_MARTS
+    }
+
+
+def test_the_contracted_marts_enforce_their_column_constraints(built_world: str) -> None:
+    """Each not_null / check constraint the contract declares is on the built table (and on
+    its published copy's definition: ``LIKE .. INCLUDING ALL``), and the database refuses a
+    null or a value outside the list."""
+    import psycopg2
+    import psycopg2.errors
+
+    declared = _declared_constraints()
+    assert sorted(declared) == sorted(CONSTRAINED_MARTS)
+    assert sum(len(columns) for columns in declared.values()) == 38
+    for model, columns in declared.items():
+        not_null = dict(
+            query(
+                built_world,
+                "select a.attname::text, a.attnotnull from pg_attribute a"
+                " where a.attrelid = to_regclass(%s) and a.attnum > 0 and not a.attisdropped",
+                (f"marts_build.{model}",),
+            )
+        )
+        checks = [
+            str(definition)
+            for (definition,) in query(
+                built_world,
+                "select pg_get_constraintdef(oid) from pg_constraint"
+                " where conrelid = to_regclass(%s) and contype = 'c'",
+                (f"marts_build.{model}",),
+            )
+        ]
+        for column, constraints in columns.items():
+            kinds = [c["type"] for c in constraints]
+            assert not_null[column] is ("not_null" in kinds), (model, column)
+            for constraint in constraints:
+                if constraint["type"] == "check":
+                    assert any(column in d for d in checks), (model, column, checks)
+        assert len(checks) == sum(c["type"] == "check" for cs in columns.values() for c in cs), (
+            model
+        )
+    conn = psycopg2.connect(built_world)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("savepoint s")
+            with pytest.raises(psycopg2.errors.NotNullViolation):
+                cur.execute(
+                    "insert into marts_build.touchpoint_scorecard (touchpoint_id, period_grain,"
+                    " period_start, period_end, segment, perspective, metric, sample_size,"
+                    " status) values (null, 'day', '2026-01-01', '2026-01-01', 'all',"
+                    " 'customer', 'nps', 0, 'no_data')"
+                )
+            cur.execute("rollback to savepoint s")
+            with pytest.raises(psycopg2.errors.CheckViolation):
+                cur.execute(
+                    "insert into marts_build.touchpoint_scorecard (touchpoint_id, period_grain,"
+                    " period_start, period_end, segment, perspective, metric, sample_size,"
+                    " status) values ('t', 'day', '2026-01-01', '2026-01-01', 'all',"
+                    " 'customer', 'nps', 0, 'purple')"
+                )
+    finally:
+        conn.rollback()
+        conn.close()
